@@ -1,0 +1,210 @@
+// Package activities holds everything with side effects that the Delivery workflow asks
+// for: reading distributions, posting webhooks, notifying the operator, pausing.
+package activities
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/payloads"
+	"github.com/hookflow/hookflow/store"
+)
+
+// Version is sent in the user-agent header.
+var Version = "dev"
+
+// MaxResponseRead caps how much of a receiver's answer is read, so that a hostile receiver
+// cannot exhaust memory.
+const MaxResponseRead = 64 << 10
+
+// responseSnippet is how much of the answer is kept on the attempt.
+const responseSnippet = 512
+
+// Activities are the side effects of a delivery. Register them with the worker.
+type Activities struct {
+	Store store.Store
+	// HTTP posts the webhooks; NewHTTPClient gives the right defaults.
+	HTTP   *http.Client
+	Logger *slog.Logger
+	// WorkflowLink turns a workflow id into a link to it in the Web UI; may be nil.
+	WorkflowLink func(workflowID string) string
+}
+
+// NewHTTPClient is the client that posts webhooks: no redirects followed, no proxy, a
+// separate connect timeout; each request carries its own overall timeout.
+func NewHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:           dialer.DialContext,
+			TLSHandshakeTimeout:   5 * time.Second,
+			MaxIdleConnsPerHost:   16,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: distributions.MaxTimeout,
+			DisableCompression:    true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// LoadCandidates reads the project and the distributions that subscribe to eventType.
+func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (distributions.Snapshot, error) {
+	proj, err := a.Store.Project(ctx)
+	if err != nil {
+		return distributions.Snapshot{}, fmt.Errorf("read project: %w", err)
+	}
+	all, err := a.Store.ListDistributions(ctx)
+	if err != nil {
+		return distributions.Snapshot{}, fmt.Errorf("read distributions: %w", err)
+	}
+	snap := distributions.Snapshot{ProjectID: proj.ID, Candidates: []distributions.Distribution{}}
+	for _, d := range all {
+		if d.SubscribesTo(eventType) {
+			snap.Candidates = append(snap.Candidates, d)
+		}
+	}
+	return snap, nil
+}
+
+// Post makes one attempt of a delivery: it signs the body with the project's secrets and
+// POSTs it. A non-2xx answer or no answer is an ApplicationError whose type is the
+// payloads.Outcome and whose details hold the payloads.Response; the workflow decides
+// whether and when to try again, so the error is never retried by Temporal itself.
+func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.Response, error) {
+	proj, err := a.Store.Project(ctx)
+	if err != nil {
+		return payloads.Response{}, fmt.Errorf("read signing secret: %w", err)
+	}
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = distributions.DefaultTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	httpReq, err := http.NewRequestWithContext(hctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		return payloads.Response{}, failure(payloads.Rejected, fmt.Sprintf("invalid URL %q: %v", req.URL, err), payloads.Response{})
+	}
+	httpReq.Header.Set("content-type", "application/json")
+	httpReq.Header.Set("user-agent", "hookflow/"+Version)
+	if err := payloads.SignHeaders(httpReq.Header, proj.Secrets, req.DeliveryID, time.Now(), req.Body); err != nil {
+		return payloads.Response{}, fmt.Errorf("sign delivery %s: %w", req.DeliveryID, err)
+	}
+	start := time.Now()
+	resp, err := a.HTTP.Do(httpReq)
+	if err != nil {
+		latency := time.Since(start).Milliseconds()
+		return payloads.Response{}, failure(payloads.Retryable, describeTransportError(req.URL, err), payloads.Response{LatencyMs: latency})
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseRead))
+	out := payloads.Response{StatusCode: resp.StatusCode, LatencyMs: time.Since(start).Milliseconds()}
+	if len(head) > responseSnippet {
+		head = head[:responseSnippet]
+	}
+	out.Body = string(bytes.ToValidUTF8(head, []byte("?")))
+	outcome := payloads.ClassifyStatus(resp.StatusCode)
+	if outcome == payloads.Delivered {
+		return out, nil
+	}
+	return out, failure(outcome, fmt.Sprintf("HTTP %d from %s", resp.StatusCode, req.URL), out)
+}
+
+func failure(o payloads.Outcome, msg string, resp payloads.Response) error {
+	return temporal.NewApplicationErrorWithOptions(msg, string(o), temporal.ApplicationErrorOptions{
+		NonRetryable: true, // the workflow runs the schedule
+		Details:      []any{resp},
+	})
+}
+
+// describeTransportError names the class of a failure to get an answer.
+func describeTransportError(target string, err error) string {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timeout: no answer from %s in time", target)
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("dns: %v", dnsErr)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return fmt.Sprintf("connect: %v", opErr.Err)
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	return fmt.Sprintf("transport: POST %s: %v", target, err)
+}
+
+// NotifyFailure records one in-app notification for a failed delivery and logs it. It is
+// idempotent by delivery id: a retried activity records nothing twice.
+func (a *Activities) NotifyFailure(ctx context.Context, f distributions.FailureNotice) error {
+	n := store.Notification{
+		ID:                 payloads.NewID("ntf_"),
+		Kind:               "delivery_failed",
+		DeliveryID:         f.DeliveryID,
+		DistributionID:     f.DistributionID,
+		DistributionName:   f.DistributionName,
+		EventID:            f.EventID,
+		EventType:          f.EventType,
+		TargetURL:          f.TargetURL,
+		Attempts:           f.Attempts,
+		LastError:          f.LastError,
+		Reason:             f.Reason,
+		DistributionPaused: f.Paused,
+		WorkflowID:         f.WorkflowID,
+		CreatedAt:          time.Now().UTC(),
+	}
+	if a.WorkflowLink != nil {
+		n.Link = a.WorkflowLink(f.WorkflowID)
+	}
+	n.Message = fmt.Sprintf("Delivery %s of event %s (%s) to %q at %s failed after %d attempt(s): %s.",
+		f.DeliveryID, f.EventID, f.EventType, f.DistributionName, f.TargetURL, f.Attempts, f.LastError)
+	if f.Paused {
+		n.Message += " The distribution is paused."
+	}
+	stored, created, err := a.Store.AddNotification(ctx, n)
+	if err != nil {
+		return fmt.Errorf("record notification: %w", err)
+	}
+	if created {
+		a.logger(ctx).Warn("delivery failed", "notification", stored.ID, "delivery", f.DeliveryID,
+			"distribution", f.DistributionID, "event", f.EventID, "event_type", f.EventType,
+			"target", f.TargetURL, "attempts", f.Attempts, "reason", f.Reason, "last_error", f.LastError,
+			"paused", f.Paused, "link", n.Link)
+	}
+	return nil
+}
+
+// PauseDistribution sets a distribution to paused; one deleted meanwhile is not an error.
+func (a *Activities) PauseDistribution(ctx context.Context, distributionID string) error {
+	_, err := a.Store.SetDistributionStatus(ctx, distributionID, distributions.StatusPaused, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (a *Activities) logger(ctx context.Context) *slog.Logger {
+	l := a.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		l = l.With("workflow_id", info.WorkflowExecution.ID)
+	}
+	return l
+}

@@ -1,0 +1,267 @@
+// Package api is hookflow's HTTP API: event intake, distributions and notifications.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/payloads"
+	"github.com/hookflow/hookflow/starter"
+	"github.com/hookflow/hookflow/store"
+)
+
+// Body size limits.
+const (
+	MaxEventBytes        = 256 << 10
+	MaxDistributionBytes = 64 << 10
+)
+
+// EventStarter starts the delivery of an event.
+type EventStarter interface {
+	Start(ctx context.Context, ev payloads.Event) (starter.Handle, error)
+}
+
+// Server serves the API.
+type Server struct {
+	Store   store.Store
+	Starter EventStarter
+	Logger  *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/events", s.postEvent)
+	mux.HandleFunc("POST /v1/distributions", s.createDistribution)
+	mux.HandleFunc("GET /v1/distributions", s.listDistributions)
+	mux.HandleFunc("GET /v1/distributions/{id}", s.getDistribution)
+	mux.HandleFunc("DELETE /v1/distributions/{id}", s.deleteDistribution)
+	mux.HandleFunc("GET /v1/notifications", s.listNotifications)
+	mux.HandleFunc("POST /v1/notifications/{id}/read", s.readNotification)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), "")
+	})
+	return mux
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// readBody reads at most limit bytes, answering 413 past it.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", limit), "")
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "invalid_request", "could not read the body: "+err.Error(), "")
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, MaxEventBytes)
+	if !ok {
+		return
+	}
+	ev, err := payloads.ParseEvent(body, s.now(), func() string { return payloads.NewID("evt_") })
+	if err != nil {
+		var fe *payloads.FieldError
+		if errors.As(err, &fe) {
+			writeError(w, http.StatusBadRequest, "invalid_event", fe.Error(), fe.Field)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid_event", err.Error(), "")
+		return
+	}
+	h, err := s.Starter.Start(r.Context(), ev)
+	if err != nil {
+		s.logger().Error("start delivery", "event", ev.ID, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the event could not be accepted now; send it again with the same id", "")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, h)
+}
+
+func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, MaxDistributionBytes)
+	if !ok {
+		return
+	}
+	d, err := distributions.Decode(body)
+	if err != nil {
+		writeValidation(w, http.StatusBadRequest, err)
+		return
+	}
+	if d.ID != "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "id is assigned by hookflow", "id")
+		return
+	}
+	d.Normalize()
+	if err := d.Validate(); err != nil {
+		writeValidation(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	now := s.now().UTC()
+	d.ID = payloads.NewID("distr_")
+	d.CreatedAt, d.UpdatedAt = now, now
+	if err := s.Store.CreateDistribution(r.Context(), d); err != nil {
+		s.internal(w, "create distribution", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, d)
+}
+
+func (s *Server) listDistributions(w http.ResponseWriter, r *http.Request) {
+	ds, err := s.Store.ListDistributions(r.Context())
+	if err != nil {
+		s.internal(w, "list distributions", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(ds))
+}
+
+func (s *Server) getDistribution(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Store.GetDistribution(r.Context(), r.PathValue("id"))
+	if s.notFound(w, err, "distribution", r.PathValue("id")) {
+		return
+	}
+	if err != nil {
+		s.internal(w, "get distribution", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) deleteDistribution(w http.ResponseWriter, r *http.Request) {
+	err := s.Store.DeleteDistribution(r.Context(), r.PathValue("id"))
+	if s.notFound(w, err, "distribution", r.PathValue("id")) {
+		return
+	}
+	if err != nil {
+		s.internal(w, "delete distribution", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
+	unread := false
+	switch v := r.URL.Query().Get("unread"); v {
+	case "", "false", "0":
+	case "true", "1":
+		unread = true
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unread: %q is not true or false", v), "unread")
+		return
+	}
+	ns, err := s.Store.ListNotifications(r.Context(), unread)
+	if err != nil {
+		s.internal(w, "list notifications", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(ns))
+}
+
+func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {
+	n, err := s.Store.MarkNotificationRead(r.Context(), r.PathValue("id"), s.now())
+	if s.notFound(w, err, "notification", r.PathValue("id")) {
+		return
+	}
+	if err != nil {
+		s.internal(w, "read notification", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+// List is the shape of every list answer.
+type List[T any] struct {
+	Object string `json:"object"`
+	Data   []T    `json:"data"`
+	Total  int    `json:"total"`
+}
+
+func list[T any](items []T) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Object: "list", Data: items, Total: len(items)}
+}
+
+func (s *Server) notFound(w http.ResponseWriter, err error, what, id string) bool {
+	if !errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no %s with id %q", what, id), "id")
+	return true
+}
+
+func (s *Server) internal(w http.ResponseWriter, what string, err error) {
+	s.logger().Error(what, "error", err)
+	writeError(w, http.StatusInternalServerError, "internal", what+" failed; see the server log", "")
+}
+
+// ErrorBody is the shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong and, when one field is at fault, which.
+type ErrorDetail struct {
+	Type     string                  `json:"type"`
+	Message  string                  `json:"message"`
+	Field    string                  `json:"field,omitempty"`
+	Problems []distributions.Problem `json:"problems,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, typ, msg, field string) {
+	writeJSON(w, status, ErrorBody{ErrorDetail{Type: typ, Message: msg, Field: field}})
+}
+
+func writeValidation(w http.ResponseWriter, status int, err error) {
+	var ve *distributions.ValidationError
+	if !errors.As(err, &ve) {
+		writeError(w, status, "invalid_request", err.Error(), "")
+		return
+	}
+	detail := ErrorDetail{Type: "validation_error", Message: ve.Error(), Problems: ve.Problems}
+	if len(ve.Problems) == 1 {
+		detail.Field = ve.Problems[0].Field
+	}
+	writeJSON(w, status, ErrorBody{detail})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("content-type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/store"
+)
+
+// globalFlags are the flags of every command that talks to a running hookflow.
+type globalFlags struct {
+	api    string
+	apiKey string
+	output string
+}
+
+func (g *globalFlags) register(root *cobra.Command) {
+	def := os.Getenv("HOOKFLOW_API")
+	if def == "" {
+		def = "http://" + defaultAPIAddr
+	}
+	root.PersistentFlags().StringVar(&g.api, "api", def, "hookflow API base URL (env HOOKFLOW_API)")
+	root.PersistentFlags().StringVar(&g.apiKey, "api-key", os.Getenv("HOOKFLOW_API_KEY"), "API key (env HOOKFLOW_API_KEY)")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+}
+
+// apiClient calls the hookflow API.
+type apiClient struct {
+	base   string
+	key    string
+	output string
+	out    io.Writer
+	http   *http.Client
+}
+
+func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
+	if g.output != "text" && g.output != "json" {
+		return nil, fmt.Errorf("--output %q: use text or json", g.output)
+	}
+	u, err := url.Parse(g.api)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--api %q: want a URL such as http://%s", g.api, defaultAPIAddr)
+	}
+	return &apiClient{
+		base: strings.TrimRight(g.api, "/"), key: g.apiKey, output: g.output,
+		out: cmd.OutOrStdout(), http: &http.Client{Timeout: 30 * time.Second},
+	}, nil
+}
+
+// do sends a request and decodes a 2xx JSON answer into v (when not nil). A non-2xx answer
+// becomes an error with the API's message.
+func (c *apiClient) do(method, path string, body []byte, v any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("content-type", "application/json")
+	}
+	if c.key != "" {
+		req.Header.Set("authorization", "Bearer "+c.key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb api.ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
+			if len(eb.Error.Problems) > 1 {
+				var b strings.Builder
+				fmt.Fprintf(&b, "%d %s:", resp.StatusCode, eb.Error.Type)
+				for _, p := range eb.Error.Problems {
+					fmt.Fprintf(&b, "\n  %s: %s", p.Field, p.Message)
+				}
+				return errors.New(b.String())
+			}
+			return fmt.Errorf("%d %s: %s", resp.StatusCode, eb.Error.Type, eb.Error.Message)
+		}
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if v != nil && len(data) > 0 {
+		return json.Unmarshal(data, v)
+	}
+	return nil
+}
+
+func (c *apiClient) printJSON(v any) error {
+	enc := json.NewEncoder(c.out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// readArg reads a value given inline, as @file, or as - for standard input.
+func readArg(cmd *cobra.Command, flag, v string) ([]byte, error) {
+	switch {
+	case v == "-":
+		b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), api.MaxEventBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("--%s -: %w", flag, err)
+		}
+		return b, nil
+	case strings.HasPrefix(v, "@"):
+		b, err := os.ReadFile(v[1:])
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", flag, err)
+		}
+		return b, nil
+	}
+	return []byte(v), nil
+}
+
+func newSendCommand(g *globalFlags) *cobra.Command {
+	var typ, data, id, entityID, groupID string
+	cmd := &cobra.Command{
+		Use:   "send",
+		Short: "Send an event to hookflow",
+		Example: `  hookflow send --type customer.order.paid --data '{"customer":{"id":"cust_1"},"order":{"id":"ord_1","amount":12000}}'
+  hookflow send --type customer.order.paid --data @order.json --id evt_123
+  cat order.json | hookflow send --type customer.order.paid --data -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			if typ == "" {
+				return errors.New("--type is required, e.g. --type customer.order.paid")
+			}
+			if data == "" {
+				return errors.New("--data is required: JSON, @file or - for standard input")
+			}
+			raw, err := readArg(cmd, "data", data)
+			if err != nil {
+				return err
+			}
+			if !json.Valid(raw) {
+				return errors.New("--data: not valid JSON")
+			}
+			ev := map[string]any{"type": typ, "data": json.RawMessage(raw)}
+			for k, v := range map[string]string{"id": id, "entity_id": entityID, "group_id": groupID} {
+				if v != "" {
+					ev[k] = v
+				}
+			}
+			body, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			var h struct {
+				ID         string `json:"id"`
+				WorkflowID string `json:"workflow_id"`
+				RunID      string `json:"run_id"`
+			}
+			if err := c.do(http.MethodPost, "/v1/events", body, &h); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(h)
+			}
+			fmt.Fprintf(c.out, "accepted event %s (workflow %s)\n", h.ID, h.WorkflowID)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&typ, "type", "", "event type, e.g. customer.order.paid")
+	f.StringVar(&data, "data", "", "the event's objects: JSON, @file or - for standard input")
+	f.StringVar(&id, "id", "", "event id (idempotency key); generated when empty")
+	f.StringVar(&entityID, "entity-id", "", "id of the object the event is about")
+	f.StringVar(&groupID, "group-id", "", "id of the request that caused the event")
+	return cmd
+}
+
+func newDistributionsCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "distributions", Aliases: []string{"distribution", "distr"}, Short: "Manage distributions"}
+
+	var file, name, events, target, eventName, version, status, schedule, timeout string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a distribution",
+		Example: `  hookflow distributions create --name "Paid orders" --events customer.order.paid \
+      --url http://127.0.0.1:9000/hooks --event-name Order-paid
+  hookflow distributions create --file distribution.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var body []byte
+			if file != "" {
+				if name != "" || events != "" || target != "" || eventName != "" {
+					return errors.New("--file and the field flags (--name, --events, --url, --event-name) exclude each other")
+				}
+				src := "@" + file
+				if file == "-" {
+					src = "-"
+				}
+				if body, err = readArg(cmd, "file", src); err != nil {
+					return err
+				}
+			} else {
+				d := map[string]any{
+					"name":    name,
+					"trigger": map[string]any{"events": splitList(events)},
+					"action":  map[string]any{"type": distributions.ActionPlainMessage},
+				}
+				hook := map[string]any{"event_name": eventName, "url": target}
+				if version != "" {
+					hook["version"] = version
+				}
+				if timeout != "" {
+					hook["timeout"] = timeout
+				}
+				if schedule != "" {
+					if schedule == distributions.ScheduleVoucherify || schedule == distributions.ScheduleStandard {
+						hook["retry_schedule"] = schedule
+					} else {
+						hook["retry_schedule"] = splitList(schedule)
+					}
+				}
+				d["webhook"] = hook
+				if status != "" {
+					d["status"] = status
+				}
+				if body, err = json.Marshal(d); err != nil {
+					return err
+				}
+			}
+			var out distributions.Distribution
+			if err := c.do(http.MethodPost, "/v1/distributions", body, &out); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(out)
+			}
+			fmt.Fprintf(c.out, "created distribution %s (%s)\n", out.ID, out.Status)
+			return nil
+		},
+	}
+	f := create.Flags()
+	f.StringVarP(&file, "file", "f", "", "the distribution as JSON (a file, or - for standard input)")
+	f.StringVar(&name, "name", "", "name")
+	f.StringVar(&events, "events", "", "comma-separated event types or patterns, e.g. customer.order.paid,customer.order.*")
+	f.StringVar(&target, "url", "", "webhook URL")
+	f.StringVar(&eventName, "event-name", "", "the label sent as the payload's type, e.g. Order-paid")
+	f.StringVar(&version, "version", "", "payload version (default v2024-01-01)")
+	f.StringVar(&status, "status", "", "live (default), paused or draft")
+	f.StringVar(&schedule, "retry-schedule", "", "voucherify (default), standard, or comma-separated intervals such as 10s,1m,5m")
+	f.StringVar(&timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List distributions", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var l api.List[distributions.Distribution]
+			if err := c.do(http.MethodGet, "/v1/distributions", nil, &l); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(l)
+			}
+			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATUS\tNAME\tEVENTS\tURL")
+			for _, d := range l.Data {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Status, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
+			}
+			return tw.Flush()
+		},
+	}
+	get := &cobra.Command{
+		Use: "get ID", Short: "Show one distribution", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var d distributions.Distribution
+			if err := c.do(http.MethodGet, "/v1/distributions/"+url.PathEscape(args[0]), nil, &d); err != nil {
+				return err
+			}
+			return c.printJSON(d)
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete ID", Short: "Delete a distribution", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.do(http.MethodDelete, "/v1/distributions/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(map[string]any{"id": args[0], "deleted": true})
+			}
+			fmt.Fprintf(c.out, "deleted distribution %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, get, del)
+	return cmd
+}
+
+func newNotificationsCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "notifications", Aliases: []string{"notification"}, Short: "Read failure notifications"}
+	var unread bool
+	list := &cobra.Command{
+		Use: "list", Short: "List notifications, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			path := "/v1/notifications"
+			if unread {
+				path += "?unread=true"
+			}
+			var l api.List[store.Notification]
+			if err := c.do(http.MethodGet, path, nil, &l); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(l)
+			}
+			if len(l.Data) == 0 {
+				fmt.Fprintln(c.out, "no notifications")
+				return nil
+			}
+			for _, n := range l.Data {
+				state := "unread"
+				if n.ReadAt != nil {
+					state = "read"
+				}
+				fmt.Fprintf(c.out, "%s  %s  %s\n  %s\n", n.ID, n.CreatedAt.Format(time.RFC3339), state, n.Message)
+				if n.Link != "" {
+					fmt.Fprintf(c.out, "  %s\n", n.Link)
+				}
+			}
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&unread, "unread", false, "only unread notifications")
+	read := &cobra.Command{
+		Use: "read ID", Short: "Mark a notification read", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var n store.Notification
+			if err := c.do(http.MethodPost, "/v1/notifications/"+url.PathEscape(args[0])+"/read", nil, &n); err != nil {
+				return err
+			}
+			if c.output == "json" {
+				return c.printJSON(n)
+			}
+			fmt.Fprintf(c.out, "marked %s read\n", n.ID)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, read)
+	return cmd
+}
+
+func splitList(s string) []string {
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/starter"
+	"github.com/hookflow/hookflow/store"
+	"github.com/hookflow/hookflow/worker"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// defaultAPIAddr is where `hookflow dev` serves the API unless told otherwise.
+const defaultAPIAddr = "127.0.0.1:7280"
+
+type devOptions struct {
+	dataDir      string
+	temporalPort int
+	uiPort       int
+	httpAddr     string
+}
+
+func newDevCommand() *cobra.Command {
+	var o devOptions
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything in one process: Temporal (SQLite), the Web UI, a worker and the API",
+		Long: `Run everything in one process: an embedded Temporal server persisted in SQLite under
+--data-dir, the Temporal Web UI, a worker and the hookflow HTTP API. Deliveries that were still
+retrying when it stopped resume when it starts again on the same data dir.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDev(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where Temporal's and hookflow's state is kept")
+	f.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
+	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
+	f.StringVar(&o.httpAddr, "http", defaultAPIAddr, "listen address of the hookflow API")
+	return cmd
+}
+
+// defaultDataDir is per user: $XDG_DATA_HOME/hookflow, ~/.local/share/hookflow on Linux,
+// the user config dir elsewhere.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "hookflow")
+	}
+	if home, err := os.UserHomeDir(); err == nil && runtime.GOOS == "linux" {
+		return filepath.Join(home, ".local", "share", "hookflow")
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "hookflow")
+	}
+	return ".hookflow"
+}
+
+func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.uiPort < 0 || o.uiPort > 65535 {
+		return fmt.Errorf("--ui-port %d: not a port", o.uiPort)
+	}
+	if o.temporalPort <= 0 || o.temporalPort > 65535 {
+		return fmt.Errorf("--temporal-port %d: not a port", o.temporalPort)
+	}
+	apiHost, apiPort, err := net.SplitHostPort(o.httpAddr)
+	if err != nil {
+		return fmt.Errorf("--http %q: want host:port such as %s", o.httpAddr, defaultAPIAddr)
+	}
+	// Check the API's port before the slow start of Temporal.
+	apiListener, err := net.Listen("tcp", o.httpAddr)
+	if err != nil {
+		return fmt.Errorf("--http %s: cannot listen (%v); choose another address with --http", o.httpAddr, errors.Unwrap(err))
+	}
+	defer apiListener.Close()
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
+	}
+
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DatabaseFile:     filepath.Join(o.dataDir, "temporal.db"),
+		LogFile:          filepath.Join(o.dataDir, "temporal.log"),
+		FrontendPort:     o.temporalPort,
+		UIPort:           o.uiPort,
+		Namespace:        "default",
+		SearchAttributes: workflows.SearchAttributes,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+
+	st, err := store.OpenSQLite(filepath.Join(o.dataDir, "hookflow.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	proj, err := st.Project(ctx)
+	if err != nil {
+		return fmt.Errorf("read project settings: %w", err)
+	}
+
+	sdkLogger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  srv.HostPort(),
+		Namespace: srv.Namespace(),
+		Logger:    sdklog.NewStructuredLogger(sdkLogger),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal: %w", err)
+	}
+	defer c.Close()
+
+	uiURL := srv.UIURL()
+	acts := &activities.Activities{Store: st, HTTP: activities.NewHTTPClient(), Logger: logger}
+	if uiURL != "" {
+		acts.WorkflowLink = func(id string) string {
+			return uiURL + "/namespaces/" + srv.Namespace() + "/workflows/" + url.PathEscape(id)
+		}
+	}
+	w := worker.New(c, workflows.TaskQueue, acts, sdkworker.Options{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+
+	apiServer := &http.Server{
+		Handler: (&api.Server{
+			Store:   st,
+			Starter: &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue},
+			Logger:  logger,
+		}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- apiServer.Serve(apiListener) }()
+
+	apiURL := "http://" + net.JoinHostPort(apiHost, apiPort)
+	fmt.Fprintf(stdout, "hookflow dev is running\n")
+	fmt.Fprintf(stdout, "  API             %s\n", apiURL)
+	fmt.Fprintf(stdout, "  Temporal        %s (namespace %s, task queue %s)\n", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
+	if uiURL != "" {
+		fmt.Fprintf(stdout, "  Web UI          %s/namespaces/%s/workflows\n", uiURL, srv.Namespace())
+	} else {
+		fmt.Fprintf(stdout, "  Web UI          off (--ui-port 0)\n")
+	}
+	fmt.Fprintf(stdout, "  Data dir        %s\n", o.dataDir)
+	fmt.Fprintf(stdout, "  Project id      %s\n", proj.ID)
+	fmt.Fprintf(stdout, "  Signing secret  %s\n", proj.Secrets[0])
+	if ip := net.ParseIP(apiHost); ip == nil || !ip.IsLoopback() {
+		fmt.Fprintf(stdout, "  WARNING: the API listens on %s without authentication\n", o.httpAddr)
+	}
+	fmt.Fprintf(stdout, "Ctrl-C stops it; deliveries still retrying resume at the next start.\n")
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("API server: %w", err)
+	}
+	fmt.Fprintln(stdout, "hookflow dev: stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = apiServer.Shutdown(shutdownCtx)
+	return nil
+}

@@ -1,0 +1,330 @@
+// Package devserver runs an embedded Temporal server, persisted in SQLite, and optionally the
+// Temporal Web UI, inside the hookflow process. It serves `hookflow dev` and the tests.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+const clusterName = "active"
+
+// Options configure an embedded server.
+type Options struct {
+	// DatabaseFile is the SQLite file that keeps Temporal's state. Empty means in memory.
+	DatabaseFile string
+	// LogFile receives the server's own logs; empty means they are discarded.
+	LogFile string
+	// IP the frontend and UI bind to; 127.0.0.1 when empty.
+	IP string
+	// FrontendPort is Temporal's gRPC port; 0 picks a free one.
+	FrontendPort int
+	// UIPort is the Web UI's port; 0 means no UI.
+	UIPort int
+	// Namespace is created on first start; "default" when empty.
+	Namespace string
+	// Retention of closed workflows; 24 h when zero.
+	Retention time.Duration
+	// SearchAttributes are registered on a new database and added to an existing one.
+	SearchAttributes map[string]enumspb.IndexedValueType
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	opts     Options
+	server   temporal.Server
+	ui       *uiserver.Server
+	hostPort string
+}
+
+// Start checks that the ports are free, prepares the database and starts the server (and
+// the UI when asked). It returns once the frontend answers and the search attributes exist.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.Retention == 0 {
+		opts.Retention = 24 * time.Hour
+	}
+	// The server ends the process through a fatal log, and the UI server through os.Exit,
+	// when a port is taken: check first so the user gets an error instead.
+	if opts.FrontendPort == 0 {
+		p, err := FreePort(opts.IP)
+		if err != nil {
+			return nil, err
+		}
+		opts.FrontendPort = p
+	} else if err := CheckPort(opts.IP, opts.FrontendPort, "--temporal-port"); err != nil {
+		return nil, err
+	}
+	if opts.UIPort != 0 {
+		if err := CheckPort(opts.IP, opts.UIPort, "--ui-port"); err != nil {
+			return nil, err
+		}
+	}
+
+	conf, err := opts.serverConfig()
+	if err != nil {
+		return nil, err
+	}
+	sqlConf := conf.Persistence.DataStores[sqliteplugin.PluginName].SQL
+	isNew := opts.DatabaseFile == ""
+	if opts.DatabaseFile != "" {
+		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			isNew = true
+			if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o700); err != nil {
+				return nil, fmt.Errorf("create data dir: %w", err)
+			}
+			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
+				return nil, fmt.Errorf("set up Temporal schema in %s: %w", opts.DatabaseFile, err)
+			}
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("namespace config: %w", err)
+	}
+	ns.Detail.Config.Retention = durationpb.New(opts.Retention)
+	if err := sqliteschema.CreateNamespaces(sqlConf, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %q: %w", opts.Namespace, err)
+	}
+
+	var logger log.Logger = log.NewNoopLogger()
+	if opts.LogFile != "" {
+		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: opts.LogFile, Format: "json"}))
+	}
+	dyn := dynamicconfig.StaticClient{
+		// One node: a single task-queue partition keeps the backlog FIFO.
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		// Search attributes added at start are visible at once.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(staticHosts(conf)),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build Temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start Temporal server: %w", err)
+	}
+	s := &Server{opts: opts, server: srv, hostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.FrontendPort))}
+	if err := s.ensureSearchAttributes(ctx, isNew); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if opts.UIPort != 0 {
+		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+			Host:                opts.IP,
+			Port:                opts.UIPort,
+			TemporalGRPCAddress: s.hostPort,
+			EnableUI:            true,
+			CORS:                uiconfig.CORS{CookieInsecure: true},
+			HideLogs:            true,
+			DisableNewsFetch:    true,
+		}))
+		go func() { _ = s.ui.Start() }()
+	}
+	return s, nil
+}
+
+// HostPort is the address of Temporal's frontend.
+func (s *Server) HostPort() string { return s.hostPort }
+
+// Namespace is the namespace the server was started with.
+func (s *Server) Namespace() string { return s.opts.Namespace }
+
+// UIURL is the Web UI's address, or "" when it was not started.
+func (s *Server) UIURL() string {
+	if s.ui == nil {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.UIPort))
+}
+
+// Stop stops the UI and the server.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	_ = s.server.Stop()
+}
+
+// ensureSearchAttributes waits for the frontend and adds any search attribute that an
+// existing database lacks: NewNamespaceConfig applies them only when the namespace is new.
+func (s *Server) ensureSearchAttributes(ctx context.Context, isNew bool) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: s.hostPort, Namespace: s.opts.Namespace, Logger: quietLogger{}})
+	if err != nil {
+		return fmt.Errorf("connect to embedded Temporal at %s: %w", s.hostPort, err)
+	}
+	defer c.Close()
+	if isNew || len(s.opts.SearchAttributes) == 0 {
+		return nil
+	}
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.opts.Namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range s.opts.SearchAttributes {
+		if _, ok := have.CustomAttributes[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: s.opts.Namespace, SearchAttributes: missing,
+	})
+	if err != nil {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.opts.Namespace})
+	return err
+}
+
+func (o *Options) serverConfig() (*config.Config, error) {
+	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if o.DatabaseFile == "" {
+		sqlConf.ConnectAttributes["mode"] = "memory"
+		sqlConf.ConnectAttributes["cache"] = "shared"
+		p, err := FreePort(o.IP) // any unique name will do
+		if err != nil {
+			return nil, err
+		}
+		sqlConf.DatabaseName = "hookflow-" + strconv.Itoa(p)
+	} else {
+		sqlConf.ConnectAttributes["mode"] = "rwc"
+		// Attributes that are not URI parameters become pragmas; no leading underscore.
+		sqlConf.ConnectAttributes["journal_mode"] = "wal"
+		sqlConf.ConnectAttributes["synchronous"] = "normal"
+		sqlConf.DatabaseName = o.DatabaseFile
+	}
+	frontend := net.JoinHostPort(o.IP, strconv.Itoa(o.FrontendPort))
+	conf := &config.Config{}
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = "127.0.0.1"
+	conf.Persistence.DefaultStore = sqliteplugin.PluginName
+	conf.Persistence.VisibilityStore = sqliteplugin.PluginName
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlConf}}
+	httpPort, err := FreePort(o.IP)
+	if err != nil {
+		return nil, err
+	}
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{clusterName: {
+			Enabled:                true,
+			InitialFailoverVersion: 1,
+			RPCAddress:             frontend,
+			HTTPAddress:            net.JoinHostPort(o.IP, strconv.Itoa(httpPort)),
+		}},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		var svc config.Service
+		svc.RPC.BindOnIP = o.IP
+		if name == "frontend" {
+			svc.RPC.GRPCPort = o.FrontendPort
+			svc.RPC.HTTPPort = httpPort
+		} else {
+			p, err := FreePort(o.IP)
+			if err != nil {
+				return nil, err
+			}
+			svc.RPC.GRPCPort = p
+		}
+		conf.Services[name] = svc
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = frontend
+	return conf, nil
+}
+
+func staticHosts(conf *config.Config) map[primitives.ServiceName]static.Hosts {
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, svc := range conf.Services {
+		addr := net.JoinHostPort(svc.RPC.BindOnIP, strconv.Itoa(svc.RPC.GRPCPort))
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(addr)
+	}
+	return hosts
+}
+
+// CheckPort answers a clear error when addr:port cannot be listened on; flag names the
+// option that chose the port.
+func CheckPort(ip string, port int, flag string) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("%s %d: port %s:%d is not free (%v); choose another with %s", flag, port, ip, port, unwrapSyscall(err), flag)
+	}
+	return l.Close()
+}
+
+// FreePort asks the kernel for a free TCP port on ip.
+func FreePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func unwrapSyscall(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+// quietLogger drops the SDK client's own logs during the readiness check.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...interface{}) {}
+func (quietLogger) Info(string, ...interface{})  {}
+func (quietLogger) Warn(string, ...interface{})  {}
+func (quietLogger) Error(string, ...interface{}) {}

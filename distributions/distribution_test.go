@@ -1,0 +1,187 @@
+package distributions
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow/payloads"
+)
+
+const validJSON = `{"name":"Paid orders","status":"live","trigger":{"events":["customer.order.paid"]},
+"action":{"type":"plain_message"},"webhook":{"event_name":"Order-paid","url":"https://example.com/h","version":"v2024-01-01"}}`
+
+func TestDecodeValidate(t *testing.T) {
+	d, err := Decode([]byte(validJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Normalize()
+	if err := d.Validate(); err != nil {
+		t.Fatalf("valid distribution: %v", err)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	d, err := Decode([]byte(`{"name":"n","trigger":{"events":["customer.order.*"]},"webhook":{"event_name":"e","url":"http://127.0.0.1:9/x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Normalize()
+	if d.Status != StatusLive || d.Action.Type != ActionPlainMessage || d.Webhook.Version != payloads.Version2024 {
+		t.Errorf("defaults: %+v", d)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if d.Webhook.AttemptTimeout() != DefaultTimeout || len(d.Webhook.Schedule().Gaps()) != 12 {
+		t.Errorf("timeout %v, schedule %v", d.Webhook.AttemptTimeout(), d.Webhook.Schedule())
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct{ body, field string }{
+		{`{"name":"n","colour":1}`, "colour"},
+		{`{"name":5}`, "name"},
+		{`{"trigger":{"events":"customer.order.paid"}}`, "trigger.events"},
+		{`{"webhook":{"timeout":"ten"}}`, ""},
+		{`{"name":`, ""},
+	}
+	for _, tt := range tests {
+		_, err := Decode([]byte(tt.body))
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("Decode(%s) = %v, want a ValidationError", tt.body, err)
+		}
+		if ve.Problems[0].Field != tt.field {
+			t.Errorf("Decode(%s): field %q, want %q (%v)", tt.body, ve.Problems[0].Field, tt.field, ve)
+		}
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	d := Distribution{
+		Status:  "sleeping",
+		Trigger: Trigger{Events: []string{"customer.order.paid", "order.exploded", "nothing.*"}},
+		Action:  Action{Type: "publish_code"},
+		Webhook: Webhook{URL: "ftp://example.com", Version: "v3", Timeout: Duration(2 * time.Minute),
+			RetrySchedule: &RetrySchedule{Intervals: []time.Duration{-time.Second}}},
+	}
+	err := d.Validate()
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Validate = %v", err)
+	}
+	var fields []string
+	for _, p := range ve.Problems {
+		fields = append(fields, p.Field)
+	}
+	want := []string{"name", "status", "trigger.events[1]", "trigger.events[2]", "action.type",
+		"webhook.event_name", "webhook.url", "webhook.version", "webhook.timeout", "webhook.retry_schedule"}
+	if !reflect.DeepEqual(fields, want) {
+		t.Errorf("problem fields = %v\nwant %v", fields, want)
+	}
+}
+
+func TestURLRules(t *testing.T) {
+	tests := map[string]string{
+		"https://example.com/h":        "",
+		"http://127.0.0.1:8080/x?y=1":  "",
+		"":                             "required",
+		"example.com/h":                "absolute http",
+		"javascript:alert(1)":          "absolute http",
+		"https://user:pw@example.com/": "credentials",
+		"https:///nohost":              "no host",
+		"https://example.com/a b":      "whitespace",
+		"https://example.com/#frag":    "fragment",
+		"https://example.com/" + strings.Repeat("a", MaxURLLength): "longer",
+	}
+	for u, want := range tests {
+		got := checkURL(u)
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("checkURL(%q) = %q, want %q", u, got, want)
+		}
+	}
+}
+
+func TestScheduleGaps(t *testing.T) {
+	var total time.Duration
+	gaps := RetrySchedule{Name: ScheduleVoucherify}.Gaps()
+	offsets := []time.Duration{}
+	for _, g := range gaps {
+		total += g
+		offsets = append(offsets, total)
+	}
+	// Retry n at 2^(n-1) minutes after the first attempt, the 12th at 24 h.
+	want := []time.Duration{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 1440}
+	for i := range want {
+		want[i] *= time.Minute
+	}
+	if !reflect.DeepEqual(offsets, want) {
+		t.Errorf("voucherify offsets = %v, want %v", offsets, want)
+	}
+	std := RetrySchedule{Name: ScheduleStandard}.Gaps()
+	total = 0
+	for _, g := range std {
+		total += g
+	}
+	if len(std) != 9 || std[0] != 5*time.Second || total != 24*time.Hour {
+		t.Errorf("standard gaps = %v (span %v)", std, total)
+	}
+}
+
+func TestRetryScheduleJSON(t *testing.T) {
+	for _, in := range []string{`"voucherify"`, `"standard"`, `["1s","2m"]`} {
+		var s RetrySchedule
+		if err := s.UnmarshalJSON([]byte(in)); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		out, _ := s.MarshalJSON()
+		if string(out) != strings.ReplaceAll(in, "2m", "2m0s") {
+			t.Errorf("round trip %s = %s", in, out)
+		}
+	}
+	for _, in := range []string{`5`, `["soon"]`, `{"a":1}`} {
+		var s RetrySchedule
+		if err := s.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("%s decoded", in)
+		}
+	}
+	if msg := (RetrySchedule{Name: "hourly"}).check(); msg == "" {
+		t.Error("an unknown schedule name passed")
+	}
+	if msg := (RetrySchedule{Intervals: make([]time.Duration, MaxRetries+1)}).check(); msg == "" {
+		t.Error("too many retries passed")
+	}
+	if msg := (RetrySchedule{Intervals: []time.Duration{40 * time.Hour, 40 * time.Hour}}).check(); msg == "" {
+		t.Error("a schedule over the span limit passed")
+	}
+}
+
+func TestMatch(t *testing.T) {
+	mk := func(id, status string, events ...string) Distribution {
+		return Distribution{ID: id, Status: status, Trigger: Trigger{Events: events}}
+	}
+	cands := []Distribution{
+		mk("distr_c", StatusLive, "customer.order.*"),
+		mk("distr_a", StatusLive, "customer.order.paid"),
+		mk("distr_b", StatusPaused, "customer.order.paid"),
+		mk("distr_d", StatusDraft, "*"),
+		mk("distr_e", StatusLive, "customer.segment.entered"),
+	}
+	matched, skipped := Match(payloads.Event{Type: "customer.order.paid"}, cands)
+	ids := func(ds []Distribution) (out []string) {
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	if got := ids(matched); !reflect.DeepEqual(got, []string{"distr_a", "distr_c"}) {
+		t.Errorf("matched = %v", got)
+	}
+	if got := ids(skipped); !reflect.DeepEqual(got, []string{"distr_b", "distr_d"}) {
+		t.Errorf("skipped = %v", got)
+	}
+}

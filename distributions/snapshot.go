@@ -1,0 +1,25 @@
+package distributions
+
+// Snapshot is what the matching activity reads from the store for one event: the project's
+// id and the distributions that subscribe to the event's type, whatever their status. The
+// workflow matches on it, so a delivery keeps what it matched even if the store changes.
+type Snapshot struct {
+	ProjectID  string         `json:"project_id"`
+	Candidates []Distribution `json:"candidates"`
+}
+
+// FailureNotice describes a delivery that failed for good, for the operator.
+type FailureNotice struct {
+	DeliveryID       string `json:"delivery_id"`
+	DistributionID   string `json:"distribution_id"`
+	DistributionName string `json:"distribution_name"`
+	EventID          string `json:"event_id"`
+	EventType        string `json:"event_type"`
+	TargetURL        string `json:"target_url"`
+	Attempts         int    `json:"attempts"`
+	LastError        string `json:"last_error"`
+	// Reason is "exhausted" (every retry used), "gone" (410) or "rejected" (other 4xx).
+	Reason     string `json:"reason"`
+	Paused     bool   `json:"paused"`
+	WorkflowID string `json:"workflow_id"`
+}

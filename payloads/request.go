@@ -1,0 +1,55 @@
+package payloads
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Request is one delivery as the sender posts it. It carries no secret: the sender looks
+// the signing secrets up at send time, so they never enter workflow history.
+type Request struct {
+	DeliveryID string `json:"delivery_id"`
+	// SourceID is the distribution (or project webhook) the delivery belongs to.
+	SourceID string          `json:"source_id"`
+	URL      string          `json:"url"`
+	Body     json.RawMessage `json:"body"`
+	Timeout  time.Duration   `json:"timeout"`
+}
+
+// Response is what a receiver answered to one attempt.
+type Response struct {
+	StatusCode int   `json:"status_code"`
+	LatencyMs  int64 `json:"latency_ms"`
+	// Body holds the first bytes of the response body.
+	Body string `json:"body,omitempty"`
+}
+
+// Outcome is what an attempt's result means for the delivery (spec section 9).
+type Outcome string
+
+const (
+	// Delivered: a 2xx answer.
+	Delivered Outcome = "delivered"
+	// Retryable: 3xx (redirects are not followed), 408, 409, 425, 429, 5xx, or no answer
+	// (timeout, refused connection, DNS or TLS failure).
+	Retryable Outcome = "retryable"
+	// Gone: 410 stops retrying and pauses the distribution.
+	Gone Outcome = "gone"
+	// Rejected: any other 4xx stops retrying at once.
+	Rejected Outcome = "rejected"
+)
+
+// ClassifyStatus maps an HTTP status code to an Outcome.
+func ClassifyStatus(code int) Outcome {
+	switch {
+	case code >= 200 && code < 300:
+		return Delivered
+	case code == 410:
+		return Gone
+	case code == 408, code == 409, code == 425, code == 429, code >= 500, code >= 300 && code < 400:
+		return Retryable
+	case code >= 400 && code < 500:
+		return Rejected
+	}
+	return Retryable
+}

@@ -1,0 +1,33 @@
+// Package worker builds the Temporal worker that runs hookflow's workflows and activities.
+package worker
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// New returns a worker on taskQueue with the Delivery workflow and acts registered under
+// the names the workflow calls them by. Start it with Start or Run.
+func New(c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, opts)
+	Register(w, acts)
+	return w
+}
+
+// Register adds the workflow and the activities to a registry (a worker, a replayer or a
+// test environment).
+func Register(r interface {
+	sdkworker.WorkflowRegistry
+	sdkworker.ActivityRegistry
+}, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.Delivery, workflow.RegisterOptions{Name: workflows.DeliveryWorkflow})
+	r.RegisterActivityWithOptions(acts.LoadCandidates, activity.RegisterOptions{Name: workflows.ActivityLoadCandidates})
+	r.RegisterActivityWithOptions(acts.Post, activity.RegisterOptions{Name: workflows.ActivityPost})
+	r.RegisterActivityWithOptions(acts.NotifyFailure, activity.RegisterOptions{Name: workflows.ActivityNotifyFailure})
+	r.RegisterActivityWithOptions(acts.PauseDistribution, activity.RegisterOptions{Name: workflows.ActivityPauseDistribution})
+}
