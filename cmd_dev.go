@@ -128,6 +128,8 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		HostPort:  srv.HostPort(),
 		Namespace: srv.Namespace(),
 		Logger:    sdklog.NewStructuredLogger(sdkLogger),
+		// Keeps the user's JSON byte for byte on its way through history.
+		DataConverter: workflows.DataConverter,
 	})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)

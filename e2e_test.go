@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+var recordHistory = flag.Bool("record-history", false, "write the history of the retried delivery to workflows/testdata")
+
+type distributionOut struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+type handleOut struct {
+	ID         string `json:"id"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+func createDistribution(t *testing.T, d *devProcess, target string, schedule any) distributionOut {
+	t.Helper()
+	hook := map[string]any{"event_name": "Order-paid", "url": target, "version": "v2024-01-01"}
+	if schedule != nil {
+		hook["retry_schedule"] = schedule
+	}
+	status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
+		"name": "Paid orders", "status": "live",
+		"trigger": map[string]any{"events": []string{"customer.order.paid"}},
+		"action":  map[string]any{"type": "plain_message"},
+		"webhook": hook,
+	})
+	if status != 201 {
+		t.Fatalf("create distribution: %d %s", status, body)
+	}
+	var out distributionOut
+	mustJSON(t, body, &out)
+	if !strings.HasPrefix(out.ID, "distr_") || out.Status != "live" {
+		t.Fatalf("created %s", body)
+	}
+	// Later subtests share the process: take this one out of their way. The process may
+	// be gone by then, which is fine.
+	t.Cleanup(func() {
+		if req, err := http.NewRequest("DELETE", d.api+"/v1/distributions/"+out.ID, nil); err == nil {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	})
+	return out
+}
+
+func sendEvent(t *testing.T, d *devProcess, id string) handleOut {
+	t.Helper()
+	status, body := call(t, "POST", d.api+"/v1/events", fmt.Sprintf(
+		`{"id":%q,"type":"customer.order.paid","data":{"customer":{"id":"cust_1"},"order":{"id":"ord_1","amount":100}}}`, id))
+	if status != 202 {
+		t.Fatalf("send event: %d %s", status, body)
+	}
+	var h handleOut
+	mustJSON(t, body, &h)
+	return h
+}
+
+// listWorkflowsInUI asks the Web UI's server, as the browser does, for the workflows that
+// a visibility query selects.
+func listWorkflowsInUI(t *testing.T, d *devProcess, query string) []string {
+	t.Helper()
+	status, body := call(t, "GET", d.ui+"/api/v1/namespaces/default/workflows?query="+url.QueryEscape(query), nil)
+	if status != 200 {
+		t.Fatalf("Web UI list %q: %d %s", query, status, body)
+	}
+	var list struct {
+		Executions []struct {
+			Execution struct {
+				WorkflowID string `json:"workflowId"`
+			} `json:"execution"`
+		} `json:"executions"`
+	}
+	mustJSON(t, body, &list)
+	var ids []string
+	for _, e := range list.Executions {
+		ids = append(ids, e.Execution.WorkflowID)
+	}
+	return ids
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDev runs one `hookflow dev` and checks, through its API, a real receiver and the Web
+// UI, what a user would check.
+func TestDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	d := startDev(t, t.TempDir(), nil)
+	c := d.client(t)
+
+	t.Run("body matches the golden envelope and both signatures verify", func(t *testing.T) {
+		recv := newReceiver(t)
+		target := recv.URL + "/hooks?a=1&b=2"
+		distr := createDistribution(t, d, target, nil)
+		event, err := os.ReadFile("testdata/e2e_order_paid.event.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := time.Now().UTC().Add(-time.Second)
+		status, body := call(t, "POST", d.api+"/v1/events", event)
+		if status != 202 {
+			t.Fatalf("%d %s", status, body)
+		}
+		got := recv.waitRequests(t, 1, 30*time.Second)[0]
+
+		var env struct {
+			ID        string `json:"id"`
+			CreatedAt string `json:"created_at"`
+		}
+		mustJSON(t, got.body, &env)
+		created, err := time.Parse("2006-01-02T15:04:05.000Z", env.CreatedAt)
+		if err != nil || created.Before(before) || created.After(time.Now().Add(time.Second)) {
+			t.Errorf("created_at %q is not the delivery's creation time: %v", env.CreatedAt, err)
+		}
+		golden, err := os.ReadFile("testdata/e2e_order_paid.v2024-01-01.golden.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.NewReplacer(
+			"{{DELIVERY_ID}}", got.header.Get("webhook-id"),
+			"{{PROJECT_ID}}", d.projectID,
+			"{{CREATED_AT}}", env.CreatedAt,
+			"{{DISTRIBUTION_ID}}", distr.ID,
+			"{{URL}}", target,
+		).Replace(strings.TrimSuffix(string(golden), "\n"))
+		if string(got.body) != want {
+			t.Errorf("body differs from the golden envelope\ngot:  %s\nwant: %s", got.body, want)
+		}
+		if env.ID != got.header.Get("webhook-id") || !strings.HasPrefix(env.ID, "whs_") {
+			t.Errorf("envelope id %q, webhook-id %q", env.ID, got.header.Get("webhook-id"))
+		}
+		if got.path != "/hooks?a=1&b=2" || got.header.Get("content-type") != "application/json" ||
+			!strings.HasPrefix(got.header.Get("user-agent"), "hookflow/") {
+			t.Errorf("path %q headers %v", got.path, got.header)
+		}
+
+		// x-voucherify-signature: HMAC-SHA256 keyed with the whole secret string, computed
+		// here without hookflow's code.
+		mac := hmac.New(sha256.New, []byte(d.secret))
+		mac.Write(got.body)
+		if sig := got.header.Get("x-voucherify-signature"); sig != hex.EncodeToString(mac.Sum(nil)) {
+			t.Errorf("x-voucherify-signature %q does not verify", sig)
+		}
+		wh, err := standardwebhooks.NewWebhook(d.secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wh.Verify(got.body, got.header); err != nil {
+			t.Errorf("Standard Webhooks signature does not verify: %v", err)
+		}
+		var res workflows.DeliveryResult
+		waitWorkflow(t, c, "event/evt_8f14e45f", 30*time.Second, &res)
+		if res.Status != workflows.StatusDelivered || len(res.Deliveries) != 1 || res.Deliveries[0].Attempts != 1 {
+			t.Errorf("result %+v", res)
+		}
+	})
+
+	t.Run("fails twice then answers 200: three attempts with one webhook-id", func(t *testing.T) {
+		recv := newReceiver(t, 503, 500, 200)
+		distr := createDistribution(t, d, recv.URL, []string{"1s", "1s", "1s"})
+		h := sendEvent(t, d, "evt_retried")
+		var res workflows.DeliveryResult
+		waitWorkflow(t, c, h.WorkflowID, 60*time.Second, &res)
+		got := recv.requests()
+		if len(got) != 3 {
+			t.Fatalf("receiver got %d attempts, want 3", len(got))
+		}
+		for _, r := range got[1:] {
+			if r.header.Get("webhook-id") != got[0].header.Get("webhook-id") || !bytes.Equal(r.body, got[0].body) {
+				t.Errorf("attempts differ in webhook-id or body")
+			}
+		}
+		if gap := got[1].at.Sub(got[0].at); gap < 900*time.Millisecond {
+			t.Errorf("retry came %v after the first attempt, before the 1s of the schedule", gap)
+		}
+		if res.Status != workflows.StatusDelivered || res.Deliveries[0].Attempts != 3 || res.Deliveries[0].DistributionID != distr.ID {
+			t.Errorf("result %+v", res)
+		}
+		ids := listWorkflowsInUI(t, d, `HookflowStatus = "delivered" AND HookflowEventType = "customer.order.paid" AND HookflowDistributions = "`+distr.ID+`" AND HookflowTargetHosts = "127.0.0.1"`)
+		if !contains(ids, h.WorkflowID) {
+			t.Errorf("the Web UI does not list %s by its search attributes: %v", h.WorkflowID, ids)
+		}
+		hist := historyJSON(t, c, h.WorkflowID)
+		if strings.Contains(string(hist), d.secret) || strings.Contains(string(hist), strings.TrimPrefix(d.secret, "whsec_")) {
+			t.Errorf("the signing secret is in the history of %s", h.WorkflowID)
+		}
+		if *recordHistory {
+			if err := os.WriteFile(filepath.FromSlash("workflows/testdata/delivery_retried.history.json"), hist, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
+	t.Run("never 2xx: one notification and a paused distribution", func(t *testing.T) {
+		recv := newReceiver(t, 503)
+		distr := createDistribution(t, d, recv.URL, []string{"500ms", "500ms"})
+		h := sendEvent(t, d, "evt_doomed")
+		var res workflows.DeliveryResult
+		waitWorkflow(t, c, h.WorkflowID, 60*time.Second, &res)
+		if n := len(recv.requests()); n != 3 {
+			t.Errorf("receiver got %d attempts, want 3", n)
+		}
+		if res.Status != workflows.StatusFailed || res.Deliveries[0].Reason != workflows.ReasonExhausted {
+			t.Errorf("result %+v", res)
+		}
+		status, body := call(t, "GET", d.api+"/v1/distributions/"+distr.ID, nil)
+		var got distributionOut
+		mustJSON(t, body, &got)
+		if status != 200 || got.Status != "paused" {
+			t.Errorf("distribution after exhaustion: %d %s", status, body)
+		}
+		status, body = call(t, "GET", d.api+"/v1/notifications?unread=true", nil)
+		var list struct {
+			Data []struct {
+				ID             string `json:"id"`
+				DeliveryID     string `json:"delivery_id"`
+				DistributionID string `json:"distribution_id"`
+				EventID        string `json:"event_id"`
+				Attempts       int    `json:"attempts"`
+				Message        string `json:"message"`
+				Link           string `json:"link"`
+				Paused         bool   `json:"distribution_paused"`
+			} `json:"data"`
+		}
+		mustJSON(t, body, &list)
+		var mine int
+		for _, n := range list.Data {
+			if n.EventID != "evt_doomed" {
+				continue
+			}
+			mine++
+			if n.DistributionID != distr.ID || n.Attempts != 3 || !n.Paused || n.DeliveryID != res.Deliveries[0].DeliveryID ||
+				!strings.Contains(n.Message, "HTTP 503") || !strings.Contains(n.Link, url.PathEscape(h.WorkflowID)) {
+				t.Errorf("notification %+v", n)
+			}
+		}
+		if status != 200 || mine != 1 {
+			t.Errorf("want one notification for evt_doomed: %d %s", status, body)
+		}
+		if ids := listWorkflowsInUI(t, d, `HookflowStatus = "failed"`); !contains(ids, h.WorkflowID) {
+			t.Errorf("the Web UI's failed filter misses %s: %v", h.WorkflowID, ids)
+		}
+		// A paused distribution takes nothing: the next event is recorded as skipped.
+		h2 := sendEvent(t, d, "evt_while_paused")
+		var res2 workflows.DeliveryResult
+		waitWorkflow(t, c, h2.WorkflowID, 30*time.Second, &res2)
+		if len(recv.requests()) != 3 || !contains(res2.Skipped, distr.ID) {
+			t.Errorf("event while paused: result %+v, %d requests", res2, len(recv.requests()))
+		}
+		out := runCLI(t, d, "notifications", "list", "--unread")
+		if !strings.Contains(out, "evt_doomed") || !strings.Contains(out, "paused") {
+			t.Errorf("hookflow notifications list:\n%s", out)
+		}
+	})
+
+	t.Run("a duplicate event id delivers once", func(t *testing.T) {
+		recv := newReceiver(t)
+		createDistribution(t, d, recv.URL, nil)
+		first := sendEvent(t, d, "evt_twice")
+		again := sendEvent(t, d, "evt_twice") // while the first may still run
+		var res workflows.DeliveryResult
+		waitWorkflow(t, c, first.WorkflowID, 30*time.Second, &res)
+		late := sendEvent(t, d, "evt_twice") // after it closed
+		if first != again || first != late {
+			t.Errorf("handles differ: %+v %+v %+v", first, again, late)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n := len(recv.requests()); n != 1 {
+			t.Errorf("receiver got %d deliveries, want 1", n)
+		}
+	})
+
+	t.Run("the CLI manages distributions and sends events", func(t *testing.T) {
+		recv := newReceiver(t)
+		out := runCLI(t, d, "distributions", "create", "--name", "CLI", "--events", "customer.order.paid",
+			"--url", recv.URL, "--event-name", "Order-paid", "-o", "json")
+		var distr distributionOut
+		mustJSON(t, []byte(out), &distr)
+		if !strings.Contains(runCLI(t, d, "distributions", "list"), distr.ID) {
+			t.Error("list misses the new distribution")
+		}
+		if !strings.Contains(runCLI(t, d, "distributions", "get", distr.ID), `"event_name": "Order-paid"`) {
+			t.Error("get does not show the distribution")
+		}
+		out = runCLI(t, d, "send", "--type", "customer.order.paid", "--id", "evt_cli", "--data", `{"order":{"id":"o"}}`)
+		if !strings.Contains(out, "evt_cli") {
+			t.Errorf("send: %s", out)
+		}
+		recv.waitRequests(t, 1, 30*time.Second)
+		runCLI(t, d, "distributions", "delete", distr.ID)
+		if status, _ := call(t, "GET", d.api+"/v1/distributions/"+distr.ID, nil); status != 404 {
+			t.Errorf("after delete: %d", status)
+		}
+		if err := runCLIErr(t, d, "send", "--type", "customer.order.paid", "--data", `{"order":`); err == nil || !strings.Contains(err.Error(), "--data") {
+			t.Errorf("invalid --data: %v", err)
+		}
+		if err := runCLIErr(t, d, "send", "--type", "no.such.type", "--data", `{}`); err == nil || !strings.Contains(err.Error(), "type") {
+			t.Errorf("unknown type: %v", err)
+		}
+		if err := runCLIErr(t, d, "distributions", "get", "distr_missing"); err == nil || !strings.Contains(err.Error(), "404") {
+			t.Errorf("missing distribution: %v", err)
+		}
+	})
+}
+
+// runCLI runs a hookflow command in-process against d's API and returns its output.
+func runCLI(t *testing.T, d *devProcess, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := newRootCommand()
+	cmd.SetArgs(append(args, "--api", d.api))
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("hookflow %v: %v\n%s", args, err, out.String())
+	}
+	return out.String()
+}
+
+func runCLIErr(t *testing.T, d *devProcess, args ...string) error {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := newRootCommand()
+	cmd.SetArgs(append(args, "--api", d.api))
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	return cmd.Execute()
+}
+
+// TestDevResumesAfterRestart stops `hookflow dev` while a delivery waits for its retry and
+// starts it again on the same data dir: the retry still happens, once.
+func TestDevResumesAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			d := startDev(t, dir, nil)
+			recv := newReceiver(t, 503)
+			createDistribution(t, d, recv.URL, []string{"6s", "6s"})
+			h := sendEvent(t, d, "evt_restart")
+			recv.waitRequests(t, 1, 30*time.Second)
+			d.stop(sig)
+			recv.setCodes(200)
+
+			d2 := startDev(t, dir, d)
+			var res workflows.DeliveryResult
+			waitWorkflow(t, d2.client(t), h.WorkflowID, 90*time.Second, &res)
+			got := recv.requests()
+			if res.Status != workflows.StatusDelivered || len(got) != 2 {
+				t.Fatalf("after restart: result %+v, %d attempts", res, len(got))
+			}
+			if got[0].header.Get("webhook-id") != got[1].header.Get("webhook-id") {
+				t.Error("the retry after the restart has another webhook-id")
+			}
+			if d2.projectID != d.projectID || d2.secret != d.secret {
+				t.Error("project id or secret changed across a restart")
+			}
+		})
+	}
+}
+
+func TestDevTakenPort(t *testing.T) {
+	taken, err := netListen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(interface{ String() string }).String()
+	for _, args := range [][]string{
+		{"--http", port},
+		{"--temporal-port", port[strings.LastIndex(port, ":")+1:]},
+	} {
+		cmd := newRootCommand()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(append([]string{"dev", "--data-dir", t.TempDir(), "--ui-port", "0", "--http", "127.0.0.1:0"}, args...))
+		err := cmd.ExecuteContext(context.Background())
+		if err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("dev %v: err %v, want one that names %s", args, err, args[0])
+		}
+	}
+}
+
+// historyJSON is a workflow's history in the JSON that the replayer reads.
+func historyJSON(t *testing.T, c client.Client, workflowID string) []byte {
+	t.Helper()
+	iter := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}

@@ -1,0 +1,255 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/payloads"
+)
+
+// fakeReceiver plays the activities: it answers each attempt from a script per
+// distribution and records what the workflow asked for.
+type fakeReceiver struct {
+	candidates []distributions.Distribution
+	// script[distrID][n] is the status answered to attempt n+1; past its end, the last one.
+	script map[string][]int
+
+	mu       sync.Mutex
+	attempts map[string][]payloads.Request
+	notices  []distributions.FailureNotice
+	paused   []string
+}
+
+func (f *fakeReceiver) register(env *testsuite.TestWorkflowEnvironment) {
+	f.attempts = map[string][]payloads.Request{}
+	env.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: DeliveryWorkflow})
+	env.RegisterActivityWithOptions(func(ctx context.Context, eventType string) (distributions.Snapshot, error) {
+		return distributions.Snapshot{ProjectID: "proj_test", Candidates: f.candidates}, nil
+	}, activity.RegisterOptions{Name: ActivityLoadCandidates})
+	env.RegisterActivityWithOptions(func(ctx context.Context, req payloads.Request) (payloads.Response, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := len(f.attempts[req.SourceID])
+		f.attempts[req.SourceID] = append(f.attempts[req.SourceID], req)
+		s := f.script[req.SourceID]
+		code := s[min(n, len(s)-1)]
+		resp := payloads.Response{StatusCode: code}
+		if o := payloads.ClassifyStatus(code); o != payloads.Delivered {
+			return resp, temporal.NewApplicationErrorWithOptions(fmt.Sprintf("HTTP %d", code), string(o),
+				temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{resp}})
+		}
+		return resp, nil
+	}, activity.RegisterOptions{Name: ActivityPost})
+	env.RegisterActivityWithOptions(func(ctx context.Context, n distributions.FailureNotice) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.notices = append(f.notices, n)
+		return nil
+	}, activity.RegisterOptions{Name: ActivityNotifyFailure})
+	env.RegisterActivityWithOptions(func(ctx context.Context, id string) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.paused = append(f.paused, id)
+		return nil
+	}, activity.RegisterOptions{Name: ActivityPauseDistribution})
+}
+
+func distribution(id, status string, schedule *distributions.RetrySchedule, events ...string) distributions.Distribution {
+	return distributions.Distribution{
+		ID: id, Name: "name of " + id, Status: status,
+		Trigger: distributions.Trigger{Events: events},
+		Action:  distributions.Action{Type: distributions.ActionPlainMessage},
+		Webhook: distributions.Webhook{EventName: "Order-paid", URL: "http://receiver.test/" + id,
+			Version: payloads.Version2024, RetrySchedule: schedule},
+	}
+}
+
+var orderPaid = payloads.Event{
+	ID: "evt_1", Type: "customer.order.paid", CreatedAt: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC),
+	Source: json.RawMessage(`{"channel":"API"}`),
+	Data:   map[string]json.RawMessage{"order": json.RawMessage(`{"id":"ord_1"}`)},
+}
+
+// run executes the workflow and returns its result and the offsets from the start at
+// which each Post attempt began.
+func run(t *testing.T, f *fakeReceiver) (DeliveryResult, []time.Duration) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f.register(env)
+	start := env.Now()
+	var offsets []time.Duration
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == ActivityPost {
+			offsets = append(offsets, env.Now().Sub(start))
+		}
+	})
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Event: orderPaid})
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res, offsets
+}
+
+func minutes(ms ...int) []time.Duration {
+	out := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		out[i] = time.Duration(m) * time.Minute
+	}
+	return out
+}
+
+func TestDeliveryNoMatch(t *testing.T) {
+	f := &fakeReceiver{candidates: []distributions.Distribution{distribution("distr_seg", distributions.StatusLive, nil, "customer.segment.entered")}}
+	res, offsets := run(t, f)
+	if res.Status != StatusNoMatch || len(offsets) != 0 || len(res.Deliveries) != 0 {
+		t.Errorf("result %+v, %d attempts", res, len(offsets))
+	}
+}
+
+func TestDeliverySkipsPausedAndDraft(t *testing.T) {
+	f := &fakeReceiver{candidates: []distributions.Distribution{
+		distribution("distr_p", distributions.StatusPaused, nil, "customer.order.paid"),
+		distribution("distr_d", distributions.StatusDraft, nil, "customer.order.*"),
+	}}
+	res, offsets := run(t, f)
+	if res.Status != StatusSkipped || len(offsets) != 0 || !reflect.DeepEqual(res.Skipped, []string{"distr_d", "distr_p"}) {
+		t.Errorf("result %+v, %d attempts", res, len(offsets))
+	}
+}
+
+func TestDeliveryRetriesOnTheVoucherifySchedule(t *testing.T) {
+	f := &fakeReceiver{
+		candidates: []distributions.Distribution{distribution("distr_a", distributions.StatusLive, nil, "customer.order.paid")},
+		script:     map[string][]int{"distr_a": {503, 500, 200}},
+	}
+	res, offsets := run(t, f)
+	if !reflect.DeepEqual(offsets, minutes(0, 1, 2)) {
+		t.Errorf("attempts at %v, want %v", offsets, minutes(0, 1, 2))
+	}
+	want := DeliveryOutcome{DeliveryID: payloads.DeliveryID("evt_1", "distr_a"), DistributionID: "distr_a",
+		URL: "http://receiver.test/distr_a", Status: StatusDelivered, Attempts: 3}
+	if res.Status != StatusDelivered || len(res.Deliveries) != 1 || res.Deliveries[0] != want {
+		t.Errorf("result %+v", res)
+	}
+	// Every attempt carries the same delivery id and the same body.
+	reqs := f.attempts["distr_a"]
+	for _, r := range reqs[1:] {
+		if r.DeliveryID != reqs[0].DeliveryID || string(r.Body) != string(reqs[0].Body) {
+			t.Errorf("attempt differs: %+v vs %+v", r, reqs[0])
+		}
+	}
+	if reqs[0].Timeout != distributions.DefaultTimeout {
+		t.Errorf("timeout %v", reqs[0].Timeout)
+	}
+	if len(f.notices) != 0 || len(f.paused) != 0 {
+		t.Errorf("notices %v paused %v", f.notices, f.paused)
+	}
+}
+
+func TestDeliveryExhaustsNotifiesAndPauses(t *testing.T) {
+	f := &fakeReceiver{
+		candidates: []distributions.Distribution{distribution("distr_a", distributions.StatusLive, nil, "customer.order.paid")},
+		script:     map[string][]int{"distr_a": {500}},
+	}
+	res, offsets := run(t, f)
+	want := minutes(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 1440)
+	if !reflect.DeepEqual(offsets, want) {
+		t.Errorf("attempts at %v\nwant %v", offsets, want)
+	}
+	if res.Status != StatusFailed || res.Deliveries[0].Attempts != 13 || res.Deliveries[0].Reason != ReasonExhausted {
+		t.Errorf("result %+v", res)
+	}
+	if !reflect.DeepEqual(f.paused, []string{"distr_a"}) {
+		t.Errorf("paused %v", f.paused)
+	}
+	if len(f.notices) != 1 {
+		t.Fatalf("notices %v", f.notices)
+	}
+	n := f.notices[0]
+	if n.Reason != ReasonExhausted || !n.Paused || n.Attempts != 13 || n.LastError != "HTTP 500" ||
+		n.EventID != "evt_1" || n.DistributionName != "name of distr_a" || n.WorkflowID == "" {
+		t.Errorf("notice %+v", n)
+	}
+}
+
+func TestDeliveryFinalStatuses(t *testing.T) {
+	tests := []struct {
+		code   int
+		reason string
+		pause  bool
+	}{
+		{410, ReasonGone, true},
+		{400, ReasonRejected, false},
+		{404, ReasonRejected, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			f := &fakeReceiver{
+				candidates: []distributions.Distribution{distribution("distr_a", distributions.StatusLive, nil, "customer.order.paid")},
+				script:     map[string][]int{"distr_a": {tt.code}},
+			}
+			res, offsets := run(t, f)
+			if len(offsets) != 1 || res.Deliveries[0].Reason != tt.reason || res.Status != StatusFailed {
+				t.Errorf("result %+v after %d attempts", res, len(offsets))
+			}
+			if (len(f.paused) == 1) != tt.pause || len(f.notices) != 1 || f.notices[0].Paused != tt.pause {
+				t.Errorf("paused %v notices %+v", f.paused, f.notices)
+			}
+		})
+	}
+}
+
+func TestDeliveryToSeveralDistributionsInParallel(t *testing.T) {
+	custom := &distributions.RetrySchedule{Intervals: []time.Duration{10 * time.Second, 20 * time.Second}}
+	f := &fakeReceiver{
+		candidates: []distributions.Distribution{
+			distribution("distr_b", distributions.StatusLive, custom, "customer.order.*"),
+			distribution("distr_a", distributions.StatusLive, nil, "customer.order.paid"),
+		},
+		script: map[string][]int{"distr_a": {200}, "distr_b": {503}},
+	}
+	res, offsets := run(t, f)
+	want := []time.Duration{0, 0, 10 * time.Second, 30 * time.Second}
+	if !reflect.DeepEqual(offsets, want) {
+		t.Errorf("attempts at %v, want %v (both first attempts at once)", offsets, want)
+	}
+	if res.Status != StatusFailed || len(res.Deliveries) != 2 ||
+		res.Deliveries[0].DistributionID != "distr_a" || res.Deliveries[0].Status != StatusDelivered ||
+		res.Deliveries[1].DistributionID != "distr_b" || res.Deliveries[1].Attempts != 3 {
+		t.Errorf("result %+v", res)
+	}
+	a, b := f.attempts["distr_a"][0], f.attempts["distr_b"][0]
+	if a.DeliveryID == b.DeliveryID {
+		t.Error("two distributions share a delivery id")
+	}
+	var env struct {
+		Type   string `json:"type"`
+		Source struct {
+			ID        string `json:"id"`
+			TargetURL string `json:"target_url"`
+		} `json:"source"`
+	}
+	if err := json.Unmarshal(b.Body, &env); err != nil || env.Source.ID != "distr_b" || env.Source.TargetURL != "http://receiver.test/distr_b" || env.Type != "Order-paid" {
+		t.Errorf("body %s: %v", b.Body, err)
+	}
+}
