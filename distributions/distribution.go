@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/payloads"
 )
@@ -122,6 +123,9 @@ func (e *ValidationError) Error() string {
 // Decode reads a distribution from JSON, rejecting unknown fields and values of the wrong
 // type with the field's name.
 func Decode(body []byte) (Distribution, error) {
+	if !utf8.Valid(body) {
+		return Distribution{}, &ValidationError{[]Problem{{"", "the body is not valid UTF-8"}}}
+	}
 	var d Distribution
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is something that happened in the user's system (spec section 2).
@@ -61,6 +62,9 @@ type rawEvent struct {
 // ParseEvent reads one event from JSON, fills the defaults (id from newID, created_at from
 // now, source channel API) and checks every field. Errors are *FieldError.
 func ParseEvent(body []byte, now time.Time, newID func() string) (Event, error) {
+	if !utf8.Valid(body) {
+		return Event{}, &FieldError{Message: "the body is not valid UTF-8"}
+	}
 	var raw rawEvent
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -1,0 +1,217 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/payloads"
+	"github.com/hookflow/hookflow/store"
+)
+
+func newActivities(t *testing.T) (*Activities, *store.SQLite) {
+	t.Helper()
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &Activities{Store: st, HTTP: NewHTTPClient()}, st
+}
+
+func request(url string) payloads.Request {
+	return payloads.Request{DeliveryID: "whs_test", SourceID: "distr_1", URL: url, Body: []byte(`{"a":"<&>"}`), Timeout: 2 * time.Second}
+}
+
+func TestPostSignsAndClassifies(t *testing.T) {
+	tests := []struct {
+		code    int
+		outcome payloads.Outcome
+	}{
+		{200, payloads.Delivered}, {204, payloads.Delivered},
+		{500, payloads.Retryable}, {503, payloads.Retryable}, {429, payloads.Retryable}, {408, payloads.Retryable},
+		{410, payloads.Gone}, {400, payloads.Rejected}, {404, payloads.Rejected},
+	}
+	a, st := newActivities(t)
+	proj, err := st.Project(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := standardwebhooks.NewWebhook(proj.Secrets[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			var verifyErr error
+			var gotBody []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotBody, _ = io.ReadAll(r.Body)
+				verifyErr = wh.Verify(gotBody, r.Header)
+				if r.Header.Get("x-voucherify-signature") != payloads.VoucherifySignature(proj.Secrets[0], gotBody) {
+					verifyErr = errors.New("x-voucherify-signature does not match")
+				}
+				w.WriteHeader(tt.code)
+				io.WriteString(w, "receiver says hi")
+			}))
+			defer srv.Close()
+			resp, err := a.Post(context.Background(), request(srv.URL))
+			if verifyErr != nil || string(gotBody) != `{"a":"<&>"}` {
+				t.Errorf("receiver: body %s, %v", gotBody, verifyErr)
+			}
+			if got := outcomeOf(err); got != tt.outcome {
+				t.Fatalf("outcome %s (%v), want %s", got, err, tt.outcome)
+			}
+			wantBody := "receiver says hi"
+			if tt.code == http.StatusNoContent {
+				wantBody = ""
+			}
+			if err == nil && (resp.StatusCode != tt.code || resp.Body != wantBody) {
+				t.Errorf("response %+v", resp)
+			}
+			if err != nil {
+				var details payloads.Response
+				var appErr *temporal.ApplicationError
+				if !errors.As(err, &appErr) || appErr.Details(&details) != nil || details.StatusCode != tt.code || !appErr.NonRetryable() {
+					t.Errorf("error details: %v %+v", err, details)
+				}
+			}
+		})
+	}
+}
+
+func outcomeOf(err error) payloads.Outcome {
+	if err == nil {
+		return payloads.Delivered
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return payloads.Outcome(appErr.Type())
+	}
+	return "unclassified: " + payloads.Outcome(err.Error())
+}
+
+func TestPostDoesNotFollowRedirects(t *testing.T) {
+	a, _ := newActivities(t)
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed.Add(1) }))
+	defer target.Close()
+	srv := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
+	defer srv.Close()
+	_, err := a.Post(context.Background(), request(srv.URL))
+	if outcomeOf(err) != payloads.Retryable || followed.Load() != 0 {
+		t.Errorf("redirect: %v, followed %d times", err, followed.Load())
+	}
+}
+
+func TestPostTransportFailures(t *testing.T) {
+	a, _ := newActivities(t)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedURL := "http://" + closed.Addr().String() + "/"
+	closed.Close()
+
+	req := request(slow.URL)
+	req.Timeout = 200 * time.Millisecond
+	if _, err := a.Post(context.Background(), req); outcomeOf(err) != payloads.Retryable || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("slow receiver: %v", err)
+	}
+	if _, err := a.Post(context.Background(), request(refusedURL)); outcomeOf(err) != payloads.Retryable || !strings.Contains(err.Error(), "connect") {
+		t.Errorf("refused: %v", err)
+	}
+}
+
+func TestPostCapsTheResponseRead(t *testing.T) {
+	a, _ := newActivities(t)
+	var written atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("x", 32<<10))
+		for i := 0; i < 1024; i++ { // 32 MiB if anyone read it all
+			n, err := w.Write(chunk)
+			written.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	resp, err := a.Post(context.Background(), request(srv.URL))
+	if err != nil || len(resp.Body) != responseSnippet {
+		t.Fatalf("%v, snippet %d bytes", err, len(resp.Body))
+	}
+	srv.CloseClientConnections()
+	if w := written.Load(); w >= 32<<20 {
+		t.Errorf("the whole %d byte answer was read", w)
+	}
+}
+
+func TestNotifyFailureOncePerDelivery(t *testing.T) {
+	a, st := newActivities(t)
+	a.WorkflowLink = func(id string) string { return "http://ui.test/workflows/" + id }
+	notice := distributions.FailureNotice{DeliveryID: "whs_1", DistributionID: "distr_1", DistributionName: "Paid",
+		EventID: "evt_1", EventType: "customer.order.paid", TargetURL: "http://r.test", Attempts: 13,
+		LastError: "HTTP 503", Reason: "exhausted", Paused: true, WorkflowID: "event/evt_1"}
+	for i := 0; i < 3; i++ { // a retried activity
+		if err := a.NotifyFailure(context.Background(), notice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns, err := st.ListNotifications(context.Background(), true)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("%d notifications, %v", len(ns), err)
+	}
+	n := ns[0]
+	if n.Link != "http://ui.test/workflows/event/evt_1" || !strings.Contains(n.Message, "HTTP 503") ||
+		!strings.Contains(n.Message, "paused") || n.Attempts != 13 || !strings.HasPrefix(n.ID, "ntf_") {
+		t.Errorf("notification %+v", n)
+	}
+}
+
+func TestPauseAndLoadCandidates(t *testing.T) {
+	a, st := newActivities(t)
+	ctx := context.Background()
+	for i, events := range [][]string{{"customer.order.paid"}, {"customer.order.*"}, {"customer.segment.entered"}} {
+		d := distributions.Distribution{ID: fmt.Sprintf("distr_%d", i), Name: "d", Status: distributions.StatusLive,
+			Trigger: distributions.Trigger{Events: events}, CreatedAt: time.Now()}
+		if err := st.CreateDistribution(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.PauseDistribution(ctx, "distr_1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PauseDistribution(ctx, "distr_gone"); err != nil {
+		t.Errorf("pausing a deleted distribution: %v", err)
+	}
+	snap, err := a.LoadCandidates(ctx, "customer.order.paid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Candidates) != 2 || snap.Candidates[0].ID != "distr_0" || snap.Candidates[1].Status != distributions.StatusPaused || !strings.HasPrefix(snap.ProjectID, "proj_") {
+		t.Errorf("snapshot %+v", snap)
+	}
+}

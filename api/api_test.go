@@ -1,0 +1,229 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow/payloads"
+	"github.com/hookflow/hookflow/starter"
+	"github.com/hookflow/hookflow/store"
+)
+
+type fakeStarter struct {
+	mu     sync.Mutex
+	events []payloads.Event
+	err    error
+}
+
+func (f *fakeStarter) Start(_ context.Context, ev payloads.Event) (starter.Handle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return starter.Handle{}, f.err
+	}
+	f.events = append(f.events, ev)
+	return starter.Handle{EventID: ev.ID, WorkflowID: "event/" + ev.ID, RunID: "run-1"}, nil
+}
+
+func newAPI(t *testing.T) (*httptest.Server, *fakeStarter, *store.SQLite) {
+	t.Helper()
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fs := &fakeStarter{}
+	srv := httptest.NewServer((&Server{Store: st, Starter: fs}).Handler())
+	t.Cleanup(srv.Close)
+	return srv, fs, st
+}
+
+func do(t *testing.T, method, url, body string) (int, ErrorDetail, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("content-type"); resp.StatusCode != http.StatusNoContent && ct != "application/json" {
+		t.Errorf("%s %s: content-type %q", method, url, ct)
+	}
+	var eb ErrorBody
+	if resp.StatusCode >= 400 {
+		if err := json.Unmarshal(b, &eb); err != nil {
+			t.Errorf("error body %s is not JSON: %v", b, err)
+		}
+	}
+	return resp.StatusCode, eb.Error, b
+}
+
+func TestEvents(t *testing.T) {
+	srv, fs, _ := newAPI(t)
+	nested := strings.Repeat(`{"x":`, 20000) + "1" + strings.Repeat("}", 20000)
+	tests := []struct {
+		name, body string
+		status     int
+		field      string
+	}{
+		{"valid", `{"id":"evt_1","type":"customer.order.paid","data":{"order":{"id":"o"}}}`, 202, ""},
+		{"no id", `{"type":"customer.order.paid","data":{}}`, 202, ""},
+		{"empty", ``, 400, ""},
+		{"malformed", `{"type":"customer.order.paid","data":{`, 400, ""},
+		{"missing type", `{"data":{}}`, 400, "type"},
+		{"missing data", `{"type":"customer.order.paid"}`, 400, "data"},
+		{"unknown type", `{"type":"customer.order.stolen","data":{}}`, 400, "type"},
+		{"wrong field type", `{"type":"customer.order.paid","data":{},"entity_id":7}`, 400, "entity_id"},
+		{"unknown field", `{"type":"customer.order.paid","data":{},"extra":true}`, 400, "extra"},
+		{"deeply nested", `{"type":"customer.order.paid","data":{"order":` + nested + `}}`, 400, ""},
+		{"invalid utf-8", "{\"type\":\"customer.order.paid\",\"data\":{\"order\":{\"n\":\"\xff\xfe\"}}}", 400, ""},
+		{"huge number", `{"type":"customer.order.paid","data":{"order":{"n":1e999999}}}`, 202, ""},
+		{"oversized", `{"type":"customer.order.paid","data":{"order":{"pad":"` + strings.Repeat("a", MaxEventBytes) + `"}}}`, 413, ""},
+		{"path in id", `{"id":"../../etc","type":"customer.order.paid","data":{}}`, 400, "id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(fs.events)
+			status, e, body := do(t, "POST", srv.URL+"/v1/events", tt.body)
+			if status != tt.status || e.Field != tt.field {
+				t.Fatalf("status %d field %q (%s), want %d field %q", status, e.Field, body, tt.status, tt.field)
+			}
+			started := len(fs.events) - before
+			if (status == 202) != (started == 1) {
+				t.Errorf("status %d but %d workflows started", status, started)
+			}
+			if status == 202 {
+				var h starter.Handle
+				if err := json.Unmarshal(body, &h); err != nil || h.EventID == "" || h.WorkflowID != "event/"+h.EventID {
+					t.Errorf("handle %s: %v", body, err)
+				}
+			} else if e.Message == "" {
+				t.Error("error without a message")
+			}
+		})
+	}
+	fs.err = errors.New("temporal is down")
+	if status, e, _ := do(t, "POST", srv.URL+"/v1/events", `{"type":"customer.order.paid","data":{}}`); status != 503 || !strings.Contains(e.Message, "same id") {
+		t.Errorf("starter down: %d %+v", status, e)
+	}
+}
+
+const validDistribution = `{"name":"Paid orders","status":"live","trigger":{"events":["customer.order.paid"]},
+"action":{"type":"plain_message"},"webhook":{"event_name":"Order-paid","url":"https://example.com/h","version":"v2024-01-01"}}`
+
+func TestDistributions(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	status, _, body := do(t, "POST", srv.URL+"/v1/distributions", validDistribution)
+	if status != 201 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var created struct {
+		ID        string    `json:"id"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	if err := json.Unmarshal(body, &created); err != nil || !strings.HasPrefix(created.ID, "distr_") || created.CreatedAt.IsZero() {
+		t.Fatalf("created %s", body)
+	}
+	if status, _, got := do(t, "GET", srv.URL+"/v1/distributions/"+created.ID, ""); status != 200 || string(got) != string(body) {
+		t.Errorf("get: %d %s, want %s", status, got, body)
+	}
+	if status, _, got := do(t, "GET", srv.URL+"/v1/distributions", ""); status != 200 || !strings.Contains(string(got), `"total":1`) {
+		t.Errorf("list: %d %s", status, got)
+	}
+	if status, _, _ := do(t, "DELETE", srv.URL+"/v1/distributions/"+created.ID, ""); status != 204 {
+		t.Errorf("delete: %d", status)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		if status, e, _ := do(t, m, srv.URL+"/v1/distributions/"+created.ID, ""); status != 404 || e.Type != "not_found" {
+			t.Errorf("%s after delete: %d %+v", m, status, e)
+		}
+	}
+	if status, _, got := do(t, "GET", srv.URL+"/v1/distributions", ""); status != 200 || !strings.Contains(string(got), `"data":[]`) {
+		t.Errorf("empty list: %d %s", status, got)
+	}
+}
+
+func TestDistributionBadInput(t *testing.T) {
+	srv, _, st := newAPI(t)
+	tests := []struct {
+		name, body string
+		status     int
+		fields     []string
+	}{
+		{"malformed", `{"name":`, 400, []string{""}},
+		{"unknown field", `{"name":"n","colour":"red"}`, 400, []string{"colour"}},
+		{"wrong type", `{"name":["n"]}`, 400, []string{"name"}},
+		{"id given", strings.Replace(validDistribution, `{"name"`, `{"id":"distr_mine","name"`, 1), 400, []string{"id"}},
+		{"every problem listed", `{"status":"on","trigger":{"events":["nope"]},"action":{"type":"send_cake"},"webhook":{"url":"ftp://x","version":"v9"}}`,
+			422, []string{"name", "status", "trigger.events[0]", "action.type", "webhook.event_name", "webhook.url", "webhook.version"}},
+		{"credentials in url", strings.Replace(validDistribution, "https://example.com/h", "https://u:p@example.com/h", 1), 422, []string{"webhook.url"}},
+		{"bad schedule", strings.Replace(validDistribution, `"version"`, `"retry_schedule":"hourly","version"`, 1), 422, []string{"webhook.retry_schedule"}},
+		{"oversized", `{"name":"` + strings.Repeat("n", MaxDistributionBytes) + `"}`, 413, []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, e, body := do(t, "POST", srv.URL+"/v1/distributions", tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d (%s), want %d", status, body, tt.status)
+			}
+			var fields []string
+			for _, p := range e.Problems {
+				fields = append(fields, p.Field)
+			}
+			if len(e.Problems) == 0 {
+				fields = []string{e.Field}
+			}
+			if strings.Join(fields, ",") != strings.Join(tt.fields, ",") {
+				t.Errorf("fields %v, want %v (%s)", fields, tt.fields, body)
+			}
+		})
+	}
+	if ds, err := st.ListDistributions(context.Background()); err != nil || len(ds) != 0 {
+		t.Errorf("bad input stored %d distributions: %v", len(ds), err)
+	}
+}
+
+func TestNotificationsAndRoutes(t *testing.T) {
+	srv, _, st := newAPI(t)
+	ctx := context.Background()
+	if _, _, err := st.AddNotification(ctx, store.Notification{ID: "ntf_1", DeliveryID: "whs_1", Message: "m", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, b := do(t, "GET", srv.URL+"/v1/notifications?unread=true", ""); status != 200 || !strings.Contains(string(b), `"total":1`) {
+		t.Errorf("unread: %d %s", status, b)
+	}
+	if status, _, b := do(t, "POST", srv.URL+"/v1/notifications/ntf_1/read", ""); status != 200 || !strings.Contains(string(b), `"read_at":"`) {
+		t.Errorf("read: %d %s", status, b)
+	}
+	if status, _, b := do(t, "GET", srv.URL+"/v1/notifications?unread=true", ""); status != 200 || !strings.Contains(string(b), `"total":0`) {
+		t.Errorf("unread after read: %d %s", status, b)
+	}
+	if status, _, b := do(t, "GET", srv.URL+"/v1/notifications", ""); status != 200 || !strings.Contains(string(b), `"total":1`) {
+		t.Errorf("all: %d %s", status, b)
+	}
+	if status, e, _ := do(t, "GET", srv.URL+"/v1/notifications?unread=maybe", ""); status != 400 || e.Field != "unread" {
+		t.Errorf("unread=maybe: %d %+v", status, e)
+	}
+	if status, _, _ := do(t, "POST", srv.URL+"/v1/notifications/ntf_nope/read", ""); status != 404 {
+		t.Errorf("read missing: %d", status)
+	}
+	if status, _, _ := do(t, "GET", srv.URL+"/v2/everything", ""); status != 404 {
+		t.Errorf("unknown route: %d", status)
+	}
+	if status, _, _ := do(t, "PATCH", srv.URL+"/v1/events", ""); status != 405 && status != 404 {
+		t.Errorf("wrong method: %d", status)
+	}
+}
