@@ -123,7 +123,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("read project settings: %w", err)
 	}
 
-	sdkLogger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sdkLogger := slog.New(quietAttempts{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:  srv.HostPort(),
 		Namespace: srv.Namespace(),
@@ -187,4 +187,30 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	defer cancel()
 	_ = apiServer.Shutdown(shutdownCtx)
 	return nil
+}
+
+// quietAttempts drops the SDK's "Activity error." lines for Post: a failed attempt is an
+// expected outcome that the activity logs itself, not an error of hookflow's.
+type quietAttempts struct{ slog.Handler }
+
+func (h quietAttempts) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "Activity error." {
+		post := false
+		r.Attrs(func(a slog.Attr) bool {
+			post = a.Key == "ActivityType" && a.Value.String() == workflows.ActivityPost
+			return !post
+		})
+		if post {
+			return nil
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h quietAttempts) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quietAttempts{h.Handler.WithAttrs(attrs)}
+}
+
+func (h quietAttempts) WithGroup(name string) slog.Handler {
+	return quietAttempts{h.Handler.WithGroup(name)}
 }

@@ -106,7 +106,9 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 	resp, err := a.HTTP.Do(httpReq)
 	if err != nil {
 		latency := time.Since(start).Milliseconds()
-		return payloads.Response{}, failure(payloads.Retryable, describeTransportError(req.URL, err), payloads.Response{LatencyMs: latency})
+		msg := describeTransportError(req.URL, err)
+		a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", req.URL, "error", msg, "latency_ms", latency)
+		return payloads.Response{}, failure(payloads.Retryable, msg, payloads.Response{LatencyMs: latency})
 	}
 	defer resp.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseRead))
@@ -116,6 +118,8 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 	}
 	out.Body = string(bytes.ToValidUTF8(head, []byte("?")))
 	outcome := payloads.ClassifyStatus(resp.StatusCode)
+	a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", req.URL, "status", resp.StatusCode,
+		"outcome", string(outcome), "latency_ms", out.LatencyMs)
 	if outcome == payloads.Delivered {
 		return out, nil
 	}
