@@ -106,6 +106,19 @@ func listWorkflowsInUI(t *testing.T, d *devProcess, query string) []string {
 	return ids
 }
 
+// waitListedInUI waits until the Web UI lists workflowID for query: visibility is written
+// after the workflow's own state, so a closed workflow may take a moment to appear.
+func waitListedInUI(t *testing.T, d *devProcess, workflowID, query string) {
+	t.Helper()
+	var ids []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ids = listWorkflowsInUI(t, d, query); contains(ids, workflowID) {
+			return
+		}
+	}
+	t.Errorf("the Web UI does not list %s for %s: %v", workflowID, query, ids)
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -212,10 +225,7 @@ func TestDev(t *testing.T) {
 		if res.Status != workflows.StatusDelivered || res.Deliveries[0].Attempts != 3 || res.Deliveries[0].DistributionID != distr.ID {
 			t.Errorf("result %+v", res)
 		}
-		ids := listWorkflowsInUI(t, d, `HookflowStatus = "delivered" AND HookflowEventType = "customer.order.paid" AND HookflowDistributions = "`+distr.ID+`" AND HookflowTargetHosts = "127.0.0.1"`)
-		if !contains(ids, h.WorkflowID) {
-			t.Errorf("the Web UI does not list %s by its search attributes: %v", h.WorkflowID, ids)
-		}
+		waitListedInUI(t, d, h.WorkflowID, `HookflowStatus = "delivered" AND HookflowEventType = "customer.order.paid" AND HookflowDistributions = "`+distr.ID+`" AND HookflowTargetHosts = "127.0.0.1"`)
 		hist := historyJSON(t, c, h.WorkflowID)
 		if strings.Contains(string(hist), d.secret) || strings.Contains(string(hist), strings.TrimPrefix(d.secret, "whsec_")) {
 			t.Errorf("the signing secret is in the history of %s", h.WorkflowID)
@@ -273,9 +283,7 @@ func TestDev(t *testing.T) {
 		if status != 200 || mine != 1 {
 			t.Errorf("want one notification for evt_doomed: %d %s", status, body)
 		}
-		if ids := listWorkflowsInUI(t, d, `HookflowStatus = "failed"`); !contains(ids, h.WorkflowID) {
-			t.Errorf("the Web UI's failed filter misses %s: %v", h.WorkflowID, ids)
-		}
+		waitListedInUI(t, d, h.WorkflowID, `HookflowStatus = "failed"`)
 		// A paused distribution takes nothing: the next event is recorded as skipped.
 		h2 := sendEvent(t, d, "evt_while_paused")
 		var res2 workflows.DeliveryResult
