@@ -10,13 +10,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/api"
-	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/store"
 )
 
@@ -34,7 +32,7 @@ func (g *globalFlags) register(root *cobra.Command) {
 	}
 	root.PersistentFlags().StringVar(&g.api, "api", def, "hookflow API base URL (env HOOKFLOW_API)")
 	root.PersistentFlags().StringVar(&g.apiKey, "api-key", os.Getenv("HOOKFLOW_API_KEY"), "API key (env HOOKFLOW_API_KEY)")
-	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text, json or yaml")
 }
 
 // apiClient calls the hookflow API.
@@ -47,8 +45,8 @@ type apiClient struct {
 }
 
 func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
-	if g.output != "text" && g.output != "json" {
-		return nil, fmt.Errorf("--output %q: use text or json", g.output)
+	if g.output != "text" && g.output != "json" && g.output != "yaml" {
+		return nil, fmt.Errorf("--output %q: use text, json or yaml", g.output)
 	}
 	u, err := url.Parse(g.api)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -105,6 +103,14 @@ func (c *apiClient) do(method, path string, body []byte, v any) error {
 		return json.Unmarshal(data, v)
 	}
 	return nil
+}
+
+// printData prints v as the --output asks: YAML for yaml, JSON otherwise.
+func (c *apiClient) printData(v any) error {
+	if c.output == "yaml" {
+		return printYAML(c.out, v)
+	}
+	return c.printJSON(v)
 }
 
 func (c *apiClient) printJSON(v any) error {
@@ -178,8 +184,8 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 			if err := c.do(http.MethodPost, "/v1/events", body, &h); err != nil {
 				return err
 			}
-			if c.output == "json" {
-				return c.printJSON(h)
+			if c.output != "text" {
+				return c.printData(h)
 			}
 			fmt.Fprintf(c.out, "accepted event %s (workflow %s)\n", h.ID, h.WorkflowID)
 			return nil
@@ -191,141 +197,6 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&id, "id", "", "event id (idempotency key); generated when empty")
 	f.StringVar(&entityID, "entity-id", "", "id of the object the event is about")
 	f.StringVar(&groupID, "group-id", "", "id of the request that caused the event")
-	return cmd
-}
-
-func newDistributionsCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "distributions", Aliases: []string{"distribution", "distr"}, Short: "Manage distributions"}
-
-	var file, name, events, target, eventName, version, status, schedule, timeout string
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a distribution",
-		Example: `  hookflow distributions create --name "Paid orders" --events customer.order.paid \
-      --url http://127.0.0.1:9000/hooks --event-name Order-paid
-  hookflow distributions create --file distribution.json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			var body []byte
-			if file != "" {
-				if name != "" || events != "" || target != "" || eventName != "" {
-					return errors.New("--file and the field flags (--name, --events, --url, --event-name) exclude each other")
-				}
-				src := "@" + file
-				if file == "-" {
-					src = "-"
-				}
-				if body, err = readArg(cmd, "file", src); err != nil {
-					return err
-				}
-			} else {
-				d := map[string]any{
-					"name":    name,
-					"trigger": map[string]any{"events": splitList(events)},
-					"action":  map[string]any{"type": distributions.ActionPlainMessage},
-				}
-				hook := map[string]any{"event_name": eventName, "url": target}
-				if version != "" {
-					hook["version"] = version
-				}
-				if timeout != "" {
-					hook["timeout"] = timeout
-				}
-				if schedule != "" {
-					if schedule == distributions.ScheduleVoucherify || schedule == distributions.ScheduleStandard {
-						hook["retry_schedule"] = schedule
-					} else {
-						hook["retry_schedule"] = splitList(schedule)
-					}
-				}
-				d["webhook"] = hook
-				if status != "" {
-					d["status"] = status
-				}
-				if body, err = json.Marshal(d); err != nil {
-					return err
-				}
-			}
-			var out distributions.Distribution
-			if err := c.do(http.MethodPost, "/v1/distributions", body, &out); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(out)
-			}
-			fmt.Fprintf(c.out, "created distribution %s (%s)\n", out.ID, out.Status)
-			return nil
-		},
-	}
-	f := create.Flags()
-	f.StringVarP(&file, "file", "f", "", "the distribution as JSON (a file, or - for standard input)")
-	f.StringVar(&name, "name", "", "name")
-	f.StringVar(&events, "events", "", "comma-separated event types or patterns, e.g. customer.order.paid,customer.order.*")
-	f.StringVar(&target, "url", "", "webhook URL")
-	f.StringVar(&eventName, "event-name", "", "the label sent as the payload's type, e.g. Order-paid")
-	f.StringVar(&version, "version", "", "payload version (default v2024-01-01)")
-	f.StringVar(&status, "status", "", "live (default), paused or draft")
-	f.StringVar(&schedule, "retry-schedule", "", "voucherify (default), standard, or comma-separated intervals such as 10s,1m,5m")
-	f.StringVar(&timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
-
-	list := &cobra.Command{
-		Use: "list", Short: "List distributions", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			var l api.List[distributions.Distribution]
-			if err := c.do(http.MethodGet, "/v1/distributions", nil, &l); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(l)
-			}
-			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tNAME\tEVENTS\tURL")
-			for _, d := range l.Data {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Status, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
-			}
-			return tw.Flush()
-		},
-	}
-	get := &cobra.Command{
-		Use: "get ID", Short: "Show one distribution", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			var d distributions.Distribution
-			if err := c.do(http.MethodGet, "/v1/distributions/"+url.PathEscape(args[0]), nil, &d); err != nil {
-				return err
-			}
-			return c.printJSON(d)
-		},
-	}
-	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete a distribution", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := c.do(http.MethodDelete, "/v1/distributions/"+url.PathEscape(args[0]), nil, nil); err != nil {
-				return err
-			}
-			if c.output == "json" {
-				return c.printJSON(map[string]any{"id": args[0], "deleted": true})
-			}
-			fmt.Fprintf(c.out, "deleted distribution %s\n", args[0])
-			return nil
-		},
-	}
-	cmd.AddCommand(create, list, get, del)
 	return cmd
 }
 
@@ -347,8 +218,8 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 			if err := c.do(http.MethodGet, path, nil, &l); err != nil {
 				return err
 			}
-			if c.output == "json" {
-				return c.printJSON(l)
+			if c.output != "text" {
+				return c.printData(l)
 			}
 			if len(l.Data) == 0 {
 				fmt.Fprintln(c.out, "no notifications")
@@ -379,8 +250,8 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 			if err := c.do(http.MethodPost, "/v1/notifications/"+url.PathEscape(args[0])+"/read", nil, &n); err != nil {
 				return err
 			}
-			if c.output == "json" {
-				return c.printJSON(n)
+			if c.output != "text" {
+				return c.printData(n)
 			}
 			fmt.Fprintf(c.out, "marked %s read\n", n.ID)
 			return nil

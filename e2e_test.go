@@ -288,7 +288,7 @@ func TestDev(t *testing.T) {
 		h2 := sendEvent(t, d, "evt_while_paused")
 		var res2 workflows.DeliveryResult
 		waitWorkflow(t, c, h2.WorkflowID, 30*time.Second, &res2)
-		if len(recv.requests()) != 3 || !contains(res2.Skipped, distr.ID) {
+		if len(recv.requests()) != 3 || len(res2.Skipped) != 1 || res2.Skipped[0].DistributionID != distr.ID || res2.Status != workflows.StatusSkipped {
 			t.Errorf("event while paused: result %+v, %d requests", res2, len(recv.requests()))
 		}
 		out := runCLI(t, d, "notifications", "list", "--unread")

@@ -31,6 +31,7 @@ func newRootCommand() *cobra.Command {
 		newSendCommand(g),
 		newDistributionsCommand(g),
 		newNotificationsCommand(g),
+		newWebhooksCommand(g),
 		newReceiveCommand(),
 	)
 	return root

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -59,7 +60,8 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
-// LoadCandidates reads the project and the distributions that subscribe to eventType.
+// LoadCandidates reads the project and the distributions and project webhooks that subscribe
+// to eventType, without their secrets: the snapshot enters workflow history.
 func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (distributions.Snapshot, error) {
 	proj, err := a.Store.Project(ctx)
 	if err != nil {
@@ -69,13 +71,47 @@ func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (dist
 	if err != nil {
 		return distributions.Snapshot{}, fmt.Errorf("read distributions: %w", err)
 	}
+	hooks, err := a.Store.ListWebhooks(ctx)
+	if err != nil {
+		return distributions.Snapshot{}, fmt.Errorf("read webhooks: %w", err)
+	}
 	snap := distributions.Snapshot{ProjectID: proj.ID, Candidates: []distributions.Distribution{}}
 	for _, d := range all {
 		if d.SubscribesTo(eventType) {
-			snap.Candidates = append(snap.Candidates, d)
+			snap.Candidates = append(snap.Candidates, d.Redacted())
+		}
+	}
+	for _, w := range hooks {
+		if w.SubscribesTo(eventType) {
+			snap.Webhooks = append(snap.Webhooks, w.Redacted())
 		}
 	}
 	return snap, nil
+}
+
+// sendSecrets returns the secrets that sign a delivery of sourceID and the values of its
+// secret headers: the distribution's (or project webhook's) own secret if it has one, else
+// the project's.
+func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project store.Project) ([]string, []distributions.Header, error) {
+	var hook distributions.Webhook
+	switch {
+	case strings.HasPrefix(sourceID, "wh_"):
+		w, err := a.Store.GetWebhook(ctx, sourceID)
+		if err != nil {
+			return nil, nil, err
+		}
+		hook = w.AsWebhook()
+	default:
+		d, err := a.Store.GetDistribution(ctx, sourceID)
+		if err != nil {
+			return nil, nil, err
+		}
+		hook = d.Webhook
+	}
+	if hook.Secret != "" {
+		return []string{hook.Secret}, hook.Headers, nil
+	}
+	return project.Secrets, hook.Headers, nil
 }
 
 // Post makes one attempt of a delivery: it signs the body with the project's secrets and
@@ -87,6 +123,13 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 	if err != nil {
 		return payloads.Response{}, fmt.Errorf("read signing secret: %w", err)
 	}
+	secrets, stored, err := a.sendSecrets(ctx, req.SourceID, proj)
+	if errors.Is(err, store.ErrNotFound) {
+		return payloads.Response{}, failure(payloads.Rejected, fmt.Sprintf("%s no longer exists: it was deleted", req.SourceID), payloads.Response{})
+	}
+	if err != nil {
+		return payloads.Response{}, fmt.Errorf("read the secrets of %s: %w", req.SourceID, err)
+	}
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = distributions.DefaultTimeout
@@ -97,9 +140,17 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 	if err != nil {
 		return payloads.Response{}, failure(payloads.Rejected, fmt.Sprintf("invalid URL %q: %v", req.URL, err), payloads.Response{})
 	}
+	for _, h := range req.Headers {
+		value := h.Value
+		if h.Secret {
+			value = secretHeaderValue(stored, h.Name)
+		}
+		httpReq.Header.Set(h.Name, value)
+	}
+	// Set after the custom headers, which validation keeps off these names anyway.
 	httpReq.Header.Set("content-type", "application/json")
 	httpReq.Header.Set("user-agent", "hookflow/"+Version)
-	if err := payloads.SignHeaders(httpReq.Header, proj.Secrets, req.DeliveryID, time.Now(), req.Body); err != nil {
+	if err := payloads.SignHeaders(httpReq.Header, secrets, req.DeliveryID, time.Now(), req.Body); err != nil {
 		return payloads.Response{}, fmt.Errorf("sign delivery %s: %w", req.DeliveryID, err)
 	}
 	start := time.Now()
@@ -124,6 +175,17 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 		return out, nil
 	}
 	return out, failure(outcome, fmt.Sprintf("HTTP %d from %s", resp.StatusCode, req.URL), out)
+}
+
+// secretHeaderValue is the stored value of a secret header: the current one, even if the
+// delivery matched an older version of the distribution.
+func secretHeaderValue(stored []distributions.Header, name string) string {
+	for _, h := range stored {
+		if h.Name == name && h.Secret {
+			return h.Value
+		}
+	}
+	return ""
 }
 
 func failure(o payloads.Outcome, msg string, resp payloads.Response) error {
@@ -194,7 +256,16 @@ func (a *Activities) NotifyFailure(ctx context.Context, f distributions.FailureN
 
 // PauseDistribution sets a distribution to paused; one deleted meanwhile is not an error.
 func (a *Activities) PauseDistribution(ctx context.Context, distributionID string) error {
-	_, err := a.Store.SetDistributionStatus(ctx, distributionID, distributions.StatusPaused, time.Now())
+	_, _, err := a.Store.SetDistributionStatus(ctx, distributionID, distributions.StatusPaused, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// DisableWebhook sets a project webhook inactive; one deleted meanwhile is not an error.
+func (a *Activities) DisableWebhook(ctx context.Context, webhookID string) error {
+	_, _, err := a.Store.SetWebhookActive(ctx, webhookID, false, time.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

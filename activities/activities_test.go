@@ -29,6 +29,10 @@ func newActivities(t *testing.T) (*Activities, *store.SQLite) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	d := distributions.Distribution{ID: "distr_1", Name: "d", Status: distributions.StatusLive, Version: 1, CreatedAt: time.Now()}
+	if err := st.CreateDistribution(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
 	return &Activities{Store: st, HTTP: NewHTTPClient()}, st
 }
 
@@ -195,13 +199,14 @@ func TestPauseAndLoadCandidates(t *testing.T) {
 	a, st := newActivities(t)
 	ctx := context.Background()
 	for i, events := range [][]string{{"customer.order.paid"}, {"customer.order.*"}, {"customer.segment.entered"}} {
-		d := distributions.Distribution{ID: fmt.Sprintf("distr_%d", i), Name: "d", Status: distributions.StatusLive,
-			Trigger: distributions.Trigger{Events: events}, CreatedAt: time.Now()}
+		d := distributions.Distribution{ID: fmt.Sprintf("distr_c%d", i), Name: "d", Status: distributions.StatusLive,
+			Trigger: distributions.Trigger{Events: events}, Action: distributions.Action{Type: distributions.ActionPlainMessage},
+			CreatedAt: time.Now().Add(-time.Hour)}
 		if err := st.CreateDistribution(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := a.PauseDistribution(ctx, "distr_1"); err != nil {
+	if err := a.PauseDistribution(ctx, "distr_c1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.PauseDistribution(ctx, "distr_gone"); err != nil {
@@ -211,7 +216,67 @@ func TestPauseAndLoadCandidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Candidates) != 2 || snap.Candidates[0].ID != "distr_0" || snap.Candidates[1].Status != distributions.StatusPaused || !strings.HasPrefix(snap.ProjectID, "proj_") {
+	if len(snap.Candidates) != 2 || snap.Candidates[0].ID != "distr_c0" || snap.Candidates[1].Status != distributions.StatusPaused || !strings.HasPrefix(snap.ProjectID, "proj_") {
 		t.Errorf("snapshot %+v", snap)
+	}
+}
+
+func TestPostUsesOwnSecretAndSecretHeaders(t *testing.T) {
+	a, st := newActivities(t)
+	ctx := context.Background()
+	own := payloads.NewSecret()
+	d, err := st.GetDistribution(ctx, "distr_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Webhook.Secret = own
+	d.Webhook.Headers = []distributions.Header{{Name: "x-api-key", Value: "k3y", Secret: true}, {Name: "x-plain", Value: "stale"}}
+	if _, err := st.UpdateDistribution(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	var got http.Header
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, body = r.Header.Clone(), nil
+		body, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	req := request(srv.URL)
+	// What the workflow sends: secret values left out, the plain one from the matched version.
+	req.Headers = []distributions.Header{{Name: "x-api-key", Secret: true}, {Name: "x-plain", Value: "p"}}
+	if _, err := a.Post(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if got.Get("x-api-key") != "k3y" || got.Get("x-plain") != "p" {
+		t.Errorf("headers %v", got)
+	}
+	wh, _ := standardwebhooks.NewWebhook(own)
+	if err := wh.Verify(body, got); err != nil || got.Get("x-voucherify-signature") != payloads.VoucherifySignature(own, body) {
+		t.Errorf("not signed with the distribution's own secret: %v", err)
+	}
+
+	if err := st.DeleteDistribution(ctx, "distr_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Post(ctx, req); outcomeOf(err) != payloads.Rejected || !strings.Contains(err.Error(), "deleted") {
+		t.Errorf("deleted distribution: %v", err)
+	}
+}
+
+func TestDisableWebhook(t *testing.T) {
+	a, st := newActivities(t)
+	ctx := context.Background()
+	w := distributions.ProjectWebhook{ID: "wh_1", URL: "http://r.test", Events: []string{"voucher.created"}, Active: true, Revision: 1, CreatedAt: time.Now()}
+	if err := st.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DisableWebhook(ctx, "wh_1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetWebhook(ctx, "wh_1"); got.Active || got.Revision != 2 {
+		t.Errorf("after disable: %+v", got)
+	}
+	if err := a.DisableWebhook(ctx, "wh_missing"); err != nil {
+		t.Errorf("missing: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow/distributions"
@@ -44,7 +45,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/distributions", s.createDistribution)
 	mux.HandleFunc("GET /v1/distributions", s.listDistributions)
 	mux.HandleFunc("GET /v1/distributions/{id}", s.getDistribution)
+	mux.HandleFunc("PUT /v1/distributions/{id}", s.updateDistribution)
 	mux.HandleFunc("DELETE /v1/distributions/{id}", s.deleteDistribution)
+	mux.HandleFunc("POST /v1/distributions/{id}/pause", s.setDistributionStatus(distributions.StatusPaused))
+	mux.HandleFunc("POST /v1/distributions/{id}/resume", s.setDistributionStatus(distributions.StatusLive))
+	mux.HandleFunc("POST /v1/webhooks", s.createWebhook)
+	mux.HandleFunc("GET /v1/webhooks", s.listWebhooks)
+	mux.HandleFunc("GET /v1/webhooks/{id}", s.getWebhook)
+	mux.HandleFunc("PUT /v1/webhooks/{id}", s.updateWebhook)
+	mux.HandleFunc("DELETE /v1/webhooks/{id}", s.deleteWebhook)
 	mux.HandleFunc("GET /v1/notifications", s.listNotifications)
 	mux.HandleFunc("POST /v1/notifications/{id}/read", s.readNotification)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +129,7 @@ func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.ID != "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", "id is assigned by hookflow", "id")
+		writeError(w, http.StatusBadRequest, "invalid_request", "id is assigned by hookflow; to change a distribution, PUT /v1/distributions/{id}", "id")
 		return
 	}
 	d.Normalize()
@@ -129,13 +138,13 @@ func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
-	d.ID = payloads.NewID("distr_")
+	d.ID, d.Version = payloads.NewID("distr_"), 1
 	d.CreatedAt, d.UpdatedAt = now, now
 	if err := s.Store.CreateDistribution(r.Context(), d); err != nil {
 		s.internal(w, "create distribution", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, d)
+	writeJSON(w, http.StatusCreated, d.Redacted())
 }
 
 func (s *Server) listDistributions(w http.ResponseWriter, r *http.Request) {
@@ -144,28 +153,176 @@ func (s *Server) listDistributions(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "list distributions", err)
 		return
 	}
+	for i := range ds {
+		ds[i] = ds[i].Redacted()
+	}
 	writeJSON(w, http.StatusOK, list(ds))
 }
 
 func (s *Server) getDistribution(w http.ResponseWriter, r *http.Request) {
 	d, err := s.Store.GetDistribution(r.Context(), r.PathValue("id"))
-	if s.notFound(w, err, "distribution", r.PathValue("id")) {
+	if s.failed(w, err, "get distribution", r.PathValue("id")) {
 		return
 	}
+	writeJSON(w, http.StatusOK, d.Redacted())
+}
+
+// updateDistribution replaces a distribution. The body names the version it was read at;
+// if the distribution changed since, the answer is 409 and nothing is written.
+func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, ok := readBody(w, r, MaxDistributionBytes)
+	if !ok {
+		return
+	}
+	d, err := distributions.Decode(body)
 	if err != nil {
-		s.internal(w, "get distribution", err)
+		writeValidation(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	if d.ID != "" && d.ID != id {
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("id %q in the body is not %q of the path", d.ID, id), "id")
+		return
+	}
+	if d.Version <= 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request", "version is required: the version you read, so a concurrent change is not overwritten", "version")
+		return
+	}
+	stored, err := s.Store.GetDistribution(r.Context(), id)
+	if s.failed(w, err, "get distribution", id) {
+		return
+	}
+	d.ID = id
+	d.Normalize()
+	d.KeepSecrets(stored)
+	if err := d.Validate(); err != nil {
+		writeValidation(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	d.UpdatedAt = s.now().UTC()
+	updated, err := s.Store.UpdateDistribution(r.Context(), d)
+	if errors.Is(err, store.ErrConflict) {
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s changed since version %d; GET it and apply your change again", id, d.Version), "version")
+		return
+	}
+	if s.failed(w, err, "update distribution", id) {
+		return
+	}
+	writeJSON(w, http.StatusOK, updated.Redacted())
+}
+
+func (s *Server) setDistributionStatus(status string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, _, err := s.Store.SetDistributionStatus(r.Context(), r.PathValue("id"), status, s.now())
+		if s.failed(w, err, "set distribution status", r.PathValue("id")) {
+			return
+		}
+		writeJSON(w, http.StatusOK, d.Redacted())
+	}
 }
 
 func (s *Server) deleteDistribution(w http.ResponseWriter, r *http.Request) {
 	err := s.Store.DeleteDistribution(r.Context(), r.PathValue("id"))
-	if s.notFound(w, err, "distribution", r.PathValue("id")) {
+	if s.failed(w, err, "delete distribution", r.PathValue("id")) {
 		return
 	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, MaxDistributionBytes)
+	if !ok {
+		return
+	}
+	hook, err := distributions.DecodeWebhook(body)
 	if err != nil {
-		s.internal(w, "delete distribution", err)
+		writeValidation(w, http.StatusBadRequest, err)
+		return
+	}
+	if hook.ID != "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "id is assigned by hookflow; to change a webhook, PUT /v1/webhooks/{id}", "id")
+		return
+	}
+	hook.Normalize()
+	if err := hook.Validate(); err != nil {
+		writeValidation(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	now := s.now().UTC()
+	hook.ID, hook.Revision = payloads.NewID("wh_"), 1
+	hook.CreatedAt, hook.UpdatedAt = now, now
+	if err := s.Store.CreateWebhook(r.Context(), hook); err != nil {
+		s.internal(w, "create webhook", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, hook.Redacted())
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	hooks, err := s.Store.ListWebhooks(r.Context())
+	if err != nil {
+		s.internal(w, "list webhooks", err)
+		return
+	}
+	for i := range hooks {
+		hooks[i] = hooks[i].Redacted()
+	}
+	writeJSON(w, http.StatusOK, list(hooks))
+}
+
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
+	hook, err := s.Store.GetWebhook(r.Context(), r.PathValue("id"))
+	if s.failed(w, err, "get webhook", r.PathValue("id")) {
+		return
+	}
+	writeJSON(w, http.StatusOK, hook.Redacted())
+}
+
+func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, ok := readBody(w, r, MaxDistributionBytes)
+	if !ok {
+		return
+	}
+	hook, err := distributions.DecodeWebhook(body)
+	if err != nil {
+		writeValidation(w, http.StatusBadRequest, err)
+		return
+	}
+	if hook.ID != "" && hook.ID != id {
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("id %q in the body is not %q of the path", hook.ID, id), "id")
+		return
+	}
+	if hook.Revision <= 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request", "revision is required: the revision you read, so a concurrent change is not overwritten", "revision")
+		return
+	}
+	stored, err := s.Store.GetWebhook(r.Context(), id)
+	if s.failed(w, err, "get webhook", id) {
+		return
+	}
+	hook.ID = id
+	hook.Normalize()
+	hook.KeepSecrets(stored)
+	if err := hook.Validate(); err != nil {
+		writeValidation(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	hook.UpdatedAt = s.now().UTC()
+	updated, err := s.Store.UpdateWebhook(r.Context(), hook)
+	if errors.Is(err, store.ErrConflict) {
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("webhook %s changed since revision %d; GET it and apply your change again", id, hook.Revision), "revision")
+		return
+	}
+	if s.failed(w, err, "update webhook", id) {
+		return
+	}
+	writeJSON(w, http.StatusOK, updated.Redacted())
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	err := s.Store.DeleteWebhook(r.Context(), r.PathValue("id"))
+	if s.failed(w, err, "delete webhook", r.PathValue("id")) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -191,11 +348,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {
 	n, err := s.Store.MarkNotificationRead(r.Context(), r.PathValue("id"), s.now())
-	if s.notFound(w, err, "notification", r.PathValue("id")) {
-		return
-	}
-	if err != nil {
-		s.internal(w, "read notification", err)
+	if s.failed(w, err, "read notification", r.PathValue("id")) {
 		return
 	}
 	writeJSON(w, http.StatusOK, n)
@@ -215,11 +368,18 @@ func list[T any](items []T) List[T] {
 	return List[T]{Object: "list", Data: items, Total: len(items)}
 }
 
-func (s *Server) notFound(w http.ResponseWriter, err error, what, id string) bool {
-	if !errors.Is(err, store.ErrNotFound) {
+// failed answers an error, if there is one: 404 for a missing record (what names the kind,
+// e.g. "get distribution"), 500 otherwise. It reports whether it answered.
+func (s *Server) failed(w http.ResponseWriter, err error, what, id string) bool {
+	switch {
+	case err == nil:
 		return false
+	case errors.Is(err, store.ErrNotFound):
+		kind := what[strings.LastIndex(what, " ")+1:]
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no %s with id %q", kind, id), "id")
+	default:
+		s.internal(w, what, err)
 	}
-	writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no %s with id %q", what, id), "id")
 	return true
 }
 

@@ -227,3 +227,108 @@ func TestNotificationsAndRoutes(t *testing.T) {
 		t.Errorf("wrong method: %d", status)
 	}
 }
+
+func TestDistributionLifecycle(t *testing.T) {
+	srv, _, st := newAPI(t)
+	secret := payloads.NewSecret()
+	withSecret := strings.Replace(validDistribution, `"version"`, `"secret":"`+secret+`","headers":[{"name":"x-api-key","value":"k3y","secret":true}],"version"`, 1)
+	status, _, body := do(t, "POST", srv.URL+"/v1/distributions", withSecret)
+	if status != 201 || strings.Contains(string(body), secret) || strings.Contains(string(body), "k3y") || !strings.Contains(string(body), `"has_secret":true`) {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var d map[string]any
+	_ = json.Unmarshal(body, &d)
+	id := d["id"].(string)
+	if d["version"].(float64) != 1 {
+		t.Errorf("version %v", d["version"])
+	}
+
+	// Round-trip what was shown, with a new name: secrets stay.
+	d["name"] = "Renamed"
+	b, _ := json.Marshal(d)
+	status, _, body = do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b))
+	if status != 200 || !strings.Contains(string(body), `"version":2`) || !strings.Contains(string(body), "Renamed") {
+		t.Fatalf("put: %d %s", status, body)
+	}
+	stored, _ := st.GetDistribution(context.Background(), id)
+	if stored.Webhook.Secret != secret || stored.Webhook.Headers[0].Value != "k3y" {
+		t.Errorf("update lost the secrets: %+v", stored.Webhook)
+	}
+	// The same body again names version 1: stale.
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 409 || e.Field != "version" {
+		t.Errorf("stale put: %d %+v", status, e)
+	}
+	delete(d, "version")
+	b, _ = json.Marshal(d)
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 400 || e.Field != "version" {
+		t.Errorf("put without version: %d %+v", status, e)
+	}
+	d["version"], d["webhook"] = 2, map[string]any{"url": "gopher://x"}
+	b, _ = json.Marshal(d)
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 422 || len(e.Problems) == 0 {
+		t.Errorf("invalid put: %d %+v", status, e)
+	}
+	if status, _, _ := do(t, "PUT", srv.URL+"/v1/distributions/distr_missing", `{"version":1}`); status != 422 && status != 404 {
+		t.Errorf("put missing: %d", status)
+	}
+
+	status, _, body = do(t, "POST", srv.URL+"/v1/distributions/"+id+"/pause", "")
+	if status != 200 || !strings.Contains(string(body), `"status":"paused"`) || !strings.Contains(string(body), `"version":3`) {
+		t.Errorf("pause: %d %s", status, body)
+	}
+	status, _, body = do(t, "POST", srv.URL+"/v1/distributions/"+id+"/pause", "")
+	if status != 200 || !strings.Contains(string(body), `"version":3`) {
+		t.Errorf("pause again changed the version: %d %s", status, body)
+	}
+	status, _, body = do(t, "POST", srv.URL+"/v1/distributions/"+id+"/resume", "")
+	if status != 200 || !strings.Contains(string(body), `"status":"live"`) || !strings.Contains(string(body), `"version":4`) {
+		t.Errorf("resume: %d %s", status, body)
+	}
+	if status, _, _ := do(t, "POST", srv.URL+"/v1/distributions/distr_missing/pause", ""); status != 404 {
+		t.Errorf("pause missing: %d", status)
+	}
+}
+
+func TestWebhooks(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	status, _, body := do(t, "POST", srv.URL+"/v1/webhooks", `{"url":"https://example.com/wh","events":["voucher.created","campaign.*"]}`)
+	if status != 201 || !strings.Contains(string(body), `"active":true`) || !strings.Contains(string(body), `"id":"wh_`) {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var hook map[string]any
+	_ = json.Unmarshal(body, &hook)
+	id := hook["id"].(string)
+	hook["active"] = false
+	b, _ := json.Marshal(hook)
+	if status, _, body := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 200 || !strings.Contains(string(body), `"active":false`) {
+		t.Errorf("put: %d %s", status, body)
+	}
+	if status, _, _ := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 409 {
+		t.Errorf("stale put: %d", status)
+	}
+	if status, _, body := do(t, "GET", srv.URL+"/v1/webhooks", ""); status != 200 || !strings.Contains(string(body), `"total":1`) {
+		t.Errorf("list: %d %s", status, body)
+	}
+	for _, bad := range []struct{ body, field string }{
+		{`{"url":"https://example.com","events":["customer.order.paid"]}`, "events[0]"},
+		{`{"url":"file:///etc/passwd","events":["voucher.created"]}`, "url"},
+		{`{"url":"https://example.com","events":[]}`, "events"},
+		{`{"url":"https://example.com","events":["voucher.created"],"headers":[{"name":"Host","value":"x"}]}`, "headers[0].name"},
+		{`{"url":"https://example.com","events":["voucher.created"],"retry_schedule":"never"}`, "retry_schedule"},
+	} {
+		status, e, body := do(t, "POST", srv.URL+"/v1/webhooks", bad.body)
+		found := false
+		for _, p := range e.Problems {
+			found = found || p.Field == bad.field
+		}
+		if status != 422 || !found {
+			t.Errorf("%s: %d %s, want 422 naming %s", bad.body, status, body, bad.field)
+		}
+	}
+	if status, _, _ := do(t, "DELETE", srv.URL+"/v1/webhooks/"+id, ""); status != 204 {
+		t.Errorf("delete: %d", status)
+	}
+	if status, _, _ := do(t, "GET", srv.URL+"/v1/webhooks/"+id, ""); status != 404 {
+		t.Errorf("get deleted: %d", status)
+	}
+}

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,7 +23,11 @@ const (
 )
 
 // Action types (spec section 5).
-const ActionPlainMessage = "plain_message"
+const (
+	ActionPlainMessage    = payloads.ActionPlainMessage
+	ActionNotifyPromotion = payloads.ActionNotifyPromotion
+	ActionPublishCode     = payloads.ActionPublishCode
+)
 
 // DefaultTimeout is the HTTP timeout of one attempt (spec section 9).
 const DefaultTimeout = 10 * time.Second
@@ -31,39 +35,83 @@ const DefaultTimeout = 10 * time.Second
 // MaxTimeout bounds a distribution's HTTP timeout.
 const MaxTimeout = 60 * time.Second
 
-// Distribution is a standing rule: when an event of these types arrives, do this action and
-// send it to this webhook.
+// Distribution is a standing rule: when an event of these types arrives and these
+// conditions hold, do this action and send it to this webhook.
 type Distribution struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Status    string    `json:"status"`
-	Trigger   Trigger   `json:"trigger"`
-	Action    Action    `json:"action"`
-	Webhook   Webhook   `json:"webhook"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Version counts the changes: 1 when created, one more on every update, pause or resume.
+	Version       int           `json:"version"`
+	Trigger       Trigger       `json:"trigger"`
+	Action        Action        `json:"action"`
+	Webhook       Webhook       `json:"webhook"`
+	Notifications Notifications `json:"notifications"`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
 }
 
 // Trigger says which events a distribution takes.
 type Trigger struct {
 	// Events are event types or patterns such as "customer.order.*".
 	Events []string `json:"events"`
+	// Campaign, when set, is the id of the campaign the event must concern.
+	Campaign string `json:"campaign,omitempty"`
+	// Segment, when set, is the id of the segment the event or its customer must be in.
+	Segment string `json:"segment,omitempty"`
+	// LoyaltyTier, when set, is the id of the loyalty tier the event must concern.
+	LoyaltyTier string `json:"loyalty_tier,omitempty"`
+	// Filter is a CEL expression over the event that must be true (the validation rule).
+	Filter string `json:"filter,omitempty"`
+	// LiveFrom and LiveUntil bound when the distribution takes events.
+	LiveFrom  *time.Time `json:"live_from,omitempty"`
+	LiveUntil *time.Time `json:"live_until,omitempty"`
 }
 
 // Action is what the distribution does with a matching event.
 type Action struct {
 	Type string `json:"type"`
+	// Campaign is the campaign object that notify_promotion and publish_code add.
+	Campaign json.RawMessage `json:"campaign,omitempty"`
+	// PromotionTier is the promotion tier object that notify_promotion adds.
+	PromotionTier json.RawMessage `json:"promotion_tier,omitempty"`
 }
 
 // Webhook is where and how a distribution delivers.
 type Webhook struct {
 	EventName string   `json:"event_name"`
 	URL       string   `json:"url"`
+	Headers   []Header `json:"headers,omitempty"`
 	Version   string   `json:"version"`
-	Timeout   Duration `json:"timeout,omitempty"`
+	// Template, when set, replaces the content of data; with Raw it is the whole body.
+	Template string   `json:"template,omitempty"`
+	Raw      bool     `json:"raw,omitempty"`
+	Timeout  Duration `json:"timeout,omitempty"`
 	// RetrySchedule names a schedule or lists the intervals between attempts.
 	RetrySchedule *RetrySchedule `json:"retry_schedule,omitempty"`
+	// Secret is the distribution's own signing secret (whsec_...), used instead of the
+	// project's. It is never shown back and never enters workflow history.
+	Secret string `json:"secret,omitempty"`
+	// HasSecret is set in what hookflow shows when the distribution has its own secret.
+	HasSecret bool `json:"has_secret,omitempty"`
 }
+
+// Header is a custom header sent with every delivery. A secret header's value is never
+// shown back and never enters workflow history: the sender looks it up.
+type Header = payloads.Header
+
+// Notifications say who hears of a delivery that failed for good, beyond the installation's
+// settings.
+type Notifications struct {
+	Emails []string `json:"emails,omitempty"`
+	// InApp records an in-app notification; on unless set to false.
+	InApp *bool `json:"in_app,omitempty"`
+	// AlertURL receives a JSON alert.
+	AlertURL string `json:"alert_url,omitempty"`
+}
+
+// InAppEnabled reports whether failures are recorded in-app.
+func (n Notifications) InAppEnabled() bool { return n.InApp == nil || *n.InApp }
 
 // AttemptTimeout is the HTTP timeout of one attempt.
 func (w Webhook) AttemptTimeout() time.Duration {
@@ -79,6 +127,55 @@ func (w Webhook) Schedule() RetrySchedule {
 		return RetrySchedule{Name: ScheduleVoucherify}
 	}
 	return *w.RetrySchedule
+}
+
+// Redacted is d without secret values: what the API shows and what enters workflow
+// history. HasSecret tells that an own secret exists.
+func (d Distribution) Redacted() Distribution {
+	d.Webhook = d.Webhook.redacted()
+	return d
+}
+
+func (w Webhook) redacted() Webhook {
+	if w.Secret != "" {
+		w.HasSecret = true
+	}
+	w.Secret = ""
+	if len(w.Headers) > 0 {
+		hs := make([]Header, len(w.Headers))
+		for i, h := range w.Headers {
+			if h.Secret {
+				h.Value = ""
+			}
+			hs[i] = h
+		}
+		w.Headers = hs
+	}
+	return w
+}
+
+// KeepSecrets fills what an update left empty from the stored version: an own secret that
+// was not given again, and secret header values given empty. Updates can then round-trip
+// what the API showed without erasing secrets.
+func (d *Distribution) KeepSecrets(stored Distribution) {
+	keepWebhookSecrets(&d.Webhook, stored.Webhook)
+}
+
+func keepWebhookSecrets(w *Webhook, stored Webhook) {
+	if w.Secret == "" {
+		w.Secret = stored.Secret
+	}
+	w.HasSecret = false
+	for i, h := range w.Headers {
+		if !h.Secret || h.Value != "" {
+			continue
+		}
+		for _, old := range stored.Headers {
+			if strings.EqualFold(old.Name, h.Name) && old.Secret {
+				w.Headers[i].Value = old.Value
+			}
+		}
+	}
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string ("10s").
@@ -123,19 +220,23 @@ func (e *ValidationError) Error() string {
 // Decode reads a distribution from JSON, rejecting unknown fields and values of the wrong
 // type with the field's name.
 func Decode(body []byte) (Distribution, error) {
-	if !utf8.Valid(body) {
-		return Distribution{}, &ValidationError{[]Problem{{"", "the body is not valid UTF-8"}}}
-	}
 	var d Distribution
+	return d, decodeStrict(body, &d)
+}
+
+func decodeStrict(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return &ValidationError{[]Problem{{"", "the body is not valid UTF-8"}}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return Distribution{}, decodeProblem(err)
+	if err := dec.Decode(v); err != nil {
+		return decodeProblem(err)
 	}
 	if dec.More() {
-		return Distribution{}, &ValidationError{[]Problem{{"", "invalid JSON: data after the distribution object"}}}
+		return &ValidationError{[]Problem{{"", "invalid JSON: data after the object"}}}
 	}
-	return d, nil
+	return nil
 }
 
 func decodeProblem(err error) error {
@@ -146,128 +247,12 @@ func decodeProblem(err error) error {
 		return &ValidationError{[]Problem{{typeErr.Field, fmt.Sprintf("wrong type: got a JSON %s", typeErr.Value)}}}
 	case errors.As(err, &syntaxErr):
 		return &ValidationError{[]Problem{{"", fmt.Sprintf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)}}}
+	case errors.Is(err, io.EOF):
+		return &ValidationError{[]Problem{{"", "empty body: send a JSON object"}}}
 	}
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		return &ValidationError{[]Problem{{strings.Trim(name, `"`), "unknown field"}}}
 	}
 	return &ValidationError{[]Problem{{"", "invalid JSON: " + msg}}}
-}
-
-// Normalize fills defaults: status live, action plain_message, version v2024-01-01.
-func (d *Distribution) Normalize() {
-	if d.Status == "" {
-		d.Status = StatusLive
-	}
-	if d.Action.Type == "" {
-		d.Action.Type = ActionPlainMessage
-	}
-	if d.Webhook.Version == "" {
-		d.Webhook.Version = payloads.DefaultVersion
-	}
-}
-
-// Validate checks a normalized distribution and returns a *ValidationError listing every
-// problem, or nil.
-func (d Distribution) Validate() error {
-	var ps []Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, Problem{field, fmt.Sprintf(format, args...)})
-	}
-	switch {
-	case strings.TrimSpace(d.Name) == "":
-		add("name", "is required")
-	case len(d.Name) > 200:
-		add("name", "longer than 200 characters")
-	}
-	switch d.Status {
-	case StatusLive, StatusPaused, StatusDraft:
-	default:
-		add("status", "%q is not one of live, paused, draft", d.Status)
-	}
-	if len(d.Trigger.Events) == 0 {
-		add("trigger.events", "is required: at least one event type such as customer.order.paid")
-	}
-	for i, e := range d.Trigger.Events {
-		if !validPattern(e) {
-			add(fmt.Sprintf("trigger.events[%d]", i), "%q is not a distribution trigger (spec section 6) or a pattern such as customer.order.*", e)
-		}
-	}
-	if d.Action.Type != ActionPlainMessage {
-		add("action.type", "%q is not supported: use plain_message", d.Action.Type)
-	}
-	switch name := strings.TrimSpace(d.Webhook.EventName); {
-	case name == "":
-		add("webhook.event_name", "is required: the label sent as the payload's type, e.g. Order-paid")
-	case len(name) > 200:
-		add("webhook.event_name", "longer than 200 characters")
-	}
-	if msg := checkURL(d.Webhook.URL); msg != "" {
-		add("webhook.url", "%s", msg)
-	}
-	if !payloads.IsVersion(d.Webhook.Version) {
-		add("webhook.version", "%q is not one of %s, %s", d.Webhook.Version, payloads.Version2024, payloads.Version2018)
-	}
-	if t := time.Duration(d.Webhook.Timeout); t < 0 || t > MaxTimeout || (t > 0 && t < time.Second) {
-		add("webhook.timeout", "must be between 1s and %s", MaxTimeout)
-	}
-	if d.Webhook.RetrySchedule != nil {
-		if msg := d.Webhook.RetrySchedule.check(); msg != "" {
-			add("webhook.retry_schedule", "%s", msg)
-		}
-	}
-	if len(ps) == 0 {
-		return nil
-	}
-	return &ValidationError{ps}
-}
-
-func validPattern(p string) bool {
-	if payloads.IsDistributionTrigger(p) {
-		return true
-	}
-	if p == "*" {
-		return true
-	}
-	if !strings.HasSuffix(p, ".*") {
-		return false
-	}
-	for _, t := range payloads.DistributionTriggers {
-		if payloads.MatchesPattern(p, t) {
-			return true
-		}
-	}
-	return false
-}
-
-// MaxURLLength bounds webhook URLs.
-const MaxURLLength = 2048
-
-func checkURL(raw string) string {
-	if raw == "" {
-		return "is required"
-	}
-	if len(raw) > MaxURLLength {
-		return fmt.Sprintf("longer than %d characters", MaxURLLength)
-	}
-	if strings.ContainsAny(raw, " \t\r\n") {
-		return "must not contain whitespace"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "is not a valid URL"
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "must be an absolute http or https URL"
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "has no host"
-	}
-	if u.User != nil {
-		return "must not carry credentials; use custom headers instead"
-	}
-	if u.Fragment != "" {
-		return "must not have a fragment"
-	}
-	return ""
 }

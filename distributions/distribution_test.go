@@ -160,9 +160,9 @@ func TestRetryScheduleJSON(t *testing.T) {
 	}
 }
 
-func TestMatch(t *testing.T) {
+func TestMatchStatus(t *testing.T) {
 	mk := func(id, status string, events ...string) Distribution {
-		return Distribution{ID: id, Status: status, Trigger: Trigger{Events: events}}
+		return Distribution{ID: id, Status: status, Action: Action{Type: ActionPlainMessage}, Trigger: Trigger{Events: events}}
 	}
 	cands := []Distribution{
 		mk("distr_c", StatusLive, "customer.order.*"),
@@ -171,17 +171,15 @@ func TestMatch(t *testing.T) {
 		mk("distr_d", StatusDraft, "*"),
 		mk("distr_e", StatusLive, "customer.segment.entered"),
 	}
-	matched, skipped := Match(payloads.Event{Type: "customer.order.paid"}, cands)
-	ids := func(ds []Distribution) (out []string) {
-		for _, d := range ds {
-			out = append(out, d.ID)
-		}
-		return out
+	dec := Match(payloads.Event{Type: "customer.order.paid"}, cands, time.Now())
+	var ids []string
+	for _, d := range dec.Matched {
+		ids = append(ids, d.ID)
 	}
-	if got := ids(matched); !reflect.DeepEqual(got, []string{"distr_a", "distr_c"}) {
-		t.Errorf("matched = %v", got)
+	if !reflect.DeepEqual(ids, []string{"distr_a", "distr_c"}) {
+		t.Errorf("matched = %v", ids)
 	}
-	if got := ids(skipped); !reflect.DeepEqual(got, []string{"distr_b", "distr_d"}) {
-		t.Errorf("skipped = %v", got)
+	if want := []Skip{{"distr_b", "paused"}, {"distr_d", "draft"}}; !reflect.DeepEqual(dec.Skipped, want) {
+		t.Errorf("skipped = %v, want %v", dec.Skipped, want)
 	}
 }

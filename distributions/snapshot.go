@@ -6,11 +6,14 @@ package distributions
 type Snapshot struct {
 	ProjectID  string         `json:"project_id"`
 	Candidates []Distribution `json:"candidates"`
+	// Webhooks are the project webhooks that subscribe to the event's type.
+	Webhooks []ProjectWebhook `json:"webhooks,omitempty"`
 }
 
 // FailureNotice describes a delivery that failed for good, for the operator.
 type FailureNotice struct {
-	DeliveryID       string `json:"delivery_id"`
+	DeliveryID string `json:"delivery_id"`
+	// DistributionID is the distribution's id, or the project webhook's (wh_...).
 	DistributionID   string `json:"distribution_id"`
 	DistributionName string `json:"distribution_name"`
 	EventID          string `json:"event_id"`
@@ -19,7 +22,8 @@ type FailureNotice struct {
 	Attempts         int    `json:"attempts"`
 	LastError        string `json:"last_error"`
 	// Reason is "exhausted" (every retry used), "gone" (410) or "rejected" (other 4xx).
-	Reason     string `json:"reason"`
+	Reason string `json:"reason"`
+	// Paused is true when the distribution was paused (or the project webhook disabled).
 	Paused     bool   `json:"paused"`
 	WorkflowID string `json:"workflow_id"`
 }

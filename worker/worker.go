@@ -30,4 +30,5 @@ func Register(r interface {
 	r.RegisterActivityWithOptions(acts.Post, activity.RegisterOptions{Name: workflows.ActivityPost})
 	r.RegisterActivityWithOptions(acts.NotifyFailure, activity.RegisterOptions{Name: workflows.ActivityNotifyFailure})
 	r.RegisterActivityWithOptions(acts.PauseDistribution, activity.RegisterOptions{Name: workflows.ActivityPauseDistribution})
+	r.RegisterActivityWithOptions(acts.DisableWebhook, activity.RegisterOptions{Name: workflows.ActivityDisableWebhook})
 }

@@ -26,6 +26,7 @@ const (
 	ActivityPost              = "Post"
 	ActivityNotifyFailure     = "NotifyFailure"
 	ActivityPauseDistribution = "PauseDistribution"
+	ActivityDisableWebhook    = "DisableWebhook"
 )
 
 // WorkflowID is the id of the workflow of one event: submitting an event twice starts it once.
@@ -76,23 +77,62 @@ type DeliveryInput struct {
 type DeliveryResult struct {
 	Status     string            `json:"status"`
 	Deliveries []DeliveryOutcome `json:"deliveries"`
-	// Skipped lists the distributions that subscribe to the event but were not live.
-	Skipped []string `json:"skipped,omitempty"`
+	// Skipped lists the distributions (and project webhooks) that would have taken the event
+	// but were paused, drafts or inactive: it can be sent to them again later.
+	Skipped []distributions.Skip `json:"skipped,omitempty"`
+	// FilterErrors lists the distributions whose filter failed on this event: no match.
+	FilterErrors []distributions.Skip `json:"filter_errors,omitempty"`
 }
 
 // DeliveryOutcome is how one delivery ended.
 type DeliveryOutcome struct {
-	DeliveryID     string `json:"delivery_id"`
+	DeliveryID string `json:"delivery_id"`
+	// DistributionID is the distribution's id, or the project webhook's (wh_...).
 	DistributionID string `json:"distribution_id"`
-	URL            string `json:"url"`
-	Status         string `json:"status"`
-	Attempts       int    `json:"attempts"`
-	LastError      string `json:"last_error,omitempty"`
-	Reason         string `json:"reason,omitempty"`
+	// SourceObject is "distribution" or "webhook".
+	SourceObject string `json:"source_object"`
+	// Version is the distribution's (or webhook's) version that matched.
+	Version   int      `json:"version"`
+	URL       string   `json:"url"`
+	Status    string   `json:"status"`
+	Attempts  int      `json:"attempts"`
+	LastError string   `json:"last_error,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
-// Delivery matches the event against the live distributions and delivers it to each of
-// them in parallel, every delivery on its distribution's retry schedule.
+// target is what one delivery goes to: a distribution or a project webhook, in the terms
+// the sending path needs.
+type target struct {
+	id, object, name string
+	version          int
+	eventName        string
+	webhook          distributions.Webhook
+	actionObjects    []payloads.NamedObject
+}
+
+func distributionTarget(d distributions.Distribution) target {
+	t := target{id: d.ID, object: "distribution", name: d.Name, version: d.Version,
+		eventName: d.Webhook.EventName, webhook: d.Webhook}
+	if d.Action.Type == distributions.ActionNotifyPromotion {
+		t.actionObjects = []payloads.NamedObject{
+			{Name: "campaign", Value: d.Action.Campaign},
+			{Name: "promotion_tier", Value: d.Action.PromotionTier},
+		}
+	}
+	return t
+}
+
+func webhookTarget(w distributions.ProjectWebhook, eventType string) target {
+	name := w.Description
+	if name == "" {
+		name = "project webhook " + w.URL
+	}
+	return target{id: w.ID, object: "webhook", name: name, version: w.Revision, eventName: eventType, webhook: w.AsWebhook()}
+}
+
+// Delivery matches the event against the distributions and project webhooks and delivers
+// it to each match in parallel, every delivery on its own retry schedule.
 func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	ev := in.Event
 	loadCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -103,14 +143,23 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, ev.Type).Get(ctx, &snap); err != nil {
 		return DeliveryResult{}, err
 	}
-	matched, skipped := distributions.Match(ev, snap.Candidates)
-	result := DeliveryResult{Deliveries: make([]DeliveryOutcome, len(matched))}
-	for _, d := range skipped {
-		result.Skipped = append(result.Skipped, d.ID)
+	decision := distributions.Match(ev, snap.Candidates, workflow.Now(ctx))
+	hooks, inactive := distributions.MatchWebhooks(ev.Type, snap.Webhooks)
+	var targets []target
+	for _, d := range decision.Matched {
+		targets = append(targets, distributionTarget(d))
 	}
-	if len(matched) == 0 {
+	for _, w := range hooks {
+		targets = append(targets, webhookTarget(w, ev.Type))
+	}
+	result := DeliveryResult{
+		Deliveries:   make([]DeliveryOutcome, len(targets)),
+		Skipped:      append(decision.Skipped, inactive...),
+		FilterErrors: decision.FilterErrors,
+	}
+	if len(targets) == 0 {
 		result.Status = StatusNoMatch
-		if len(skipped) > 0 {
+		if len(result.Skipped) > 0 {
 			result.Status = StatusSkipped
 		}
 		return result, workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(result.Status))
@@ -118,25 +167,25 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 
 	firstAttempts, done := 0, 0
 	wg := workflow.NewWaitGroup(ctx)
-	for i, d := range matched {
+	for i, t := range targets {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			result.Deliveries[i] = deliver(ctx, ev, snap.ProjectID, d, func() { firstAttempts++ })
+			result.Deliveries[i] = deliver(ctx, ev, snap.ProjectID, t, func() { firstAttempts++ })
 			done++
 		})
 	}
 	// One visibility write once every first attempt is answered, one more at the end if the
 	// status changed: each upsert costs the server a write.
-	_ = workflow.Await(ctx, func() bool { return firstAttempts == len(matched) || done == len(matched) })
+	_ = workflow.Await(ctx, func() bool { return firstAttempts == len(targets) || done == len(targets) })
 	status := StatusRetrying
-	if done == len(matched) {
+	if done == len(targets) {
 		status = finalStatus(result.Deliveries)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		StatusKey.ValueSet(status),
-		DistributionsKey.ValueSet(distributionIDs(matched)),
-		TargetHostsKey.ValueSet(targetHosts(matched)),
+		DistributionsKey.ValueSet(targetIDs(targets)),
+		TargetHostsKey.ValueSet(targetHosts(targets)),
 	); err != nil {
 		return result, err
 	}
@@ -152,29 +201,32 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 
 // deliver runs every attempt of one delivery. firstAnswered is called once the first
 // attempt has an outcome.
-func deliver(ctx workflow.Context, ev payloads.Event, projectID string, d distributions.Distribution, firstAnswered func()) DeliveryOutcome {
-	deliveryID := payloads.DeliveryID(ev.ID, d.ID)
-	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: d.ID, URL: d.Webhook.URL}
+func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, firstAnswered func()) DeliveryOutcome {
+	deliveryID := payloads.DeliveryID(ev.ID, t.id)
+	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
 
-	body, err := payloads.Render(ev, payloads.Target{
-		ProjectID: projectID, SourceID: d.ID, SourceObject: "distribution",
-		URL: d.Webhook.URL, EventName: d.Webhook.EventName, Version: d.Webhook.Version,
+	body, warnings, err := payloads.RenderWithWarnings(ev, payloads.Target{
+		ProjectID: projectID, SourceID: t.id, SourceObject: t.object,
+		URL: t.webhook.URL, EventName: t.eventName, Version: t.webhook.Version,
+		ActionObjects: t.actionObjects, Template: t.webhook.Template, Raw: t.webhook.Raw,
 	}, deliveryID, workflow.Now(ctx))
+	out.Warnings = warnings
 	if err != nil {
 		firstAnswered()
 		out.Status, out.Reason, out.LastError = StatusFailed, ReasonInvalid, err.Error()
-		notify(ctx, ev, d, out, false)
+		notify(ctx, ev, t, out, false)
 		return out
 	}
-	timeout := d.Webhook.AttemptTimeout()
+	timeout := t.webhook.AttemptTimeout()
 	postCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout + postMargin,
 		// The workflow runs the retry schedule itself, on durable timers.
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	req := payloads.Request{DeliveryID: deliveryID, SourceID: d.ID, URL: d.Webhook.URL, Body: body, Timeout: timeout}
-	gaps := d.Webhook.Schedule().Gaps()
+	req := payloads.Request{DeliveryID: deliveryID, SourceID: t.id, URL: t.webhook.URL,
+		Headers: t.webhook.Headers, Body: body, Timeout: timeout}
+	gaps := t.webhook.Schedule().Gaps()
 	start := workflow.Now(ctx)
 	var offset time.Duration
 	for {
@@ -211,13 +263,18 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, d distri
 	out.Status = StatusFailed
 	pause := out.Reason == ReasonExhausted || out.Reason == ReasonGone
 	if pause {
+		// A distribution is paused, a project webhook disabled (spec section 9).
+		activityName, arg := ActivityPauseDistribution, t.id
+		if t.object == "webhook" {
+			activityName = ActivityDisableWebhook
+		}
 		actCtx := workflow.WithActivityOptions(ctx, sideEffectOptions)
-		if err := workflow.ExecuteActivity(actCtx, ActivityPauseDistribution, d.ID).Get(ctx, nil); err != nil {
-			logger.Error("pause distribution", "distribution", d.ID, "error", err)
+		if err := workflow.ExecuteActivity(actCtx, activityName, arg).Get(ctx, nil); err != nil {
+			logger.Error("pause", "target", t.id, "error", err)
 			pause = false
 		}
 	}
-	notify(ctx, ev, d, out, pause)
+	notify(ctx, ev, t, out, pause)
 	return out
 }
 
@@ -226,10 +283,10 @@ var sideEffectOptions = workflow.ActivityOptions{
 	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 }
 
-func notify(ctx workflow.Context, ev payloads.Event, d distributions.Distribution, out DeliveryOutcome, paused bool) {
+func notify(ctx workflow.Context, ev payloads.Event, t target, out DeliveryOutcome, paused bool) {
 	notice := distributions.FailureNotice{
-		DeliveryID: out.DeliveryID, DistributionID: d.ID, DistributionName: d.Name,
-		EventID: ev.ID, EventType: ev.Type, TargetURL: d.Webhook.URL,
+		DeliveryID: out.DeliveryID, DistributionID: t.id, DistributionName: t.name,
+		EventID: ev.ID, EventType: ev.Type, TargetURL: t.webhook.URL,
 		Attempts: out.Attempts, LastError: out.LastError, Reason: out.Reason, Paused: paused,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 	}
@@ -266,19 +323,19 @@ func finalStatus(outs []DeliveryOutcome) string {
 	return StatusDelivered
 }
 
-func distributionIDs(ds []distributions.Distribution) []string {
-	ids := make([]string, len(ds))
-	for i, d := range ds {
-		ids[i] = d.ID
+func targetIDs(ts []target) []string {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.id
 	}
 	return ids
 }
 
-func targetHosts(ds []distributions.Distribution) []string {
+func targetHosts(ts []target) []string {
 	seen := map[string]bool{}
 	var hosts []string
-	for _, d := range ds {
-		u, err := url.Parse(d.Webhook.URL)
+	for _, t := range ts {
+		u, err := url.Parse(t.webhook.URL)
 		if err != nil || seen[u.Hostname()] {
 			continue
 		}

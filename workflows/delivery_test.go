@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 // distribution and records what the workflow asked for.
 type fakeReceiver struct {
 	candidates []distributions.Distribution
+	webhooks   []distributions.ProjectWebhook
 	// script[distrID][n] is the status answered to attempt n+1; past its end, the last one.
 	script map[string][]int
 
@@ -30,13 +32,14 @@ type fakeReceiver struct {
 	attempts map[string][]payloads.Request
 	notices  []distributions.FailureNotice
 	paused   []string
+	disabled []string
 }
 
 func (f *fakeReceiver) register(env *testsuite.TestWorkflowEnvironment) {
 	f.attempts = map[string][]payloads.Request{}
 	env.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: DeliveryWorkflow})
 	env.RegisterActivityWithOptions(func(ctx context.Context, eventType string) (distributions.Snapshot, error) {
-		return distributions.Snapshot{ProjectID: "proj_test", Candidates: f.candidates}, nil
+		return distributions.Snapshot{ProjectID: "proj_test", Candidates: f.candidates, Webhooks: f.webhooks}, nil
 	}, activity.RegisterOptions{Name: ActivityLoadCandidates})
 	env.RegisterActivityWithOptions(func(ctx context.Context, req payloads.Request) (payloads.Response, error) {
 		f.mu.Lock()
@@ -64,6 +67,12 @@ func (f *fakeReceiver) register(env *testsuite.TestWorkflowEnvironment) {
 		f.paused = append(f.paused, id)
 		return nil
 	}, activity.RegisterOptions{Name: ActivityPauseDistribution})
+	env.RegisterActivityWithOptions(func(ctx context.Context, id string) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.disabled = append(f.disabled, id)
+		return nil
+	}, activity.RegisterOptions{Name: ActivityDisableWebhook})
 }
 
 func distribution(id, status string, schedule *distributions.RetrySchedule, events ...string) distributions.Distribution {
@@ -132,7 +141,7 @@ func TestDeliverySkipsPausedAndDraft(t *testing.T) {
 		distribution("distr_d", distributions.StatusDraft, nil, "customer.order.*"),
 	}}
 	res, offsets := run(t, f)
-	if res.Status != StatusSkipped || len(offsets) != 0 || !reflect.DeepEqual(res.Skipped, []string{"distr_d", "distr_p"}) {
+	if res.Status != StatusSkipped || len(offsets) != 0 || !reflect.DeepEqual(res.Skipped, []distributions.Skip{{DistributionID: "distr_d", Reason: "draft"}, {DistributionID: "distr_p", Reason: "paused"}}) {
 		t.Errorf("result %+v, %d attempts", res, len(offsets))
 	}
 }
@@ -146,9 +155,9 @@ func TestDeliveryRetriesOnTheVoucherifySchedule(t *testing.T) {
 	if !reflect.DeepEqual(offsets, minutes(0, 1, 2)) {
 		t.Errorf("attempts at %v, want %v", offsets, minutes(0, 1, 2))
 	}
-	want := DeliveryOutcome{DeliveryID: payloads.DeliveryID("evt_1", "distr_a"), DistributionID: "distr_a",
+	want := DeliveryOutcome{DeliveryID: payloads.DeliveryID("evt_1", "distr_a"), DistributionID: "distr_a", SourceObject: "distribution",
 		URL: "http://receiver.test/distr_a", Status: StatusDelivered, Attempts: 3}
-	if res.Status != StatusDelivered || len(res.Deliveries) != 1 || res.Deliveries[0] != want {
+	if res.Status != StatusDelivered || len(res.Deliveries) != 1 || !reflect.DeepEqual(res.Deliveries[0], want) {
 		t.Errorf("result %+v", res)
 	}
 	// Every attempt carries the same delivery id and the same body.
@@ -251,5 +260,65 @@ func TestDeliveryToSeveralDistributionsInParallel(t *testing.T) {
 	}
 	if err := json.Unmarshal(b.Body, &env); err != nil || env.Source.ID != "distr_b" || env.Source.TargetURL != "http://receiver.test/distr_b" || env.Type != "Order-paid" {
 		t.Errorf("body %s: %v", b.Body, err)
+	}
+}
+
+func TestDeliveryToAProjectWebhookDisablesItWhenExhausted(t *testing.T) {
+	hook := distributions.ProjectWebhook{ID: "wh_1", URL: "http://receiver.test/wh", Events: []string{"customer.order.*"},
+		Active: true, Version: payloads.Version2024, RetrySchedule: &distributions.RetrySchedule{Intervals: []time.Duration{time.Second}}}
+	inactive := hook
+	inactive.ID, inactive.Active = "wh_0", false
+	f := &fakeReceiver{webhooks: []distributions.ProjectWebhook{hook, inactive}, script: map[string][]int{"wh_1": {503}}}
+	res, offsets := run(t, f)
+	if len(offsets) != 2 || res.Status != StatusFailed || res.Deliveries[0].SourceObject != "webhook" {
+		t.Fatalf("result %+v after %d attempts", res, len(offsets))
+	}
+	if !reflect.DeepEqual(f.disabled, []string{"wh_1"}) || len(f.paused) != 0 || len(f.notices) != 1 || !f.notices[0].Paused {
+		t.Errorf("disabled %v paused %v notices %+v", f.disabled, f.paused, f.notices)
+	}
+	if !reflect.DeepEqual(res.Skipped, []distributions.Skip{{DistributionID: "wh_0", Reason: "inactive"}}) {
+		t.Errorf("skipped %v", res.Skipped)
+	}
+	var env struct {
+		Type   string `json:"type"`
+		Source struct {
+			ID     string `json:"id"`
+			Object string `json:"object"`
+		} `json:"source"`
+	}
+	body := f.attempts["wh_1"][0].Body
+	if err := json.Unmarshal(body, &env); err != nil || env.Type != "customer.order.paid" || env.Source.ID != "wh_1" || env.Source.Object != "webhook" {
+		t.Errorf("body %s", body)
+	}
+}
+
+func TestDeliveryRecordsFilterErrorsAndRendersTheAction(t *testing.T) {
+	promo := distribution("distr_promo", distributions.StatusLive, nil, "customer.order.paid")
+	promo.Action = distributions.Action{Type: distributions.ActionNotifyPromotion,
+		Campaign: json.RawMessage(`{"id":"camp_1"}`), PromotionTier: json.RawMessage(`{"id":"promo_1"}`)}
+	promo.Webhook.Headers = []distributions.Header{{Name: "x-plain", Value: "p"}, {Name: "x-key", Secret: true}}
+	broken := distribution("distr_broken", distributions.StatusLive, nil, "customer.order.paid")
+	broken.Trigger.Filter = `data.customer.id == "x"` // orderPaid has no customer
+	templated := distribution("distr_tpl", distributions.StatusLive, nil, "customer.order.paid")
+	templated.Webhook.Template = `{"order": "{{order.id}}", "missing": {{customer.name}}}`
+	templated.Webhook.Raw = true
+	f := &fakeReceiver{candidates: []distributions.Distribution{promo, broken, templated},
+		script: map[string][]int{"distr_promo": {200}, "distr_tpl": {200}}}
+	res, _ := run(t, f)
+	if len(res.FilterErrors) != 1 || res.FilterErrors[0].DistributionID != "distr_broken" || len(res.Deliveries) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	req := f.attempts["distr_promo"][0]
+	if !strings.Contains(string(req.Body), `"order":{"id":"ord_1"},"redemption":null,"campaign":{"id":"camp_1"},"promotion_tier":{"id":"promo_1"}}`) {
+		t.Errorf("promotion body %s", req.Body)
+	}
+	if !reflect.DeepEqual(req.Headers, promo.Webhook.Headers) {
+		t.Errorf("headers %+v", req.Headers)
+	}
+	if got := string(f.attempts["distr_tpl"][0].Body); got != `{"order":"ord_1","missing":null}` {
+		t.Errorf("raw template body %s", got)
+	}
+	if w := res.Deliveries[1].Warnings; len(w) != 1 || !strings.Contains(w[0], "customer.name") {
+		t.Errorf("warnings %v", w)
 	}
 }

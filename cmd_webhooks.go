@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/distributions"
+)
+
+// webhookFlags are the fields that webhooks create and update take as flags.
+type webhookFlags struct {
+	file, url, events, description, active string
+}
+
+func (f *webhookFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "the webhook as JSON or YAML (a file, or - for standard input)")
+	fl.StringVar(&f.url, "url", "", "URL to post to")
+	fl.StringVar(&f.events, "events", "", "comma-separated project event types or patterns, e.g. voucher.created,campaign.*")
+	fl.StringVar(&f.description, "description", "", "what the webhook is for")
+	fl.StringVar(&f.active, "active", "", "true or false")
+}
+
+func (f *webhookFlags) fields() (map[string]any, error) {
+	m := map[string]any{}
+	if f.url != "" {
+		m["url"] = f.url
+	}
+	if f.events != "" {
+		m["events"] = splitList(f.events)
+	}
+	if f.description != "" {
+		m["description"] = f.description
+	}
+	switch f.active {
+	case "":
+	case "true":
+		m["active"] = true
+	case "false":
+		m["active"] = false
+	default:
+		return nil, fmt.Errorf("--active %q: use true or false", f.active)
+	}
+	if f.file != "" && len(m) > 0 {
+		return nil, errors.New("--file and the field flags exclude each other")
+	}
+	return m, nil
+}
+
+func newWebhooksCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "webhooks", Aliases: []string{"webhook"}, Short: "Manage project webhooks (project-level event types)"}
+
+	var cf webhookFlags
+	create := &cobra.Command{
+		Use:     "create",
+		Short:   "Subscribe a URL to project event types",
+		Example: `  hookflow webhooks create --url https://example.com/hooks --events voucher.created,voucher.published`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			fields, err := cf.fields()
+			if err != nil {
+				return err
+			}
+			body, err := json.Marshal(fields)
+			if cf.file != "" {
+				body, err = readDocument(cmd, cf.file)
+			}
+			if err != nil {
+				return err
+			}
+			var out distributions.ProjectWebhook
+			if err := c.do(http.MethodPost, "/v1/webhooks", body, &out); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(out)
+			}
+			fmt.Fprintf(c.out, "created webhook %s\n", out.ID)
+			return nil
+		},
+	}
+	cf.register(create)
+
+	var uf webhookFlags
+	update := &cobra.Command{
+		Use:     "update ID",
+		Short:   "Change a project webhook",
+		Example: `  hookflow webhooks update wh_123 --active true`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			fields, err := uf.fields()
+			if err != nil {
+				return err
+			}
+			path := "/v1/webhooks/" + url.PathEscape(args[0])
+			var current map[string]any
+			if err := c.do(http.MethodGet, path, nil, &current); err != nil {
+				return err
+			}
+			next := current
+			switch {
+			case uf.file != "":
+				body, err := readDocument(cmd, uf.file)
+				if err != nil {
+					return err
+				}
+				next = map[string]any{}
+				if err := json.Unmarshal(body, &next); err != nil {
+					return err
+				}
+				next["revision"] = current["revision"]
+			case len(fields) == 0:
+				return errors.New("nothing to change: give --file or field flags such as --active")
+			default:
+				for k, v := range fields {
+					next[k] = v
+				}
+			}
+			body, err := json.Marshal(next)
+			if err != nil {
+				return err
+			}
+			var out distributions.ProjectWebhook
+			if err := c.do(http.MethodPut, path, body, &out); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(out)
+			}
+			fmt.Fprintf(c.out, "updated webhook %s (revision %d, active %v)\n", out.ID, out.Revision, out.Active)
+			return nil
+		},
+	}
+	uf.register(update)
+
+	list := &cobra.Command{
+		Use: "list", Short: "List project webhooks", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var l api.List[distributions.ProjectWebhook]
+			if err := c.do(http.MethodGet, "/v1/webhooks", nil, &l); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(l)
+			}
+			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tACTIVE\tEVENTS\tURL")
+			for _, w := range l.Data {
+				fmt.Fprintf(tw, "%s\t%v\t%s\t%s\n", w.ID, w.Active, strings.Join(w.Events, ","), w.URL)
+			}
+			return tw.Flush()
+		},
+	}
+	get := &cobra.Command{
+		Use: "get ID", Short: "Show one project webhook", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var w map[string]any
+			if err := c.do(http.MethodGet, "/v1/webhooks/"+url.PathEscape(args[0]), nil, &w); err != nil {
+				return err
+			}
+			return c.printData(w)
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete ID", Short: "Delete a project webhook", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.do(http.MethodDelete, "/v1/webhooks/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "deleted webhook %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, update, list, get, del)
+	return cmd
+}

@@ -1,0 +1,332 @@
+package distributions
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/payloads"
+)
+
+// Limits on a distribution's fields.
+const (
+	MaxURLLength    = 2048
+	MaxHeaders      = 20
+	MaxHeaderValue  = 4096
+	MaxFilterLength = 4096
+	MaxEmails       = 20
+	MaxTemplate     = 32 << 10
+	maxIDLength     = 128
+)
+
+// ReservedHeaders may not be set as custom headers: hookflow sets them, or they would break
+// the request.
+var ReservedHeaders = []string{
+	"x-voucherify-signature", "webhook-id", "webhook-timestamp", "webhook-signature",
+	"content-type", "host", "content-length", "transfer-encoding", "connection", "user-agent",
+}
+
+var headerNamePattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// Normalize fills defaults: status live, action plain_message, version v2024-01-01.
+func (d *Distribution) Normalize() {
+	if d.Status == "" {
+		d.Status = StatusLive
+	}
+	if d.Action.Type == "" {
+		d.Action.Type = ActionPlainMessage
+	}
+	if d.Webhook.Version == "" {
+		d.Webhook.Version = payloads.DefaultVersion
+	}
+	d.Webhook.HasSecret = false
+}
+
+// problems collects what is wrong, by field path.
+type problems []Problem
+
+func (ps *problems) add(field, format string, args ...any) {
+	*ps = append(*ps, Problem{field, fmt.Sprintf(format, args...)})
+}
+
+func (ps problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ValidationError{ps}
+}
+
+// Validate checks a normalized distribution and returns a *ValidationError listing every
+// problem, or nil.
+func (d Distribution) Validate() error {
+	var ps problems
+	switch {
+	case strings.TrimSpace(d.Name) == "":
+		ps.add("name", "is required")
+	case len(d.Name) > 200:
+		ps.add("name", "longer than 200 characters")
+	}
+	switch d.Status {
+	case StatusLive, StatusPaused, StatusDraft:
+	default:
+		ps.add("status", "%q is not one of live, paused, draft", d.Status)
+	}
+	d.Trigger.validate(&ps)
+	d.Action.validate(&ps, d.Trigger.Events)
+	d.Webhook.validate(&ps)
+	d.validateTemplate(&ps)
+	d.Notifications.validate(&ps)
+	return ps.err()
+}
+
+// validateTemplate compiles the template and renders it on a sample event of each type the
+// trigger takes: a template that is not JSON after rendering is refused now, never at send
+// time.
+func (d Distribution) validateTemplate(ps *problems) {
+	if d.Webhook.Template == "" || len(d.Webhook.Template) > MaxTemplate {
+		return
+	}
+	tpl, err := payloads.CompileTemplate(d.Webhook.Template)
+	if err != nil {
+		ps.add("webhook.template", "%v", err)
+		return
+	}
+	for _, t := range payloads.DistributionTriggers {
+		if !d.SubscribesTo(t) {
+			continue
+		}
+		if err := tpl.Validate(payloads.SampleEvent(t)); err != nil {
+			ps.add("webhook.template", "on a sample %s event: %v", t, err)
+			return
+		}
+	}
+}
+
+func (t Trigger) validate(ps *problems) {
+	if len(t.Events) == 0 {
+		ps.add("trigger.events", "is required: at least one event type such as customer.order.paid")
+	}
+	for i, e := range t.Events {
+		if !validPattern(e) {
+			ps.add(fmt.Sprintf("trigger.events[%d]", i), "%q is not a distribution trigger (spec section 6) or a pattern such as customer.order.*", e)
+		}
+	}
+	for field, id := range map[string]string{"trigger.campaign": t.Campaign, "trigger.segment": t.Segment, "trigger.loyalty_tier": t.LoyaltyTier} {
+		if msg := checkID(id); msg != "" {
+			ps.add(field, "%s", msg)
+		}
+	}
+	if len(t.Filter) > MaxFilterLength {
+		ps.add("trigger.filter", "longer than %d characters", MaxFilterLength)
+	} else if t.Filter != "" {
+		if _, err := compileFilter(t.Filter); err != nil {
+			ps.add("trigger.filter", "%v", err)
+		}
+	}
+	if t.LiveFrom != nil && t.LiveUntil != nil && !t.LiveUntil.After(*t.LiveFrom) {
+		ps.add("trigger.live_until", "must be after live_from")
+	}
+}
+
+// checkID checks an optional id such as a campaign's.
+func checkID(id string) string {
+	switch {
+	case id == "":
+		return ""
+	case len(id) > maxIDLength:
+		return fmt.Sprintf("longer than %d characters", maxIDLength)
+	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return "must not contain whitespace or control characters"
+	}
+	return ""
+}
+
+func (a Action) validate(ps *problems, events []string) {
+	switch a.Type {
+	case ActionPlainMessage:
+		if len(a.Campaign) > 0 || len(a.PromotionTier) > 0 {
+			ps.add("action", "plain_message takes no campaign or promotion_tier")
+		}
+	case ActionNotifyPromotion:
+		for field, obj := range map[string]json.RawMessage{"action.campaign": a.Campaign, "action.promotion_tier": a.PromotionTier} {
+			if msg := checkObject(obj); msg != "" {
+				ps.add(field, "%s", msg)
+			}
+		}
+	case ActionPublishCode:
+		ps.add("action.type", "publish_code needs campaign code pools, which this version of hookflow does not have yet")
+	default:
+		ps.add("action.type", "%q is not one of plain_message, notify_promotion, publish_code", a.Type)
+		return
+	}
+	// An exact type must allow the action; a pattern must cover at least one type that
+	// does, and matches only those (see SubscribesTo).
+	for i, e := range events {
+		if payloads.IsDistributionTrigger(e) {
+			if !payloads.ActionAllowed(a.Type, e) {
+				ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s is not allowed for %s (spec section 5)", a.Type, e)
+			}
+			continue
+		}
+		allowed := false
+		for _, t := range payloads.DistributionTriggers {
+			allowed = allowed || (payloads.MatchesPattern(e, t) && payloads.ActionAllowed(a.Type, t))
+		}
+		if validPattern(e) && !allowed {
+			ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s is not allowed for any type %q covers (spec section 5)", a.Type, e)
+		}
+	}
+}
+
+// checkObject checks that an action's object is given as a JSON object with an id.
+func checkObject(obj json.RawMessage) string {
+	if len(bytes.TrimSpace(obj)) == 0 || bytes.Equal(bytes.TrimSpace(obj), []byte("null")) {
+		return "is required: an object such as {\"id\": \"camp_1\", \"name\": \"...\"}"
+	}
+	var o map[string]json.RawMessage
+	if json.Unmarshal(obj, &o) != nil {
+		return "must be a JSON object"
+	}
+	var id string
+	if json.Unmarshal(o["id"], &id) != nil || id == "" {
+		return "must have a string id"
+	}
+	return ""
+}
+
+func (w Webhook) validate(ps *problems) {
+	switch name := strings.TrimSpace(w.EventName); {
+	case name == "":
+		ps.add("webhook.event_name", "is required: the label sent as the payload's type, e.g. Order-paid")
+	case len(name) > 200:
+		ps.add("webhook.event_name", "longer than 200 characters")
+	}
+	if msg := checkURL(w.URL); msg != "" {
+		ps.add("webhook.url", "%s", msg)
+	}
+	validateHeaders(ps, "webhook.headers", w.Headers)
+	if !payloads.IsVersion(w.Version) {
+		ps.add("webhook.version", "%q is not one of %s, %s", w.Version, payloads.Version2024, payloads.Version2018)
+	}
+	if len(w.Template) > MaxTemplate {
+		ps.add("webhook.template", "longer than %d bytes", MaxTemplate)
+	}
+	if w.Raw && w.Template == "" {
+		ps.add("webhook.raw", "needs a template: raw sends the rendered template as the whole body")
+	}
+	if t := time.Duration(w.Timeout); t < 0 || t > MaxTimeout || (t > 0 && t < time.Second) {
+		ps.add("webhook.timeout", "must be between 1s and %s", MaxTimeout)
+	}
+	if w.RetrySchedule != nil {
+		if msg := w.RetrySchedule.check(); msg != "" {
+			ps.add("webhook.retry_schedule", "%s", msg)
+		}
+	}
+	if w.Secret != "" {
+		if !strings.HasPrefix(w.Secret, payloads.SecretPrefix) {
+			ps.add("webhook.secret", "must be whsec_ followed by base64, as `hookflow dev` prints")
+		} else if _, err := payloads.StandardSignature(w.Secret, "", 0, nil); err != nil || len(w.Secret) < len(payloads.SecretPrefix)+32 {
+			ps.add("webhook.secret", "must be whsec_ followed by the base64 of at least 24 random bytes")
+		}
+	}
+}
+
+func validateHeaders(ps *problems, field string, hs []Header) {
+	if len(hs) > MaxHeaders {
+		ps.add(field, "at most %d headers", MaxHeaders)
+	}
+	seen := map[string]bool{}
+	for i, h := range hs {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !headerNamePattern.MatchString(h.Name):
+			ps.add(f+".name", "%q: only lowercase letters, digits and single dashes between them", h.Name)
+		case isReserved(h.Name):
+			ps.add(f+".name", "%q is set by hookflow and may not be overridden", h.Name)
+		case seen[h.Name]:
+			ps.add(f+".name", "%q is given twice", h.Name)
+		}
+		seen[h.Name] = true
+		switch {
+		case len(h.Value) > MaxHeaderValue:
+			ps.add(f+".value", "longer than %d characters", MaxHeaderValue)
+		case strings.ContainsAny(h.Value, "\r\n\x00"):
+			ps.add(f+".value", "must not contain CR, LF or NUL")
+		}
+	}
+}
+
+func isReserved(name string) bool {
+	for _, r := range ReservedHeaders {
+		if r == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (n Notifications) validate(ps *problems) {
+	if len(n.Emails) > MaxEmails {
+		ps.add("notifications.emails", "at most %d addresses", MaxEmails)
+	}
+	for i, e := range n.Emails {
+		a, err := mail.ParseAddress(e)
+		if err != nil || a.Address != e {
+			ps.add(fmt.Sprintf("notifications.emails[%d]", i), "%q is not an e-mail address such as ops@example.com", e)
+		}
+	}
+	if n.AlertURL != "" {
+		if msg := checkURL(n.AlertURL); msg != "" {
+			ps.add("notifications.alert_url", "%s", msg)
+		}
+	}
+}
+
+func validPattern(p string) bool {
+	if payloads.IsDistributionTrigger(p) || p == "*" {
+		return true
+	}
+	if !strings.HasSuffix(p, ".*") {
+		return false
+	}
+	for _, t := range payloads.DistributionTriggers {
+		if payloads.MatchesPattern(p, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkURL(raw string) string {
+	if raw == "" {
+		return "is required"
+	}
+	if len(raw) > MaxURLLength {
+		return fmt.Sprintf("longer than %d characters", MaxURLLength)
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return "must not contain whitespace or control characters"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "is not a valid URL"
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "must be an absolute http or https URL"
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "has no host"
+	}
+	if u.User != nil {
+		return "must not carry credentials; use custom headers instead"
+	}
+	if u.Fragment != "" {
+		return "must not have a fragment"
+	}
+	return ""
+}
