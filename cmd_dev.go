@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +40,7 @@ type devOptions struct {
 	temporalPort int
 	uiPort       int
 	httpAddr     string
+	allowTargets []string
 }
 
 func newDevCommand() *cobra.Command {
@@ -60,6 +63,7 @@ retrying when it stopped resume when it starts again on the same data dir.`,
 	f.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
 	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
 	f.StringVar(&o.httpAddr, "http", defaultAPIAddr, "listen address of the hookflow API")
+	f.StringArrayVar(&o.allowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
 	return cmd
 }
 
@@ -86,6 +90,13 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if o.temporalPort <= 0 || o.temporalPort > 65535 {
 		return fmt.Errorf("--temporal-port %d: not a port", o.temporalPort)
 	}
+	allow, err := activities.ParseAllowList(o.allowTargets)
+	if err != nil {
+		return err
+	}
+	// dev is for a receiver on this machine: loopback is admitted, other internal ranges
+	// only when asked.
+	allow = append(append([]netip.Prefix{}, activities.Loopback...), allow...)
 	apiHost, apiPort, err := net.SplitHostPort(o.httpAddr)
 	if err != nil {
 		return fmt.Errorf("--http %q: want host:port such as %s", o.httpAddr, defaultAPIAddr)
@@ -137,7 +148,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	defer c.Close()
 
 	uiURL := srv.UIURL()
-	acts := &activities.Activities{Store: st, HTTP: activities.NewHTTPClient(), Logger: logger}
+	acts := &activities.Activities{Store: st, HTTP: activities.NewHTTPClient(&activities.TargetGuard{Allow: allow}), Logger: logger}
 	if uiURL != "" {
 		acts.WorkflowLink = func(id string) string {
 			return uiURL + "/namespaces/" + srv.Namespace() + "/workflows/" + url.PathEscape(id)
@@ -172,6 +183,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  Data dir        %s\n", o.dataDir)
 	fmt.Fprintf(stdout, "  Project id      %s\n", proj.ID)
 	fmt.Fprintf(stdout, "  Signing secret  %s\n", proj.Secrets[0])
+	fmt.Fprintf(stdout, "  Targets         public addresses and %s (--allow-target adds more)\n", prefixList(allow))
 	if ip := net.ParseIP(apiHost); ip == nil || !ip.IsLoopback() {
 		fmt.Fprintf(stdout, "  WARNING: the API listens on %s without authentication\n", o.httpAddr)
 	}
@@ -213,4 +225,12 @@ func (h quietAttempts) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h quietAttempts) WithGroup(name string) slog.Handler {
 	return quietAttempts{h.Handler.WithGroup(name)}
+}
+
+func prefixList(ps []netip.Prefix) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, ", ")
 }

@@ -415,6 +415,9 @@ func TestDevTakenPort(t *testing.T) {
 	for _, args := range [][]string{
 		{"--http", port},
 		{"--temporal-port", port[strings.LastIndex(port, ":")+1:]},
+		{"--allow-target", "the office"},
+		{"--http", "no-port"},
+		{"--ui-port", "70000"},
 	} {
 		cmd := newRootCommand()
 		var out bytes.Buffer

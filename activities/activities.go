@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,9 +45,13 @@ type Activities struct {
 }
 
 // NewHTTPClient is the client that posts webhooks: no redirects followed, no proxy, a
-// separate connect timeout; each request carries its own overall timeout.
-func NewHTTPClient() *http.Client {
+// separate connect timeout, and the guard's check on every address it connects to; each
+// request carries its own overall timeout. A nil guard admits every address.
+func NewHTTPClient(guard *TargetGuard) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if guard != nil {
+		dialer.Control = guard.control
+	}
 	return &http.Client{
 		Transport: &http.Transport{
 			DialContext:           dialer.DialContext,
@@ -155,6 +160,15 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 	}
 	start := time.Now()
 	resp, err := a.HTTP.Do(httpReq)
+	if errors.Is(err, ErrRefusedTarget) {
+		var opErr *net.OpError
+		msg := err.Error()
+		if errors.As(err, &opErr) {
+			msg = opErr.Err.Error()
+		}
+		a.logger(ctx).Warn("attempt refused", "delivery", req.DeliveryID, "url", req.URL, "error", msg)
+		return payloads.Response{}, failure(payloads.Rejected, msg, payloads.Response{})
+	}
 	if err != nil {
 		latency := time.Since(start).Milliseconds()
 		msg := describeTransportError(req.URL, err)
@@ -168,6 +182,9 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 		head = head[:responseSnippet]
 	}
 	out.Body = string(bytes.ToValidUTF8(head, []byte("?")))
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		out.RetryAfterSeconds = retryAfterSeconds(resp.Header.Get("retry-after"), time.Now())
+	}
 	outcome := payloads.ClassifyStatus(resp.StatusCode)
 	a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", req.URL, "status", resp.StatusCode,
 		"outcome", string(outcome), "latency_ms", out.LatencyMs)
@@ -175,6 +192,25 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 		return out, nil
 	}
 	return out, failure(outcome, fmt.Sprintf("HTTP %d from %s", resp.StatusCode, req.URL), out)
+}
+
+// maxRetryAfter bounds a Retry-After: the workflow honours it only up to twice the next
+// interval anyway.
+const maxRetryAfter = 48 * 60 * 60
+
+// retryAfterSeconds reads a Retry-After header: delay-seconds or an HTTP date. Anything else
+// is 0, no request.
+func retryAfterSeconds(v string, now time.Time) int64 {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		return min(max(n, 0), maxRetryAfter)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(int64(t.Sub(now).Seconds()), 0), maxRetryAfter)
+	}
+	return 0
 }
 
 // secretHeaderValue is the stored value of a secret header: the current one, even if the

@@ -33,7 +33,7 @@ func newActivities(t *testing.T) (*Activities, *store.SQLite) {
 	if err := st.CreateDistribution(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	return &Activities{Store: st, HTTP: NewHTTPClient()}, st
+	return &Activities{Store: st, HTTP: NewHTTPClient(&TargetGuard{Allow: Loopback})}, st
 }
 
 func request(url string) payloads.Request {
@@ -278,5 +278,38 @@ func TestDisableWebhook(t *testing.T) {
 	}
 	if err := a.DisableWebhook(ctx, "wh_missing"); err != nil {
 		t.Errorf("missing: %v", err)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	a, _ := newActivities(t)
+	now := time.Now()
+	tests := []struct {
+		code   int
+		header string
+		want   int64
+	}{
+		{429, "7", 7},
+		{503, now.Add(90 * time.Second).UTC().Format(http.TimeFormat), 89},
+		{503, "soon", 0},
+		{429, "-5", 0},
+		{429, "999999999", maxRetryAfter},
+		{500, "7", 0}, // only 429 and 503 ask for a pause
+	}
+	for _, tt := range tests {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", tt.header)
+			w.WriteHeader(tt.code)
+		}))
+		_, err := a.Post(context.Background(), request(srv.URL))
+		srv.Close()
+		var details payloads.Response
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.Details(&details) != nil {
+			t.Fatalf("%d %s: %v", tt.code, tt.header, err)
+		}
+		if got := details.RetryAfterSeconds; got != tt.want && !(tt.want == 89 && (got == 89 || got == 90)) {
+			t.Errorf("%d Retry-After %q: %d, want %d", tt.code, tt.header, got, tt.want)
+		}
 	}
 }

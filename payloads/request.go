@@ -12,8 +12,17 @@ type Request struct {
 	// SourceID is the distribution (or project webhook) the delivery belongs to.
 	SourceID string          `json:"source_id"`
 	URL      string          `json:"url"`
+	Headers  []Header        `json:"headers,omitempty"`
 	Body     json.RawMessage `json:"body"`
 	Timeout  time.Duration   `json:"timeout"`
+}
+
+// Header is a custom header of a delivery. A secret header travels without its value
+// (Value is empty): the sender looks the value up, so it never enters workflow history.
+type Header struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Secret bool   `json:"secret,omitempty"`
 }
 
 // Response is what a receiver answered to one attempt.
@@ -22,6 +31,8 @@ type Response struct {
 	LatencyMs  int64 `json:"latency_ms"`
 	// Body holds the first bytes of the response body.
 	Body string `json:"body,omitempty"`
+	// RetryAfterSeconds is the receiver's Retry-After on a 429 or 503, in seconds.
+	RetryAfterSeconds int64 `json:"retry_after_seconds,omitempty"`
 }
 
 // Outcome is what an attempt's result means for the delivery (spec section 9).

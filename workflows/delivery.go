@@ -240,7 +240,7 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 			out.Status, out.LastError = StatusDelivered, ""
 			return out
 		}
-		outcome, msg := attemptFailure(err)
+		outcome, msg, failed := attemptFailure(err)
 		out.LastError = msg
 		logger.Info("attempt failed", "delivery", deliveryID, "attempt", out.Attempts, "outcome", outcome, "error", msg)
 		if outcome == payloads.Gone || outcome == payloads.Rejected {
@@ -253,6 +253,13 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		}
 		// Retries are timed from the first attempt, so slow answers do not shift the schedule.
 		offset += gaps[out.Attempts-1]
+		if failed.RetryAfterSeconds > 0 {
+			// A Retry-After on 429/503 is honoured within [next interval, 2 × next interval];
+			// the rest of the schedule moves by the extra wait.
+			planned := start.Add(offset).Sub(workflow.Now(ctx))
+			asked := time.Duration(failed.RetryAfterSeconds) * time.Second
+			offset += min(max(asked, planned), 2*planned) - planned
+		}
 		if wait := start.Add(offset).Sub(workflow.Now(ctx)); wait > 0 {
 			if err := workflow.Sleep(ctx, wait); err != nil {
 				out.Status, out.Reason = StatusFailed, "canceled"
@@ -296,22 +303,27 @@ func notify(ctx workflow.Context, ev payloads.Event, t target, out DeliveryOutco
 	}
 }
 
-// attemptFailure reads the outcome the Post activity put in the error type; anything else
-// (a timeout, a lost worker) is worth another attempt.
-func attemptFailure(err error) (payloads.Outcome, string) {
+// attemptFailure reads the outcome the Post activity put in the error type, and the
+// receiver's answer from its details; anything else (a timeout, a lost worker) is worth
+// another attempt.
+func attemptFailure(err error) (payloads.Outcome, string, payloads.Response) {
+	var resp payloads.Response
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
+		if appErr.HasDetails() {
+			_ = appErr.Details(&resp)
+		}
 		switch o := payloads.Outcome(appErr.Type()); o {
 		case payloads.Gone, payloads.Rejected, payloads.Retryable:
-			return o, appErr.Message()
+			return o, appErr.Message(), resp
 		}
-		return payloads.Retryable, appErr.Message()
+		return payloads.Retryable, appErr.Message(), resp
 	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) {
-		return payloads.Retryable, "attempt timed out: " + timeoutErr.Error()
+		return payloads.Retryable, "attempt timed out: " + timeoutErr.Error(), resp
 	}
-	return payloads.Retryable, err.Error()
+	return payloads.Retryable, err.Error(), resp
 }
 
 func finalStatus(outs []DeliveryOutcome) string {

@@ -27,6 +27,8 @@ type fakeReceiver struct {
 	webhooks   []distributions.ProjectWebhook
 	// script[distrID][n] is the status answered to attempt n+1; past its end, the last one.
 	script map[string][]int
+	// retryAfter[distrID][n] is the Retry-After seconds answered with attempt n+1.
+	retryAfter map[string][]int64
 
 	mu       sync.Mutex
 	attempts map[string][]payloads.Request
@@ -49,6 +51,9 @@ func (f *fakeReceiver) register(env *testsuite.TestWorkflowEnvironment) {
 		s := f.script[req.SourceID]
 		code := s[min(n, len(s)-1)]
 		resp := payloads.Response{StatusCode: code}
+		if ra := f.retryAfter[req.SourceID]; n < len(ra) {
+			resp.RetryAfterSeconds = ra[n]
+		}
 		if o := payloads.ClassifyStatus(code); o != payloads.Delivered {
 			return resp, temporal.NewApplicationErrorWithOptions(fmt.Sprintf("HTTP %d", code), string(o),
 				temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{resp}})
@@ -320,5 +325,33 @@ func TestDeliveryRecordsFilterErrorsAndRendersTheAction(t *testing.T) {
 	}
 	if w := res.Deliveries[1].Warnings; len(w) != 1 || !strings.Contains(w[0], "customer.name") {
 		t.Errorf("warnings %v", w)
+	}
+}
+
+func TestDeliveryHonoursRetryAfterWithinBounds(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter []int64
+		want       []time.Duration
+	}{
+		// Asked for 10 min after the first: at most twice the 1 min interval, and the next
+		// retry (planned at +2 min) moves by the extra minute.
+		{"long wait capped", []int64{600}, minutes(0, 2, 3)},
+		// Asked for 10 s: never sooner than the schedule's interval.
+		{"short wait raised", []int64{10}, minutes(0, 1, 2)},
+		{"within bounds", []int64{90}, []time.Duration{0, 90 * time.Second, 150 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeReceiver{
+				candidates: []distributions.Distribution{distribution("distr_a", distributions.StatusLive, nil, "customer.order.paid")},
+				script:     map[string][]int{"distr_a": {429, 503, 200}},
+				retryAfter: map[string][]int64{"distr_a": tt.retryAfter},
+			}
+			res, offsets := run(t, f)
+			if !reflect.DeepEqual(offsets, tt.want) || res.Status != StatusDelivered {
+				t.Errorf("attempts at %v, want %v (%+v)", offsets, tt.want, res)
+			}
+		})
 	}
 }
