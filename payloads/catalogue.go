@@ -53,46 +53,51 @@ func IsDistributionTrigger(t string) bool {
 	return false
 }
 
-// triggerObjects lists, per trigger, the objects `data` holds and their order (spec section 5).
-var triggerObjects = map[string][]string{}
+// triggerFamily is a group of triggers that send the same objects (spec section 5).
+type triggerFamily struct {
+	types   []string
+	objects []string
+}
 
-func init() {
-	families := []struct {
-		types   []string
-		objects []string
-	}{
-		{[]string{"customer.segment.entered", "customer.segment.left"}, []string{"customer", "segment"}},
-		{[]string{"customer.order.created", "customer.order.updated", "customer.order.paid", "customer.order.canceled"},
-			[]string{"customer", "referrer", "order", "redemption"}},
-		{[]string{"customer.custom_event"}, []string{"event", "event_schema", "customer", "referral", "loyalty"}},
-		{[]string{"manual_distribution_schedule"}, []string{"distribution", "customer"}},
-		{[]string{"customer.redemption.succeeded", "customer.redemption.rollback.succeeded"},
-			[]string{"customer", "order", "campaign", "voucher", "holder", "promotion_tier", "promotion_stack", "redemption"}},
-		{[]string{"customer.publication.succeeded"}, []string{"customer", "campaign", "publication", "voucher"}},
-		{[]string{"customer.rewarded"}, []string{"customer", "holder", "voucher", "campaign", "redemption", "reward",
-			"referral_tier", "balance", "custom_event", "customer_event"}},
-		{[]string{"customer.rewarded.loyalty_points"}, []string{"customer", "holder", "voucher", "campaign",
-			"loyalty_tier", "earning_rule", "balance", "order", "event", "publication"}},
-		{[]string{"customer.reward_redemptions.completed"}, []string{"customer", "holder", "voucher", "campaign",
-			"reward_redemption", "reward", "reward_assignment", "source", "balance", "publication"}},
-		{[]string{"customer.voucher.gift.balance_added"}, []string{"voucher", "balance", "campaign", "transaction"}},
-		{[]string{"customer.voucher.loyalty_card.points_added", "customer.voucher.loyalty_card.pending_points.added",
-			"customer.voucher.loyalty_card.pending_points.activated", "customer.voucher.loyalty_card.pending_points.canceled",
-			"customer.voucher.loyalty_card.pending_points.updated"},
-			[]string{"voucher", "balance", "campaign", "customer", "transaction"}},
-		{[]string{"customer.voucher.loyalty_card.points_expired"}, []string{"voucher", "points", "campaign", "customer", "buckets", "transaction"}},
-		{[]string{"customer.loyalty.tier.joined", "customer.loyalty.tier.left", "customer.loyalty.tier.prolonged"},
-			[]string{"customer", "campaign", "loyalty_tier"}},
-		{[]string{"customer.loyalty.tier.upgraded", "customer.loyalty.tier.downgraded"},
-			[]string{"customer", "campaign", "loyalty_tier_from", "loyalty_tier_to"}},
-		{[]string{"customer.referred"}, []string{"customer", "referrer", "campaign", "voucher"}},
-	}
-	for _, f := range families {
+// triggerFamilies lists the objects `data` holds per trigger, in order (spec section 5).
+var triggerFamilies = []triggerFamily{
+	{[]string{"customer.segment.entered", "customer.segment.left"}, []string{"customer", "segment"}},
+	{[]string{"customer.order.created", "customer.order.updated", "customer.order.paid", "customer.order.canceled"},
+		[]string{"customer", "referrer", "order", "redemption"}},
+	{[]string{"customer.custom_event"}, []string{"event", "event_schema", "customer", "referral", "loyalty"}},
+	{[]string{"manual_distribution_schedule"}, []string{"distribution", "customer"}},
+	{[]string{"customer.redemption.succeeded", "customer.redemption.rollback.succeeded"},
+		[]string{"customer", "order", "campaign", "voucher", "holder", "promotion_tier", "promotion_stack", "redemption"}},
+	{[]string{"customer.publication.succeeded"}, []string{"customer", "campaign", "publication", "voucher"}},
+	{[]string{"customer.rewarded"}, []string{"customer", "holder", "voucher", "campaign", "redemption", "reward",
+		"referral_tier", "balance", "custom_event", "customer_event"}},
+	{[]string{"customer.rewarded.loyalty_points"}, []string{"customer", "holder", "voucher", "campaign",
+		"loyalty_tier", "earning_rule", "balance", "order", "event", "publication"}},
+	{[]string{"customer.reward_redemptions.completed"}, []string{"customer", "holder", "voucher", "campaign",
+		"reward_redemption", "reward", "reward_assignment", "source", "balance", "publication"}},
+	{[]string{"customer.voucher.gift.balance_added"}, []string{"voucher", "balance", "campaign", "transaction"}},
+	{[]string{"customer.voucher.loyalty_card.points_added", "customer.voucher.loyalty_card.pending_points.added",
+		"customer.voucher.loyalty_card.pending_points.activated", "customer.voucher.loyalty_card.pending_points.canceled",
+		"customer.voucher.loyalty_card.pending_points.updated"},
+		[]string{"voucher", "balance", "campaign", "customer", "transaction"}},
+	{[]string{"customer.voucher.loyalty_card.points_expired"}, []string{"voucher", "points", "campaign", "customer", "buckets", "transaction"}},
+	{[]string{"customer.loyalty.tier.joined", "customer.loyalty.tier.left", "customer.loyalty.tier.prolonged"},
+		[]string{"customer", "campaign", "loyalty_tier"}},
+	{[]string{"customer.loyalty.tier.upgraded", "customer.loyalty.tier.downgraded"},
+		[]string{"customer", "campaign", "loyalty_tier_from", "loyalty_tier_to"}},
+	{[]string{"customer.referred"}, []string{"customer", "referrer", "campaign", "voucher"}},
+}
+
+// triggerObjects indexes triggerFamilies by event type.
+var triggerObjects = func() map[string][]string {
+	m := map[string][]string{}
+	for _, f := range triggerFamilies {
 		for _, t := range f.types {
-			triggerObjects[t] = f.objects
+			m[t] = f.objects
 		}
 	}
-}
+	return m
+}()
 
 // TriggerObjects returns the objects, in order, that `data` holds for an event type, or nil
 // for a type without a documented list (then every object of the event is sent, by name).

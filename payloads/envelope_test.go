@@ -58,14 +58,15 @@ func TestRenderGolden(t *testing.T) {
 				if err := json.Compact(&compacted, got); err != nil || !bytes.Equal(compacted.Bytes(), got) {
 					t.Errorf("body is not compact valid JSON: %v", err)
 				}
-				checkKeys(t, got, version, ev.Type)
+				checkKeys(t, got, version, TriggerObjects(ev.Type))
 			})
 		}
 	}
 }
 
-// checkKeys checks the envelope's keys, in order, against the spec's tables.
-func checkKeys(t *testing.T, body []byte, version, eventType string) {
+// checkKeys checks the envelope's keys, in order, against the spec's tables; dataKeys are
+// the keys `data` must have (`data.object` in the legacy version).
+func checkKeys(t *testing.T, body []byte, version string, dataKeys []string) {
 	t.Helper()
 	top := orderedKeys(t, body)
 	var env map[string]json.RawMessage
@@ -89,13 +90,22 @@ func checkKeys(t *testing.T, body []byte, version, eventType string) {
 		if !reflect.DeepEqual(top, want) {
 			t.Errorf("legacy keys = %v, want %v", top, want)
 		}
+		if got, want := orderedKeys(t, data), []string{"object", "related_object"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("legacy data keys = %v, want %v", got, want)
+		}
+		if got, want := orderedKeys(t, env["metadata"]), []string{"source"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("legacy metadata keys = %v, want %v", got, want)
+		}
 		var d map[string]json.RawMessage
 		if err := json.Unmarshal(data, &d); err != nil {
 			t.Fatal(err)
 		}
+		if got, want := orderedKeys(t, d["related_object"]), []string{"id", "type", "data", "created_at", "group_id"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("legacy related_object keys = %v, want %v", got, want)
+		}
 		data = d["object"]
 	}
-	if got, want := orderedKeys(t, data), TriggerObjects(eventType); !reflect.DeepEqual(got, want) {
+	if got, want := orderedKeys(t, data), dataKeys; !reflect.DeepEqual(got, want) {
 		t.Errorf("data keys = %v, want the spec's %v", got, want)
 	}
 	var created struct {
@@ -143,5 +153,58 @@ func TestDeliveryIDStable(t *testing.T) {
 func TestRenderUnknownVersion(t *testing.T) {
 	if _, err := Render(Event{ID: "e", Type: "customer.order.paid"}, Target{Version: "v1999"}, "whs_1", time.Now()); err == nil {
 		t.Error("an unknown version rendered")
+	}
+}
+
+// FuzzAppendJSONString checks the envelope's string writer against encoding/json without
+// HTML escaping, byte for byte; its seeds run with every go test.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{
+		"", "plain", `quote " and backslash \`, "a<b & c>d", "\b\f\n\r\t\x00\x01\x1f\x7f",
+		"é ü 漢字 🙂", "\u2028\u2029", "bad \xff\xfe utf-8 \xe2\x80", "\xe2\x80\xa8 at the start",
+		"https://example.com/hooks?a=1&b=2",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got[1:], want.Bytes())
+		}
+	})
+}
+
+// TestRenderMatchesEndToEndGolden renders the event of the end-to-end test into its golden
+// (../testdata), whose ids are placeholders, so that a change of the plain v2024 body shows
+// here, in a second, rather than only in the end-to-end run.
+func TestRenderMatchesEndToEndGolden(t *testing.T) {
+	event, err := os.ReadFile(filepath.Join("..", "testdata", "e2e_order_paid.event.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join("..", "testdata", "e2e_order_paid.v2024-01-01.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ParseEvent(event, time.Now(), func() string { return "unused" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := Target{
+		ProjectID: "{{PROJECT_ID}}", SourceID: "{{DISTRIBUTION_ID}}", SourceObject: "distribution",
+		URL: "{{URL}}", EventName: "Order-paid", Version: Version2024,
+	}
+	got, err := Render(ev, target, "{{DELIVERY_ID}}", goldenCreatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(strings.TrimSuffix(string(golden), "\n"), "{{CREATED_AT}}", FormatTime(goldenCreatedAt))
+	if string(got) != want {
+		t.Errorf("render differs from the end-to-end golden\ngot:  %s\nwant: %s", got, want)
 	}
 }
