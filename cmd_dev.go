@@ -160,10 +160,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	defer w.Stop()
 
+	starts := &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
 	apiServer := &http.Server{
 		Handler: (&api.Server{
 			Store:   st,
-			Starter: &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue},
+			Starter: starts,
+			Log:     starts,
 			Logger:  logger,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

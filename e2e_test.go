@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -226,6 +227,27 @@ func TestDev(t *testing.T) {
 			t.Errorf("result %+v", res)
 		}
 		waitListedInUI(t, d, h.WorkflowID, `HookflowStatus = "delivered" AND HookflowEventType = "customer.order.paid" AND HookflowDistributions = "`+distr.ID+`" AND HookflowTargetHosts = "127.0.0.1"`)
+		// The delivery log shows the three attempts, as the history recorded them.
+		var shown struct {
+			Status   string `json:"status"`
+			Body     json.RawMessage
+			Attempts []struct {
+				Outcome    string `json:"outcome"`
+				StatusCode int    `json:"status_code"`
+				Response   string `json:"response"`
+			} `json:"attempts"`
+		}
+		deliveryID := got[0].header.Get("webhook-id")
+		status, body := call(t, "GET", d.api+"/v1/deliveries/"+deliveryID, nil)
+		mustJSON(t, body, &shown)
+		if status != 200 || shown.Status != "delivered" || len(shown.Attempts) != 3 || string(shown.Body) != string(got[0].body) ||
+			shown.Attempts[0].StatusCode != 503 || shown.Attempts[0].Outcome != "retryable" || shown.Attempts[0].Response != "answer 503" ||
+			shown.Attempts[1].StatusCode != 500 || shown.Attempts[2].StatusCode != 200 || shown.Attempts[2].Outcome != "delivered" {
+			t.Errorf("GET /v1/deliveries/%s: %d %s", deliveryID, status, body)
+		}
+		if out := runCLI(t, d, "deliveries", "show", deliveryID); !strings.Contains(out, "delivered") || strings.Count(out, "retryable") != 2 {
+			t.Errorf("hookflow deliveries show:\n%s", out)
+		}
 		hist := historyJSON(t, c, h.WorkflowID)
 		if strings.Contains(string(hist), d.secret) || strings.Contains(string(hist), strings.TrimPrefix(d.secret, "whsec_")) {
 			t.Errorf("the signing secret is in the history of %s", h.WorkflowID)
@@ -284,6 +306,9 @@ func TestDev(t *testing.T) {
 			t.Errorf("want one notification for evt_doomed: %d %s", status, body)
 		}
 		waitListedInUI(t, d, h.WorkflowID, `HookflowStatus = "failed"`)
+		if out := runCLI(t, d, "deliveries", "list", "--status", "failed", "--distribution", distr.ID); !strings.Contains(out, h.WorkflowID) {
+			t.Errorf("hookflow deliveries list --status failed:\n%s", out)
+		}
 		// A paused distribution takes nothing: the next event is recorded as skipped.
 		h2 := sendEvent(t, d, "evt_while_paused")
 		var res2 workflows.DeliveryResult

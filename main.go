@@ -32,6 +32,7 @@ func newRootCommand() *cobra.Command {
 		newDistributionsCommand(g),
 		newNotificationsCommand(g),
 		newWebhooksCommand(g),
+		newDeliveriesCommand(g),
 		newReceiveCommand(),
 	)
 	return root

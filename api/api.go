@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,11 +30,19 @@ type EventStarter interface {
 	Start(ctx context.Context, ev payloads.Event) (starter.Handle, error)
 }
 
+// DeliveryLog reads deliveries and their attempts from Temporal.
+type DeliveryLog interface {
+	Delivery(ctx context.Context, id string) (starter.Delivery, error)
+	ListEvents(ctx context.Context, f starter.EventFilter) ([]starter.EventSummary, error)
+}
+
 // Server serves the API.
 type Server struct {
 	Store   store.Store
 	Starter EventStarter
-	Logger  *slog.Logger
+	// Log reads the delivery log; nil answers 501 on its routes.
+	Log    DeliveryLog
+	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -54,6 +63,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/webhooks/{id}", s.getWebhook)
 	mux.HandleFunc("PUT /v1/webhooks/{id}", s.updateWebhook)
 	mux.HandleFunc("DELETE /v1/webhooks/{id}", s.deleteWebhook)
+	mux.HandleFunc("GET /v1/deliveries", s.listDeliveries)
+	mux.HandleFunc("GET /v1/deliveries/{id}", s.getDelivery)
 	mux.HandleFunc("GET /v1/notifications", s.listNotifications)
 	mux.HandleFunc("POST /v1/notifications/{id}/read", s.readNotification)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -326,6 +337,53 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
+	if s.Log == nil {
+		writeError(w, http.StatusNotImplemented, "not_implemented", "this server does not read the delivery log", "")
+		return
+	}
+	d, err := s.Log.Delivery(r.Context(), r.PathValue("id"))
+	if errors.Is(err, starter.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", err.Error(), "id")
+		return
+	}
+	if err != nil {
+		s.internal(w, "get delivery", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// listDeliveries lists the events of the delivery log, newest first: ?status=failed,
+// ?distribution=distr_..., ?event_type=..., ?limit=N.
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	if s.Log == nil {
+		writeError(w, http.StatusNotImplemented, "not_implemented", "this server does not read the delivery log", "")
+		return
+	}
+	q := r.URL.Query()
+	f := starter.EventFilter{Status: q.Get("status"), DistributionID: q.Get("distribution"), EventType: q.Get("event_type")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > starter.MaxListLimit {
+			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: %q is not a number from 1 to %d", v, starter.MaxListLimit), "limit")
+			return
+		}
+		f.Limit = n
+	}
+	if _, err := f.Query(); err != nil {
+		field, _, _ := strings.Cut(err.Error(), ":")
+		writeError(w, http.StatusBadRequest, "invalid_request", err.Error(), field)
+		return
+	}
+	events, err := s.Log.ListEvents(r.Context(), f)
+	if err != nil {
+		s.internal(w, "list deliveries", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(events))
 }
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -330,5 +332,57 @@ func TestWebhooks(t *testing.T) {
 	}
 	if status, _, _ := do(t, "GET", srv.URL+"/v1/webhooks/"+id, ""); status != 404 {
 		t.Errorf("get deleted: %d", status)
+	}
+}
+
+type fakeLog struct{ filters []starter.EventFilter }
+
+func (f *fakeLog) Delivery(_ context.Context, id string) (starter.Delivery, error) {
+	if id == "whs_00000000000000000000000000000001" {
+		return starter.Delivery{ID: id, Status: "delivered", Attempts: []starter.Attempt{{Number: 1, Outcome: "delivered", StatusCode: 200}}}, nil
+	}
+	return starter.Delivery{}, fmt.Errorf("%w: no delivery %s", starter.ErrNotFound, id)
+}
+
+func (f *fakeLog) ListEvents(_ context.Context, filter starter.EventFilter) ([]starter.EventSummary, error) {
+	f.filters = append(f.filters, filter)
+	return nil, nil
+}
+
+func TestDeliveries(t *testing.T) {
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := &fakeLog{}
+	srv := httptest.NewServer((&Server{Store: st, Starter: &fakeStarter{}, Log: log}).Handler())
+	defer srv.Close()
+	if status, _, body := do(t, "GET", srv.URL+"/v1/deliveries/whs_00000000000000000000000000000001", ""); status != 200 || !strings.Contains(string(body), `"status_code":200`) {
+		t.Errorf("get: %d %s", status, body)
+	}
+	if status, _, _ := do(t, "GET", srv.URL+"/v1/deliveries/whs_nope", ""); status != 404 {
+		t.Errorf("missing: %d", status)
+	}
+	if status, _, body := do(t, "GET", srv.URL+"/v1/deliveries?status=failed&distribution=distr_1&event_type=customer.order.paid&limit=5", ""); status != 200 || !strings.Contains(string(body), `"data":[]`) {
+		t.Errorf("list: %d %s", status, body)
+	}
+	if len(log.filters) != 1 || log.filters[0] != (starter.EventFilter{Status: "failed", DistributionID: "distr_1", EventType: "customer.order.paid", Limit: 5}) {
+		t.Errorf("filters %+v", log.filters)
+	}
+	for _, bad := range []struct{ query, field string }{
+		{"status=exploded", "status"},
+		{"distribution=" + url.QueryEscape("x' OR 1=1 OR '"), "distribution"},
+		{"event_type=" + url.QueryEscape(`customer.order.paid"`), "event_type"},
+		{"limit=0", "limit"},
+		{"limit=100000", "limit"},
+		{"limit=ten", "limit"},
+	} {
+		if status, e, _ := do(t, "GET", srv.URL+"/v1/deliveries?"+bad.query, ""); status != 400 || e.Field != bad.field {
+			t.Errorf("%s: %d %+v", bad.query, status, e)
+		}
+	}
+	if len(log.filters) != 1 {
+		t.Error("a bad query reached the delivery log")
 	}
 }

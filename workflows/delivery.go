@@ -38,6 +38,8 @@ var (
 	DistributionsKey = temporal.NewSearchAttributeKeyKeywordList("HookflowDistributions")
 	StatusKey        = temporal.NewSearchAttributeKeyKeyword("HookflowStatus")
 	TargetHostsKey   = temporal.NewSearchAttributeKeyKeywordList("HookflowTargetHosts")
+	// DeliveriesKey holds the delivery ids (whs_...), so a delivery can be found by its id.
+	DeliveriesKey = temporal.NewSearchAttributeKeyKeywordList("HookflowDeliveries")
 )
 
 // SearchAttributes are the custom search attributes to register on the namespace.
@@ -46,6 +48,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	DistributionsKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 	StatusKey.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	TargetHostsKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+	DeliveriesKey.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 // Values of HookflowStatus.
@@ -186,6 +189,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		StatusKey.ValueSet(status),
 		DistributionsKey.ValueSet(targetIDs(targets)),
 		TargetHostsKey.ValueSet(targetHosts(targets)),
+		DeliveriesKey.ValueSet(deliveryIDs(ev.ID, targets)),
 	); err != nil {
 		return result, err
 	}
@@ -339,6 +343,14 @@ func targetIDs(ts []target) []string {
 	ids := make([]string, len(ts))
 	for i, t := range ts {
 		ids[i] = t.id
+	}
+	return ids
+}
+
+func deliveryIDs(eventID string, ts []target) []string {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = payloads.DeliveryID(eventID, t.id)
 	}
 	return ids
 }

@@ -1,0 +1,265 @@
+package starter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/hookflow/hookflow/payloads"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// ErrNotFound is returned for a delivery id that no workflow holds.
+var ErrNotFound = errors.New("not found")
+
+// Attempt is one POST of a delivery, as its workflow history records it.
+type Attempt struct {
+	Number    int        `json:"number"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	// Outcome is delivered, retryable, gone, rejected, timed_out, or running.
+	Outcome    string `json:"outcome"`
+	StatusCode int    `json:"status_code,omitempty"`
+	LatencyMs  int64  `json:"latency_ms,omitempty"`
+	Error      string `json:"error,omitempty"`
+	// Response holds the first bytes of the receiver's answer.
+	Response string `json:"response,omitempty"`
+}
+
+// Delivery is one event's delivery to one distribution or project webhook, with every
+// attempt so far, read from its workflow's history.
+type Delivery struct {
+	ID             string          `json:"id"`
+	EventID        string          `json:"event_id"`
+	EventType      string          `json:"event_type"`
+	DistributionID string          `json:"distribution_id"`
+	URL            string          `json:"url"`
+	Status         string          `json:"status"`
+	Reason         string          `json:"reason,omitempty"`
+	LastError      string          `json:"last_error,omitempty"`
+	WorkflowID     string          `json:"workflow_id"`
+	RunID          string          `json:"run_id"`
+	Body           json.RawMessage `json:"body,omitempty"`
+	Attempts       []Attempt       `json:"attempts"`
+}
+
+// EventSummary is one event's workflow as the visibility store lists it.
+type EventSummary struct {
+	WorkflowID    string     `json:"workflow_id"`
+	RunID         string     `json:"run_id"`
+	EventType     string     `json:"event_type"`
+	Status        string     `json:"status"`
+	Distributions []string   `json:"distributions"`
+	Deliveries    []string   `json:"deliveries"`
+	StartedAt     time.Time  `json:"started_at"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+}
+
+// EventFilter selects events in the delivery log; empty fields select all.
+type EventFilter struct {
+	Status         string
+	DistributionID string
+	EventType      string
+	Limit          int
+}
+
+// MaxListLimit bounds one page of the delivery log.
+const MaxListLimit = 500
+
+var safeID = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// Query builds the visibility query of f, or an error naming the bad field. Values are
+// checked against strict patterns, so nothing a caller sends can change the query's shape.
+func (f EventFilter) Query() (string, error) {
+	var parts []string
+	if f.Status != "" {
+		switch f.Status {
+		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped:
+		default:
+			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped", f.Status)
+		}
+		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.StatusKey.GetName(), f.Status))
+	}
+	if f.DistributionID != "" {
+		if !safeID.MatchString(f.DistributionID) {
+			return "", fmt.Errorf("distribution: %q is not a distribution or webhook id", f.DistributionID)
+		}
+		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.DistributionsKey.GetName(), f.DistributionID))
+	}
+	if f.EventType != "" {
+		if !payloads.IsEventType(f.EventType) {
+			return "", fmt.Errorf("event_type: %q is not an event type", f.EventType)
+		}
+		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.EventTypeKey.GetName(), f.EventType))
+	}
+	parts = append(parts, fmt.Sprintf("WorkflowType = '%s'", workflows.DeliveryWorkflow))
+	return strings.Join(parts, " AND "), nil
+}
+
+// ListEvents lists the events of the delivery log that f selects, newest first.
+func (s *Starter) ListEvents(ctx context.Context, f EventFilter) ([]EventSummary, error) {
+	q, err := f.Query()
+	if err != nil {
+		return nil, err
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > MaxListLimit {
+		limit = 50
+	}
+	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("list the delivery log: %w", err)
+	}
+	out := []EventSummary{}
+	for _, e := range resp.GetExecutions() {
+		sum := EventSummary{
+			WorkflowID: e.GetExecution().GetWorkflowId(),
+			RunID:      e.GetExecution().GetRunId(),
+			StartedAt:  e.GetStartTime().AsTime(),
+		}
+		if e.GetCloseTime() != nil {
+			t := e.GetCloseTime().AsTime()
+			sum.ClosedAt = &t
+		}
+		fields := e.GetSearchAttributes().GetIndexedFields()
+		decode := func(name string, v any) { _ = converter.GetDefaultDataConverter().FromPayload(fields[name], v) }
+		decode(workflows.EventTypeKey.GetName(), &sum.EventType)
+		decode(workflows.StatusKey.GetName(), &sum.Status)
+		decode(workflows.DistributionsKey.GetName(), &sum.Distributions)
+		decode(workflows.DeliveriesKey.GetName(), &sum.Deliveries)
+		if sum.Status == "" && e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			sum.Status = "matching"
+		}
+		out = append(out, sum)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+var deliveryIDPattern = regexp.MustCompile(`^whs_[0-9a-f]{32}$`)
+
+// Delivery finds the delivery with this id and reads its attempts from its workflow's
+// history.
+func (s *Starter) Delivery(ctx context.Context, id string) (Delivery, error) {
+	if !deliveryIDPattern.MatchString(id) {
+		return Delivery{}, fmt.Errorf("%w: %q is not a delivery id (whs_ and 32 hex digits)", ErrNotFound, id)
+	}
+	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query:    fmt.Sprintf("%s = '%s'", workflows.DeliveriesKey.GetName(), id),
+		PageSize: 1,
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("find delivery %s: %w", id, err)
+	}
+	if len(resp.GetExecutions()) == 0 {
+		return Delivery{}, fmt.Errorf("%w: no delivery %s", ErrNotFound, id)
+	}
+	exec := resp.GetExecutions()[0].GetExecution()
+	d := Delivery{ID: id, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId(), Attempts: []Attempt{}}
+	iter := s.Client.GetWorkflowHistory(ctx, d.WorkflowID, d.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []*historypb.HistoryEvent
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return Delivery{}, fmt.Errorf("read the history of %s: %w", d.WorkflowID, err)
+		}
+		events = append(events, ev)
+	}
+	readHistory(&d, events)
+	return d, nil
+}
+
+// readHistory fills d from a Delivery workflow's history: the event from its input, one
+// attempt per Post activity of this delivery, the outcome from its result.
+func readHistory(d *Delivery, events []*historypb.HistoryEvent) {
+	dc := workflows.DataConverter
+	decode := func(p *commonpb.Payloads, v any) bool { return p != nil && dc.FromPayloads(p, v) == nil }
+	attempts := map[int64]int{} // scheduled event id -> index in d.Attempts
+	for _, ev := range events {
+		at := ev.GetEventTime().AsTime()
+		switch a := ev.GetAttributes().(type) {
+		case *historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes:
+			var in workflows.DeliveryInput
+			if decode(a.WorkflowExecutionStartedEventAttributes.GetInput(), &in) {
+				d.EventID, d.EventType = in.Event.ID, in.Event.Type
+			}
+		case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
+			attrs := a.ActivityTaskScheduledEventAttributes
+			var req payloads.Request
+			if attrs.GetActivityType().GetName() != workflows.ActivityPost || !decode(attrs.GetInput(), &req) || req.DeliveryID != d.ID {
+				continue
+			}
+			d.DistributionID, d.URL, d.Body = req.SourceID, req.URL, req.Body
+			attempts[ev.GetEventId()] = len(d.Attempts)
+			d.Attempts = append(d.Attempts, Attempt{Number: len(d.Attempts) + 1, Outcome: "running"})
+		case *historypb.HistoryEvent_ActivityTaskStartedEventAttributes:
+			if i, ok := attempts[a.ActivityTaskStartedEventAttributes.GetScheduledEventId()]; ok {
+				d.Attempts[i].StartedAt = &at
+			}
+		case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+			if i, ok := attempts[a.ActivityTaskCompletedEventAttributes.GetScheduledEventId()]; ok {
+				var resp payloads.Response
+				decode(a.ActivityTaskCompletedEventAttributes.GetResult(), &resp)
+				d.Attempts[i].fill(string(payloads.Delivered), "", resp, at)
+			}
+		case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+			if i, ok := attempts[a.ActivityTaskFailedEventAttributes.GetScheduledEventId()]; ok {
+				f := a.ActivityTaskFailedEventAttributes.GetFailure()
+				var resp payloads.Response
+				outcome := string(payloads.Retryable)
+				if info := f.GetApplicationFailureInfo(); info != nil {
+					decode(info.GetDetails(), &resp)
+					if info.GetType() != "" {
+						outcome = info.GetType()
+					}
+				}
+				d.Attempts[i].fill(outcome, f.GetMessage(), resp, at)
+			}
+		case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+			if i, ok := attempts[a.ActivityTaskTimedOutEventAttributes.GetScheduledEventId()]; ok {
+				d.Attempts[i].fill("timed_out", "the attempt timed out (the worker may have stopped)", payloads.Response{}, at)
+			}
+		case *historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes:
+			var res workflows.DeliveryResult
+			if decode(a.WorkflowExecutionCompletedEventAttributes.GetResult(), &res) {
+				for _, o := range res.Deliveries {
+					if o.DeliveryID == d.ID {
+						d.Status, d.Reason, d.LastError = o.Status, o.Reason, o.LastError
+					}
+				}
+			}
+		}
+	}
+	if d.Status == "" {
+		d.Status = "pending"
+		if n := len(d.Attempts); n > 0 {
+			switch last := d.Attempts[n-1]; last.Outcome {
+			case "running":
+				d.Status = "attempting"
+			case string(payloads.Delivered):
+				d.Status = workflows.StatusDelivered
+			case string(payloads.Retryable), "timed_out":
+				d.Status, d.LastError = workflows.StatusRetrying, last.Error
+			default:
+				d.Status, d.LastError = workflows.StatusFailed, last.Error
+			}
+		}
+	}
+}
+
+func (a *Attempt) fill(outcome, errMsg string, resp payloads.Response, at time.Time) {
+	a.Outcome, a.Error, a.EndedAt = outcome, errMsg, &at
+	a.StatusCode, a.LatencyMs, a.Response = resp.StatusCode, resp.LatencyMs, resp.Body
+}
