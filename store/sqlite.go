@@ -3,277 +3,122 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
-	"github.com/hookflow/hookflow/distributions"
-	"github.com/hookflow/hookflow/payloads"
 )
 
-// SQLite is the Store on one SQLite file.
+// SQLite is the Store on one SQLite file, for a single machine (hookflow dev).
 type SQLite struct {
-	db *sql.DB
+	sqlStore
 }
 
 var _ Store = (*SQLite)(nil)
 
-const schema = `
-CREATE TABLE IF NOT EXISTS settings (
-	key   TEXT PRIMARY KEY,
-	value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS distributions (
-	id         TEXT PRIMARY KEY,
-	status     TEXT NOT NULL,
-	doc        TEXT NOT NULL,
-	created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS notifications (
-	id          TEXT PRIMARY KEY,
-	delivery_id TEXT NOT NULL UNIQUE,
-	doc         TEXT NOT NULL,
-	created_at  TEXT NOT NULL,
-	read_at     TEXT
-);
-`
+// sqliteMigrations are applied in order, each once; append, never edit.
+var sqliteMigrations = []string{
+	`CREATE TABLE settings (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);
+	CREATE TABLE distributions (
+		id         TEXT PRIMARY KEY,
+		version    INTEGER NOT NULL,
+		doc        TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE TABLE webhooks (
+		id         TEXT PRIMARY KEY,
+		version    INTEGER NOT NULL,
+		doc        TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE TABLE notifications (
+		id          TEXT PRIMARY KEY,
+		delivery_id TEXT NOT NULL UNIQUE,
+		doc         TEXT NOT NULL,
+		created_at  TEXT NOT NULL,
+		read_at     TEXT
+	);`,
+}
 
-// OpenSQLite opens (creating when needed) the store in the file at path.
+// sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the
+// column as text is ordering by time. (RFC3339Nano drops trailing zeros, and then
+// "05Z" sorts after "05.5Z".)
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+var sqliteDialect = &dialect{
+	migrations: sqliteMigrations,
+	// No lock statement: _txlock=immediate below makes every transaction take SQLite's
+	// write lock at BEGIN, which serializes migrations across processes too.
+	timeArg: func(t time.Time) any { return t.UTC().Format(sqliteTimeLayout) },
+}
+
+// OpenSQLite opens (creating when needed) the store in the file at path and applies the
+// migrations it lacks.
 func OpenSQLite(path string) (*SQLite, error) {
+	return openSQLite(context.Background(), path)
+}
+
+func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(wal)")
-	q.Add("_pragma", "synchronous(normal)")
 	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(on)")
+	q.Add("_pragma", "synchronous(normal)")
+	// Immediate transactions take the write lock at BEGIN. Every transaction here writes,
+	// and a deferred one that reads first could fail to upgrade its lock when another
+	// process writes meanwhile, which busy_timeout does not cover.
+	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	// One connection: SQLite serializes writers anyway, and this avoids busy errors.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
+	if err := useWAL(ctx, db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("create store schema in %s: %w", path, err)
+		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	return &SQLite{db: db}, nil
+	s := &SQLite{sqlStore{db: db, d: sqliteDialect}}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	return s, nil
 }
 
-// Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
-
-const timeLayout = time.RFC3339Nano
-
-func (s *SQLite) CreateDistribution(ctx context.Context, d distributions.Distribution) error {
-	doc, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO distributions (id, status, doc, created_at) VALUES (?, ?, ?, ?)`,
-		d.ID, d.Status, string(doc), d.CreatedAt.UTC().Format(timeLayout))
-	return err
-}
-
-func (s *SQLite) GetDistribution(ctx context.Context, id string) (distributions.Distribution, error) {
-	var doc string
-	err := s.db.QueryRowContext(ctx, `SELECT doc FROM distributions WHERE id = ?`, id).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return distributions.Distribution{}, ErrNotFound
-	}
-	if err != nil {
-		return distributions.Distribution{}, err
-	}
-	var d distributions.Distribution
-	return d, json.Unmarshal([]byte(doc), &d)
-}
-
-func (s *SQLite) ListDistributions(ctx context.Context) ([]distributions.Distribution, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM distributions ORDER BY created_at, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []distributions.Distribution{}
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
+// useWAL puts the database file in write-ahead-log mode, which lets readers work beside
+// the writer. The mode is kept in the file, so this sets it once, and not as a connection
+// pragma: switching needs the file to itself, and SQLite answers a switch that meets
+// another connection (a second process opening the same new file) with SQLITE_BUSY at
+// once, without waiting out busy_timeout. So it retries for a while.
+func useWAL(ctx context.Context, db *sql.DB) error {
+	delay := 5 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode = wal`).Scan(&mode)
+		if err == nil {
+			if mode != "wal" {
+				return fmt.Errorf("the file stays in journal mode %q, not wal", mode)
+			}
+			return nil
 		}
-		var d distributions.Distribution
-		if err := json.Unmarshal([]byte(doc), &d); err != nil {
-			return nil, err
+		var sqliteErr interface{ Code() int }
+		busy := errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqliteBusy
+		if !busy || time.Now().After(deadline) {
+			return fmt.Errorf("set journal mode wal: %w", err)
 		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-func (s *SQLite) DeleteDistribution(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM distributions WHERE id = ?`, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
-func (s *SQLite) SetDistributionStatus(ctx context.Context, id, status string, at time.Time) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
-	var doc string
-	err = tx.QueryRowContext(ctx, `SELECT doc FROM distributions WHERE id = ?`, id).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrNotFound
-	}
-	if err != nil {
-		return false, err
-	}
-	var d distributions.Distribution
-	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return false, err
-	}
-	if d.Status == status {
-		return false, nil
-	}
-	d.Status = status
-	d.UpdatedAt = at.UTC()
-	b, err := json.Marshal(d)
-	if err != nil {
-		return false, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE distributions SET status = ?, doc = ? WHERE id = ?`, status, string(b), id); err != nil {
-		return false, err
-	}
-	return true, tx.Commit()
-}
-
-func (s *SQLite) AddNotification(ctx context.Context, n Notification) (Notification, bool, error) {
-	doc, err := json.Marshal(n)
-	if err != nil {
-		return Notification{}, false, err
-	}
-	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO notifications (id, delivery_id, doc, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING`,
-		n.ID, n.DeliveryID, string(doc), n.CreatedAt.UTC().Format(timeLayout))
-	if err != nil {
-		return Notification{}, false, err
-	}
-	created, _ := res.RowsAffected()
-	stored, err := s.notification(ctx, `delivery_id = ?`, n.DeliveryID)
-	return stored, created == 1, err
-}
-
-func (s *SQLite) notification(ctx context.Context, where string, arg string) (Notification, error) {
-	var doc string
-	var readAt sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT doc, read_at FROM notifications WHERE `+where, arg).Scan(&doc, &readAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Notification{}, ErrNotFound
-	}
-	if err != nil {
-		return Notification{}, err
-	}
-	return decodeNotification(doc, readAt)
-}
-
-func decodeNotification(doc string, readAt sql.NullString) (Notification, error) {
-	var n Notification
-	if err := json.Unmarshal([]byte(doc), &n); err != nil {
-		return n, err
-	}
-	n.ReadAt = nil
-	if readAt.Valid {
-		t, err := time.Parse(timeLayout, readAt.String)
-		if err != nil {
-			return n, err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
 		}
-		n.ReadAt = &t
+		delay = min(2*delay, 200*time.Millisecond)
 	}
-	return n, nil
 }
 
-func (s *SQLite) ListNotifications(ctx context.Context, unreadOnly bool) ([]Notification, error) {
-	q := `SELECT doc, read_at FROM notifications`
-	if unreadOnly {
-		q += ` WHERE read_at IS NULL`
-	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created_at DESC, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Notification{}
-	for rows.Next() {
-		var doc string
-		var readAt sql.NullString
-		if err := rows.Scan(&doc, &readAt); err != nil {
-			return nil, err
-		}
-		n, err := decodeNotification(doc, readAt)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
-}
-
-func (s *SQLite) MarkNotificationRead(ctx context.Context, id string, at time.Time) (Notification, error) {
-	_, err := s.db.ExecContext(ctx, `UPDATE notifications SET read_at = ? WHERE id = ? AND read_at IS NULL`,
-		at.UTC().Format(timeLayout), id)
-	if err != nil {
-		return Notification{}, err
-	}
-	return s.notification(ctx, `id = ?`, id)
-}
-
-func (s *SQLite) Project(ctx context.Context) (Project, error) {
-	if p, err := s.readProject(ctx, s.db); err == nil {
-		return p, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return Project{}, err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Project{}, err
-	}
-	defer tx.Rollback()
-	for key, gen := range map[string]func() string{
-		"project_id":     func() string { return payloads.NewID("proj_") },
-		"signing_secret": payloads.NewSecret,
-	} {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, gen()); err != nil {
-			return Project{}, err
-		}
-	}
-	p, err := s.readProject(ctx, tx)
-	if err != nil {
-		return Project{}, err
-	}
-	return p, tx.Commit()
-}
-
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func (s *SQLite) readProject(ctx context.Context, q queryer) (Project, error) {
-	var p Project
-	var secret string
-	if err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'project_id'`).Scan(&p.ID); err != nil {
-		return Project{}, err
-	}
-	if err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'signing_secret'`).Scan(&secret); err != nil {
-		return Project{}, err
-	}
-	p.Secrets = []string{secret}
-	return p, nil
-}
+// sqliteBusy is SQLITE_BUSY, the primary result code of a locked database.
+const sqliteBusy = 5

@@ -1,5 +1,12 @@
-// Package store keeps hookflow's own state: distributions, the notifications inbox and the
-// project settings. One interface, one SQLite implementation for now.
+// Package store keeps hookflow's own state: distributions, project webhooks, the
+// notifications inbox and the project settings. One interface, Store, with two
+// implementations that behave alike: SQLite in one file for a single machine, and
+// PostgreSQL for processes that share it. Open picks one from a database URL.
+//
+// Records are JSON documents beside a version column. Updates name the version they
+// started from and fail with ErrConflict when someone else changed the record meanwhile,
+// so concurrent writers never lose each other's changes. Each backend applies its own
+// numbered migrations when opened.
 package store
 
 import (
@@ -13,16 +20,32 @@ import (
 // ErrNotFound is returned when the asked-for record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict is returned when an update names a version that is no longer the stored one:
+// someone else changed the record since it was read.
+var ErrConflict = errors.New("version conflict")
+
 // Store is hookflow's persistence.
 type Store interface {
+	// CreateDistribution stores a new distribution; its Version should be 1.
 	CreateDistribution(ctx context.Context, d distributions.Distribution) error
 	GetDistribution(ctx context.Context, id string) (distributions.Distribution, error)
 	// ListDistributions returns every distribution, oldest first.
 	ListDistributions(ctx context.Context) ([]distributions.Distribution, error)
+	// UpdateDistribution replaces the distribution d.ID if its stored version is d.Version,
+	// and stores it as the next version (keeping CreatedAt). A stale version is ErrConflict.
+	UpdateDistribution(ctx context.Context, d distributions.Distribution) (distributions.Distribution, error)
 	DeleteDistribution(ctx context.Context, id string) error
-	// SetDistributionStatus changes a distribution's status; changed is false when it
-	// already had it.
-	SetDistributionStatus(ctx context.Context, id, status string, at time.Time) (changed bool, err error)
+	// SetDistributionStatus changes a distribution's status as a new version; changed is
+	// false (and the version stays) when it already had it.
+	SetDistributionStatus(ctx context.Context, id, status string, at time.Time) (d distributions.Distribution, changed bool, err error)
+
+	// The same for project webhooks; their version is Revision, their status Active.
+	CreateWebhook(ctx context.Context, w distributions.ProjectWebhook) error
+	GetWebhook(ctx context.Context, id string) (distributions.ProjectWebhook, error)
+	ListWebhooks(ctx context.Context) ([]distributions.ProjectWebhook, error)
+	UpdateWebhook(ctx context.Context, w distributions.ProjectWebhook) (distributions.ProjectWebhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	SetWebhookActive(ctx context.Context, id string, active bool, at time.Time) (w distributions.ProjectWebhook, changed bool, err error)
 
 	// AddNotification records n once per n.DeliveryID: a second call with the same
 	// delivery id returns the first notification and created false.

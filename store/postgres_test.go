@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// postgresDSNEnv names the PostgreSQL server the tests may use. Each test creates its own
+// database there and drops it afterwards.
+const postgresDSNEnv = "HOOKFLOW_TEST_POSTGRES_DSN"
+
+func TestPostgres(t *testing.T) {
+	db := newPostgresDatabase(t)
+	runStoreSuite(t, db.freshSchema)
+	// Every subtest had a schema of its own: nothing may have gone to public.
+	var tables int
+	if err := db.admin.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("%d tables in schema public: %v", tables, err)
+	}
+}
+
+// postgresDatabase is a database of its own for one test function. Its subtests each get a
+// schema of their own in it, which is much cheaper than a database each.
+type postgresDatabase struct {
+	dsn   string  // connects to the test database
+	admin *sql.DB // on the test database, to create schemas
+}
+
+// newPostgresDatabase creates an empty database hookflow_test_<random> and drops it at the
+// test's cleanup. Without HOOKFLOW_TEST_POSTGRES_DSN the test is skipped.
+func newPostgresDatabase(t *testing.T) *postgresDatabase {
+	t.Helper()
+	dsn := os.Getenv(postgresDSNEnv)
+	if dsn == "" {
+		t.Skipf("PostgreSQL tests need %s, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", postgresDSNEnv)
+	}
+	server, err := openSQL(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", postgresDSNEnv, err)
+	}
+	t.Cleanup(func() { server.Close() })
+	name := "hookflow_test_" + randomHex()
+	if _, err := server.ExecContext(t.Context(), `CREATE DATABASE `+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		// t.Context is already done in cleanups. FORCE ends the connections a failed
+		// test left open, so that nothing is left behind.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := server.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	db := &postgresDatabase{dsn: withDatabase(t, dsn, name)}
+	if db.admin, err = openSQL(db.dsn); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.admin.Close() })
+	return db
+}
+
+// freshSchema creates an empty schema and returns how to open a store in it: the
+// connection's search_path names it, so every table the store creates goes there.
+func (db *postgresDatabase) freshSchema(t *testing.T) opener {
+	t.Helper()
+	schema := "s_" + randomHex()
+	if _, err := db.admin.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("create test schema: %v", err)
+	}
+	dsn := withParam(db.dsn, "search_path", schema)
+	return func() (Store, error) { return OpenPostgres(context.Background(), dsn) }
+}
+
+func openSQL(dsn string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return stdlib.OpenDB(*cfg), nil
+}
+
+func randomHex() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// withDatabase is dsn, a URL or key=value settings, naming database name instead.
+func withDatabase(t *testing.T, dsn, name string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", postgresDSNEnv, err)
+		}
+		u.Path = "/" + name
+		return u.String()
+	}
+	// In key=value settings a later key wins.
+	return dsn + " dbname=" + name
+}
+
+// withParam is dsn with one more run-time parameter.
+func withParam(dsn, key, value string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " " + key + "=" + value
+}
+
+// TestPostgresDSNHelpers checks the helpers for both DSN forms.
+func TestPostgresDSNHelpers(t *testing.T) {
+	if got := withDatabase(t, "postgres://u:p@h:5432/postgres?sslmode=disable", "x"); got != "postgres://u:p@h:5432/x?sslmode=disable" {
+		t.Error(got)
+	}
+	if cfg, err := pgx.ParseConfig(withDatabase(t, "host=h user=u dbname=postgres", "x")); err != nil || cfg.Database != "x" {
+		t.Error(cfg.Database, err)
+	}
+	for _, dsn := range []string{"postgres://h/db?sslmode=disable", "host=h dbname=db"} {
+		cfg, err := pgx.ParseConfig(withParam(dsn, "search_path", "s_1"))
+		if err != nil || cfg.RuntimeParams["search_path"] != "s_1" {
+			t.Error(dsn, cfg.RuntimeParams, err)
+		}
+	}
+}
+
+// An update that meets an uncommitted change of its row from another transaction waits for
+// it and then reports ErrConflict: it neither overwrites the change nor fails early.
+func TestPostgresUpdateDuringConcurrentChange(t *testing.T) {
+	s := mustOpen(t, newPostgresDatabase(t).freshSchema(t)).(*Postgres)
+	ctx := t.Context()
+	d := toDistribution(newRecord("distr_1"))
+	if err := s.CreateDistribution(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE distributions SET version = 2 WHERE id = 'distr_1'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateDistribution(ctx, d)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the update did not wait for the row lock: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrConflict) {
+		t.Errorf("update after a concurrent change: %v, want ErrConflict", err)
+	}
+}
