@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -41,6 +42,7 @@ type devOptions struct {
 	uiPort       int
 	httpAddr     string
 	allowTargets []string
+	databaseURL  string
 }
 
 func newDevCommand() *cobra.Command {
@@ -63,6 +65,8 @@ retrying when it stopped resume when it starts again on the same data dir.`,
 	f.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
 	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
 	f.StringVar(&o.httpAddr, "http", defaultAPIAddr, "listen address of the hookflow API")
+	f.StringVar(&o.databaseURL, "database-url", os.Getenv("HOOKFLOW_DATABASE_URL"),
+		"hookflow's own store: postgres://... or a SQLite file (default hookflow.db in --data-dir; env HOOKFLOW_DATABASE_URL)")
 	f.StringArrayVar(&o.allowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
 	return cmd
 }
@@ -124,9 +128,13 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	defer srv.Stop()
 
-	st, err := store.OpenSQLite(filepath.Join(o.dataDir, "hookflow.db"))
+	dbURL := o.databaseURL
+	if dbURL == "" {
+		dbURL = filepath.Join(o.dataDir, "hookflow.db")
+	}
+	st, err := store.Open(ctx, dbURL)
 	if err != nil {
-		return err
+		return fmt.Errorf("--database-url: %w", err)
 	}
 	defer st.Close()
 	proj, err := st.Project(ctx)
@@ -183,6 +191,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  Web UI          off (--ui-port 0)\n")
 	}
 	fmt.Fprintf(stdout, "  Data dir        %s\n", o.dataDir)
+	fmt.Fprintf(stdout, "  Store           %s\n", redactURL(dbURL))
 	fmt.Fprintf(stdout, "  Project id      %s\n", proj.ID)
 	fmt.Fprintf(stdout, "  Signing secret  %s\n", proj.Secrets[0])
 	fmt.Fprintf(stdout, "  Targets         public addresses and %s (--allow-target adds more)\n", prefixList(allow))
@@ -235,4 +244,14 @@ func prefixList(ps []netip.Prefix) string {
 		out[i] = p.String()
 	}
 	return strings.Join(out, ", ")
+}
+
+var dsnPassword = regexp.MustCompile(`(password=)('[^']*'|\S*)`)
+
+// redactURL hides a password in a database URL or key=value DSN before it is printed.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsnPassword.ReplaceAllString(raw, "${1}xxxxx")
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/hookflow/hookflow/payloads"
@@ -248,5 +251,51 @@ func TestDevProjectWebhook(t *testing.T) {
 	waitWorkflow(t, c, "event/evt_voucher_4", 30*time.Second, &res)
 	if res.Status != workflows.StatusDelivered {
 		t.Errorf("after enabling again: %+v", res)
+	}
+}
+
+// TestDevOnPostgres runs `hookflow dev` with its store on this machine's PostgreSQL
+// (HOOKFLOW_TEST_POSTGRES_DSN, set by CI) and delivers an event through it.
+func TestDevOnPostgres(t *testing.T) {
+	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable): skipping the PostgreSQL store")
+	}
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("hookflow_e2e_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+
+	d := startDev(t, t.TempDir(), nil, "--database-url", u.String())
+	if !strings.Contains(d.output.String(), "Store           postgres://") {
+		t.Errorf("banner does not show the PostgreSQL store:\n%s", d.output)
+	}
+	recv := newReceiver(t)
+	distr := createDistribution(t, d, recv.URL, nil)
+	h := sendEvent(t, d, "evt_on_postgres")
+	var res workflows.DeliveryResult
+	waitWorkflow(t, d.client(t), h.WorkflowID, 30*time.Second, &res)
+	if res.Status != workflows.StatusDelivered || len(recv.requests()) != 1 || res.Deliveries[0].DistributionID != distr.ID {
+		t.Errorf("result %+v, %d requests", res, len(recv.requests()))
+	}
+	var n int
+	db, _ := sql.Open("pgx", u.String())
+	defer db.Close()
+	if err := db.QueryRow(`SELECT count(*) FROM distributions`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("distributions in PostgreSQL: %d %v", n, err)
 	}
 }

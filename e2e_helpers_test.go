@@ -80,7 +80,7 @@ func freePort(t *testing.T) int {
 
 // startDev starts `hookflow dev` on fresh ports (or those of prev, to restart it) and
 // waits until it says it runs.
-func startDev(t *testing.T, dataDir string, prev *devProcess) *devProcess {
+func startDev(t *testing.T, dataDir string, prev *devProcess, extraArgs ...string) *devProcess {
 	t.Helper()
 	d := &devProcess{t: t, dataDir: dataDir, output: &lockedBuffer{}, done: make(chan error, 1)}
 	if prev != nil {
@@ -91,6 +91,7 @@ func startDev(t *testing.T, dataDir string, prev *devProcess) *devProcess {
 	d.cmd = exec.Command(os.Args[0], "dev", "--data-dir", dataDir,
 		"--temporal-port", fmt.Sprint(d.temporalPort), "--ui-port", fmt.Sprint(d.uiPort),
 		"--http", fmt.Sprintf("127.0.0.1:%d", d.httpPort))
+	d.cmd.Args = append(d.cmd.Args, extraArgs...)
 	d.cmd.Env = append(os.Environ(), childEnv+"=1")
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
