@@ -193,7 +193,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  Data dir        %s\n", o.dataDir)
 	fmt.Fprintf(stdout, "  Store           %s\n", redactURL(dbURL))
 	fmt.Fprintf(stdout, "  Project id      %s\n", proj.ID)
-	fmt.Fprintf(stdout, "  Signing secret  %s\n", proj.Secrets[0])
+	fmt.Fprintf(stdout, "  Signing secret  %s\n", proj.Secret)
 	fmt.Fprintf(stdout, "  Targets         public addresses and %s (--allow-target adds more)\n", prefixList(allow))
 	if ip := net.ParseIP(apiHost); ip == nil || !ip.IsLoopback() {
 		fmt.Fprintf(stdout, "  WARNING: the API listens on %s without authentication\n", o.httpAddr)

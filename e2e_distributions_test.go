@@ -299,3 +299,66 @@ func TestDevOnPostgres(t *testing.T) {
 		t.Errorf("distributions in PostgreSQL: %d %v", n, err)
 	}
 }
+
+// TestDevSecretRotation rotates the signing secret: deliveries carry two signatures that
+// verify with the old and the new secret, then one after the old expires.
+func TestDevSecretRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	d := startDev(t, t.TempDir(), nil)
+	c := d.client(t)
+	recv := newReceiver(t)
+	createDistribution(t, d, recv.URL, nil)
+	old := d.secret
+
+	out := runCLI(t, d, "secrets", "rotate", "--expire", "3s", "-o", "json")
+	var secrets struct {
+		Current  string `json:"current"`
+		Previous []struct {
+			ExpiresAt time.Time `json:"expires_at"`
+		} `json:"previous"`
+	}
+	mustJSON(t, []byte(out), &secrets)
+	if secrets.Current == old || !strings.HasPrefix(secrets.Current, "whsec_") || len(secrets.Previous) != 1 || strings.Contains(out, old) {
+		t.Fatalf("rotate: %s", out)
+	}
+	rotatedAt := time.Now()
+	h := sendEvent(t, d, "evt_during_overlap")
+	var res workflows.DeliveryResult
+	waitWorkflow(t, c, h.WorkflowID, 30*time.Second, &res)
+	got := recv.requests()[0]
+	if time.Since(rotatedAt) > 3*time.Second {
+		t.Skip("the machine is too slow to deliver inside the 3s overlap")
+	}
+	if sigs := strings.Fields(got.header.Get("webhook-signature")); len(sigs) != 2 {
+		t.Errorf("during the overlap: webhook-signature %q, want two", got.header.Get("webhook-signature"))
+	}
+	for name, secret := range map[string]string{"new": secrets.Current, "old": old} {
+		wh, _ := standardwebhooks.NewWebhook(secret)
+		if err := wh.Verify(got.body, got.header); err != nil {
+			t.Errorf("the %s secret does not verify during the overlap: %v", name, err)
+		}
+	}
+	if got.header.Get("x-voucherify-signature") != payloads.VoucherifySignature(secrets.Current, got.body) {
+		t.Error("x-voucherify-signature is not the new secret's")
+	}
+
+	time.Sleep(time.Until(secrets.Previous[0].ExpiresAt) + 100*time.Millisecond)
+	h = sendEvent(t, d, "evt_after_expiry")
+	waitWorkflow(t, c, h.WorkflowID, 30*time.Second, &res)
+	got = recv.requests()[1]
+	if sigs := strings.Fields(got.header.Get("webhook-signature")); len(sigs) != 1 {
+		t.Errorf("after expiry: webhook-signature %q, want one", got.header.Get("webhook-signature"))
+	}
+	oldHook, _ := standardwebhooks.NewWebhook(old)
+	if err := oldHook.Verify(got.body, got.header); err == nil {
+		t.Error("the old secret still verifies after it expired")
+	}
+	if out := runCLI(t, d, "secrets", "show"); !strings.Contains(out, secrets.Current) || strings.Contains(out, "previous") {
+		t.Errorf("secrets show:\n%s", out)
+	}
+	if err := runCLIErr(t, d, "secrets", "rotate", "--expire", "9999h"); err == nil || !strings.Contains(err.Error(), "expire") {
+		t.Errorf("a too long overlap: %v", err)
+	}
+}

@@ -33,6 +33,7 @@ func newRootCommand() *cobra.Command {
 		newNotificationsCommand(g),
 		newWebhooksCommand(g),
 		newDeliveriesCommand(g),
+		newSecretsCommand(g),
 		newReceiveCommand(),
 	)
 	return root

@@ -116,7 +116,7 @@ func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project s
 	if hook.Secret != "" {
 		return []string{hook.Secret}, hook.Headers, nil
 	}
-	return project.Secrets, hook.Headers, nil
+	return project.SigningSecrets(time.Now()), hook.Headers, nil
 }
 
 // Post makes one attempt of a delivery: it signs the body with the project's secrets and

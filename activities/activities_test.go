@@ -54,7 +54,7 @@ func TestPostSignsAndClassifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wh, err := standardwebhooks.NewWebhook(proj.Secrets[0])
+	wh, err := standardwebhooks.NewWebhook(proj.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestPostSignsAndClassifies(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				gotBody, _ = io.ReadAll(r.Body)
 				verifyErr = wh.Verify(gotBody, r.Header)
-				if r.Header.Get("x-voucherify-signature") != payloads.VoucherifySignature(proj.Secrets[0], gotBody) {
+				if r.Header.Get("x-voucherify-signature") != payloads.VoucherifySignature(proj.Secret, gotBody) {
 					verifyErr = errors.New("x-voucherify-signature does not match")
 				}
 				w.WriteHeader(tt.code)

@@ -446,15 +446,63 @@ func (s *sqlStore) Project(ctx context.Context) (Project, error) {
 
 func (s *sqlStore) readProject(ctx context.Context, q rowQueryer) (Project, error) {
 	var p Project
-	var secret string
 	if err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'project_id'`).Scan(&p.ID); err != nil {
 		return Project{}, err
 	}
-	if err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'signing_secret'`).Scan(&secret); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'signing_secret'`).Scan(&p.Secret); err != nil {
 		return Project{}, err
 	}
-	p.Secrets = []string{secret}
-	return p, nil
+	var previous string
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'previous_secrets'`).Scan(&previous)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return Project{}, err
+	}
+	return p, json.Unmarshal([]byte(previous), &p.Previous)
+}
+
+// RotateSecret replaces the signing secret, keeping the old one as a previous secret.
+func (s *sqlStore) RotateSecret(ctx context.Context, next string, now, oldExpiresAt time.Time) (Project, error) {
+	if _, err := s.Project(ctx); err != nil { // make sure there is one to rotate
+		return Project{}, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Project{}, err
+	}
+	defer tx.Rollback()
+	// Lock the current secret's row, so two rotations at once keep both old secrets.
+	var current string
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'signing_secret'`+s.d.forUpdate).Scan(&current); err != nil {
+		return Project{}, err
+	}
+	p, err := s.readProject(ctx, tx)
+	if err != nil {
+		return Project{}, err
+	}
+	kept := []PreviousSecret{}
+	for _, old := range p.Previous {
+		if now.Before(old.ExpiresAt) {
+			kept = append(kept, old)
+		}
+	}
+	if now.Before(oldExpiresAt) {
+		kept = append(kept, PreviousSecret{Secret: current, ExpiresAt: oldExpiresAt.UTC()})
+	}
+	doc, err := json.Marshal(kept)
+	if err != nil {
+		return Project{}, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE settings SET value = ? WHERE key = 'signing_secret'`), next); err != nil {
+		return Project{}, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES ('previous_secrets', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`), string(doc)); err != nil {
+		return Project{}, err
+	}
+	p.Secret, p.Previous = next, kept
+	return p, tx.Commit()
 }
 
 // dbTime scans a nullable timestamp column whatever the driver gives for it: a time.Time

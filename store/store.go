@@ -56,15 +56,39 @@ type Store interface {
 	// Project returns the installation's project id and signing secrets, creating them on
 	// first use.
 	Project(ctx context.Context) (Project, error)
+	// RotateSecret makes next the current secret; the current one keeps signing as a
+	// previous secret until oldExpiresAt. Previous secrets expired at now are dropped.
+	RotateSecret(ctx context.Context, next string, now, oldExpiresAt time.Time) (Project, error)
 
 	Close() error
 }
 
-// Project is the installation's identity.
+// Project is the installation's identity and its signing secrets.
 type Project struct {
 	ID string
-	// Secrets sign every delivery; the first is current.
-	Secrets []string
+	// Secret is the current signing secret: x-voucherify-signature uses it alone.
+	Secret string
+	// Previous are secrets replaced by a rotation that still sign webhook-signature until
+	// they expire, so receivers can switch over without losing a delivery.
+	Previous []PreviousSecret
+}
+
+// PreviousSecret is a rotated-out secret and when it stops signing.
+type PreviousSecret struct {
+	Secret    string    `json:"secret"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SigningSecrets are the secrets that sign at time now: the current one first, then the
+// previous ones not yet expired.
+func (p Project) SigningSecrets(now time.Time) []string {
+	out := []string{p.Secret}
+	for _, s := range p.Previous {
+		if now.Before(s.ExpiresAt) {
+			out = append(out, s.Secret)
+		}
+	}
+	return out
 }
 
 // Notification tells the operator that a delivery failed for good.

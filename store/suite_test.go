@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/payloads"
 )
 
 // opener opens a Store on one test database; every call is a new connection to the same
@@ -56,6 +57,7 @@ func runStoreSuite(t *testing.T, fresh func(t *testing.T) opener) {
 		{"project created once", func(t *testing.T, open opener) { testProjectOnce(t, mustOpen(t, open)) }},
 		{"project created once concurrently", testProjectConcurrent},
 		{"project kept across reopen", testProjectReopen},
+		{"secret rotation", func(t *testing.T, open opener) { testRotateSecret(t, mustOpen(t, open)) }},
 		{"migrations idempotent across reopen", testMigrationsReopen},
 		{"concurrent starters migrate once", testConcurrentOpen},
 	}
@@ -571,7 +573,7 @@ func testNotificationsRead(t *testing.T, s Store) {
 
 func checkProject(t *testing.T, p Project) {
 	t.Helper()
-	if !strings.HasPrefix(p.ID, "proj_") || len(p.Secrets) != 1 || !strings.HasPrefix(p.Secrets[0], "whsec_") {
+	if !strings.HasPrefix(p.ID, "proj_") || !strings.HasPrefix(p.Secret, "whsec_") || len(p.Previous) != 0 {
 		t.Errorf("project %+v", p)
 	}
 }
@@ -583,7 +585,7 @@ func testProjectOnce(t *testing.T, s Store) {
 	}
 	checkProject(t, first)
 	again, err := s.Project(t.Context())
-	if err != nil || again.ID != first.ID || again.Secrets[0] != first.Secrets[0] {
+	if err != nil || again.ID != first.ID || again.Secret != first.Secret {
 		t.Errorf("project changed: %+v %+v %v", first, again, err)
 	}
 }
@@ -613,7 +615,7 @@ func testProjectConcurrent(t *testing.T, open opener) {
 	wg.Wait()
 	checkProject(t, got[0])
 	for _, p := range got[1:] {
-		if p.ID != got[0].ID || len(p.Secrets) != 1 || p.Secrets[0] != got[0].Secrets[0] {
+		if p.ID != got[0].ID || p.Secret != got[0].Secret {
 			t.Errorf("projects differ: %+v %+v", got[0], p)
 		}
 	}
@@ -631,7 +633,7 @@ func testProjectReopen(t *testing.T, open opener) {
 		t.Fatal(err)
 	}
 	checkProject(t, first)
-	if reopened.ID != first.ID || reopened.Secrets[0] != first.Secrets[0] {
+	if reopened.ID != first.ID || reopened.Secret != first.Secret {
 		t.Errorf("project changed across reopen: %+v %+v", first, reopened)
 	}
 }
@@ -705,4 +707,43 @@ func appliedMigrations(t *testing.T, s Store) int {
 		t.Errorf("schema_migrations has %d rows up to version %d", count, maxVersion)
 	}
 	return count
+}
+
+func testRotateSecret(t *testing.T, s Store) {
+	ctx := context.Background()
+	first, err := s.Project(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	second := payloads.NewSecret()
+	p, err := s.RotateSecret(ctx, second, now, now.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Secret != second || p.ID != first.ID {
+		t.Fatalf("after rotation: %+v", p)
+	}
+	if got := p.SigningSecrets(now); len(got) != 2 || got[0] != second || got[1] != first.Secret {
+		t.Errorf("signing secrets during the overlap: %v", got)
+	}
+	if got := p.SigningSecrets(now.Add(24 * time.Hour)); len(got) != 1 || got[0] != second {
+		t.Errorf("signing secrets after expiry: %v", got)
+	}
+	// Read back as stored; a second rotation keeps the unexpired previous and drops nothing
+	// early, a third after both expired keeps only the newest old one.
+	stored, _ := s.Project(ctx)
+	if stored.Secret != second || len(stored.Previous) != 1 || !stored.Previous[0].ExpiresAt.Equal(now.Add(24*time.Hour)) {
+		t.Errorf("stored: %+v", stored)
+	}
+	third := payloads.NewSecret()
+	p, _ = s.RotateSecret(ctx, third, now.Add(time.Hour), now.Add(2*time.Hour))
+	if got := p.SigningSecrets(now.Add(time.Hour)); len(got) != 3 {
+		t.Errorf("two rotations in the overlap: %v", got)
+	}
+	fourth := payloads.NewSecret()
+	p, _ = s.RotateSecret(ctx, fourth, now.Add(48*time.Hour), now.Add(48*time.Hour)) // expire at once
+	if len(p.Previous) != 0 || p.Secret != fourth {
+		t.Errorf("rotation with immediate expiry after the others expired: %+v", p)
+	}
 }
