@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -96,6 +97,83 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&distribution, "distribution", "", "only events delivered to this distribution (or webhook) id")
 	f.StringVar(&eventType, "event-type", "", "only events of this type")
 	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many (1 to %d)", starter.MaxListLimit))
-	cmd.AddCommand(show, list)
+	retry := &cobra.Command{
+		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var h starter.Handle
+			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(h)
+			}
+			fmt.Fprintf(c.out, "sending %s again (workflow %s)\n", args[0], h.WorkflowID)
+			return nil
+		},
+	}
+	cmd.AddCommand(show, list, retry)
 	return cmd
+}
+
+func newRecoverCommand(g *globalFlags) *cobra.Command {
+	var since string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "recover ID --since TIME",
+		Short: "Send again every failed or skipped delivery of a live distribution since TIME",
+		Example: `  hookflow distributions resume distr_123
+  hookflow distributions recover distr_123 --since 2026-11-27T08:00:00Z
+  hookflow distributions recover distr_123 --since 24h`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			at, err := parseSince(since, time.Now())
+			if err != nil {
+				return err
+			}
+			body, _ := json.Marshal(map[string]any{"since": at, "limit": limit})
+			var l api.List[starter.Recovered]
+			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(l)
+			}
+			resent := 0
+			for _, r := range l.Data {
+				if r.Resent != nil {
+					resent++
+					fmt.Fprintf(c.out, "resent   %s  event %s  (workflow %s)\n", r.DeliveryID, r.EventID, r.Resent.WorkflowID)
+				} else {
+					fmt.Fprintf(c.out, "left     %s  event %s  (%s)\n", r.DeliveryID, r.EventID, r.Status)
+				}
+			}
+			fmt.Fprintf(c.out, "%d of %d deliveries sent again\n", resent, len(l.Data))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time, or a duration back from now such as 24h")
+	cmd.Flags().IntVar(&limit, "limit", starter.MaxRecover, "send at most this many")
+	return cmd
+}
+
+// parseSince reads an RFC 3339 time or a duration back from now.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, fmt.Errorf("--since is required: an RFC 3339 time or a duration such as 24h")
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: not an RFC 3339 time (2026-11-27T08:00:00Z) or a duration (24h)", v)
 }

@@ -43,6 +43,8 @@ type devOptions struct {
 	httpAddr     string
 	allowTargets []string
 	databaseURL  string
+	smtpURL      string
+	smtpFrom     string
 }
 
 func newDevCommand() *cobra.Command {
@@ -67,6 +69,8 @@ retrying when it stopped resume when it starts again on the same data dir.`,
 	f.StringVar(&o.httpAddr, "http", defaultAPIAddr, "listen address of the hookflow API")
 	f.StringVar(&o.databaseURL, "database-url", os.Getenv("HOOKFLOW_DATABASE_URL"),
 		"hookflow's own store: postgres://... or a SQLite file (default hookflow.db in --data-dir; env HOOKFLOW_DATABASE_URL)")
+	f.StringVar(&o.smtpURL, "smtp-url", os.Getenv("HOOKFLOW_SMTP_URL"), "SMTP server for failure e-mails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://... (env HOOKFLOW_SMTP_URL)")
+	f.StringVar(&o.smtpFrom, "smtp-from", envOr("HOOKFLOW_SMTP_FROM", "hookflow@localhost"), "sender address of failure e-mails (env HOOKFLOW_SMTP_FROM)")
 	f.StringArrayVar(&o.allowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
 	return cmd
 }
@@ -101,6 +105,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	// dev is for a receiver on this machine: loopback is admitted, other internal ranges
 	// only when asked.
 	allow = append(append([]netip.Prefix{}, activities.Loopback...), allow...)
+	var mailer *activities.Mailer
+	if o.smtpURL != "" {
+		if mailer, err = activities.NewMailer(o.smtpURL, o.smtpFrom); err != nil {
+			return err
+		}
+	}
 	apiHost, apiPort, err := net.SplitHostPort(o.httpAddr)
 	if err != nil {
 		return fmt.Errorf("--http %q: want host:port such as %s", o.httpAddr, defaultAPIAddr)
@@ -156,7 +166,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	defer c.Close()
 
 	uiURL := srv.UIURL()
-	acts := &activities.Activities{Store: st, HTTP: activities.NewHTTPClient(&activities.TargetGuard{Allow: allow}), Logger: logger}
+	acts := &activities.Activities{Store: st, HTTP: activities.NewHTTPClient(&activities.TargetGuard{Allow: allow}), Logger: logger, Mailer: mailer}
 	if uiURL != "" {
 		acts.WorkflowLink = func(id string) string {
 			return uiURL + "/namespaces/" + srv.Namespace() + "/workflows/" + url.PathEscape(id)
@@ -194,6 +204,11 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  Store           %s\n", redactURL(dbURL))
 	fmt.Fprintf(stdout, "  Project id      %s\n", proj.ID)
 	fmt.Fprintf(stdout, "  Signing secret  %s\n", proj.Secret)
+	if o.smtpURL != "" {
+		fmt.Fprintf(stdout, "  E-mail          %s, from %s\n", redactURL(o.smtpURL), o.smtpFrom)
+	} else {
+		fmt.Fprintf(stdout, "  E-mail          off (--smtp-url); failures are in-app and logged\n")
+	}
 	fmt.Fprintf(stdout, "  Targets         public addresses and %s (--allow-target adds more)\n", prefixList(allow))
 	if ip := net.ParseIP(apiHost); ip == nil || !ip.IsLoopback() {
 		fmt.Fprintf(stdout, "  WARNING: the API listens on %s without authentication\n", o.httpAddr)
@@ -254,4 +269,11 @@ func redactURL(raw string) string {
 		return u.Redacted()
 	}
 	return dsnPassword.ReplaceAllString(raw, "${1}xxxxx")
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
 }

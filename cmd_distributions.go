@@ -227,7 +227,8 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 	cmd.AddCommand(create, update, list, get, del,
 		newStatusCommand(g, "pause", "Pause a distribution: it sends nothing, matching events are recorded as skipped"),
 		newStatusCommand(g, "resume", "Set a distribution live again"),
-		newApplyCommand(g))
+		newApplyCommand(g),
+		newRecoverCommand(g))
 	return cmd
 }
 

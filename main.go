@@ -34,6 +34,7 @@ func newRootCommand() *cobra.Command {
 		newWebhooksCommand(g),
 		newDeliveriesCommand(g),
 		newSecretsCommand(g),
+		newSettingsCommand(g),
 		newReceiveCommand(),
 	)
 	return root

@@ -42,6 +42,8 @@ type Activities struct {
 	Logger *slog.Logger
 	// WorkflowLink turns a workflow id into a link to it in the Web UI; may be nil.
 	WorkflowLink func(workflowID string) string
+	// Mailer sends failure e-mails; nil when no SMTP server is configured.
+	Mailer *Mailer
 }
 
 // NewHTTPClient is the client that posts webhooks: no redirects followed, no proxy, a
@@ -248,46 +250,6 @@ func describeTransportError(target string, err error) string {
 		err = urlErr.Err
 	}
 	return fmt.Sprintf("transport: POST %s: %v", target, err)
-}
-
-// NotifyFailure records one in-app notification for a failed delivery and logs it. It is
-// idempotent by delivery id: a retried activity records nothing twice.
-func (a *Activities) NotifyFailure(ctx context.Context, f distributions.FailureNotice) error {
-	n := store.Notification{
-		ID:                 payloads.NewID("ntf_"),
-		Kind:               "delivery_failed",
-		DeliveryID:         f.DeliveryID,
-		DistributionID:     f.DistributionID,
-		DistributionName:   f.DistributionName,
-		EventID:            f.EventID,
-		EventType:          f.EventType,
-		TargetURL:          f.TargetURL,
-		Attempts:           f.Attempts,
-		LastError:          f.LastError,
-		Reason:             f.Reason,
-		DistributionPaused: f.Paused,
-		WorkflowID:         f.WorkflowID,
-		CreatedAt:          time.Now().UTC(),
-	}
-	if a.WorkflowLink != nil {
-		n.Link = a.WorkflowLink(f.WorkflowID)
-	}
-	n.Message = fmt.Sprintf("Delivery %s of event %s (%s) to %q at %s failed after %d attempt(s): %s.",
-		f.DeliveryID, f.EventID, f.EventType, f.DistributionName, f.TargetURL, f.Attempts, f.LastError)
-	if f.Paused {
-		n.Message += " The distribution is paused."
-	}
-	stored, created, err := a.Store.AddNotification(ctx, n)
-	if err != nil {
-		return fmt.Errorf("record notification: %w", err)
-	}
-	if created {
-		a.logger(ctx).Warn("delivery failed", "notification", stored.ID, "delivery", f.DeliveryID,
-			"distribution", f.DistributionID, "event", f.EventID, "event_type", f.EventType,
-			"target", f.TargetURL, "attempts", f.Attempts, "reason", f.Reason, "last_error", f.LastError,
-			"paused", f.Paused, "link", n.Link)
-	}
-	return nil
 }
 
 // PauseDistribution sets a distribution to paused; one deleted meanwhile is not an error.

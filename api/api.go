@@ -35,6 +35,8 @@ type EventStarter interface {
 type DeliveryLog interface {
 	Delivery(ctx context.Context, id string) (starter.Delivery, error)
 	ListEvents(ctx context.Context, f starter.EventFilter) ([]starter.EventSummary, error)
+	Resend(ctx context.Context, deliveryID string) (starter.Handle, error)
+	Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]starter.Recovered, error)
 }
 
 // Server serves the API.
@@ -64,10 +66,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/webhooks/{id}", s.getWebhook)
 	mux.HandleFunc("PUT /v1/webhooks/{id}", s.updateWebhook)
 	mux.HandleFunc("DELETE /v1/webhooks/{id}", s.deleteWebhook)
+	mux.HandleFunc("GET /v1/settings/notifications", s.getNotificationSettings)
+	mux.HandleFunc("PUT /v1/settings/notifications", s.putNotificationSettings)
 	mux.HandleFunc("GET /v1/secrets", s.getSecrets)
 	mux.HandleFunc("POST /v1/secrets/rotate", s.rotateSecret)
 	mux.HandleFunc("GET /v1/deliveries", s.listDeliveries)
 	mux.HandleFunc("GET /v1/deliveries/{id}", s.getDelivery)
+	mux.HandleFunc("POST /v1/deliveries/{id}/retry", s.retryDelivery)
+	mux.HandleFunc("POST /v1/distributions/{id}/recover", s.recoverDistribution)
 	mux.HandleFunc("GET /v1/notifications", s.listNotifications)
 	mux.HandleFunc("POST /v1/notifications/{id}/read", s.readNotification)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -342,6 +348,36 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func (s *Server) getNotificationSettings(w http.ResponseWriter, r *http.Request) {
+	ns, err := s.Store.NotificationSettings(r.Context())
+	if err != nil {
+		s.internal(w, "read notification settings", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ns)
+}
+
+func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, 16<<10)
+	if !ok {
+		return
+	}
+	ns, err := distributions.DecodeNotificationSettings(body)
+	if err != nil {
+		writeValidation(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := ns.Validate(); err != nil {
+		writeValidation(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	if err := s.Store.SetNotificationSettings(r.Context(), ns); err != nil {
+		s.internal(w, "save notification settings", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ns)
+}
+
 // MaxSecretOverlap bounds how long a rotated-out secret may keep signing.
 const MaxSecretOverlap = 30 * 24 * time.Hour
 
@@ -425,6 +461,69 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// retryDelivery sends a failed or skipped delivery again, as a new run.
+func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
+	if s.Log == nil {
+		writeError(w, http.StatusNotImplemented, "not_implemented", "this server does not read the delivery log", "")
+		return
+	}
+	h, err := s.Log.Resend(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", err.Error(), "id")
+	case errors.Is(err, starter.ErrNotResendable):
+		writeError(w, http.StatusConflict, "conflict", err.Error()+": only failed or skipped deliveries are sent again", "id")
+	case err != nil:
+		s.internal(w, "retry delivery", err)
+	default:
+		writeJSON(w, http.StatusAccepted, h)
+	}
+}
+
+// recoverDistribution sends again the failed and skipped deliveries of a live distribution
+// since a time: {"since": "2026-01-01T00:00:00Z", "limit": 1000}.
+func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
+	if s.Log == nil {
+		writeError(w, http.StatusNotImplemented, "not_implemented", "this server does not read the delivery log", "")
+		return
+	}
+	body, ok := readBody(w, r, 4<<10)
+	if !ok {
+		return
+	}
+	var in struct {
+		Since *time.Time `json:"since"`
+		Limit int        `json:"limit"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "want {\"since\": \"2026-01-01T00:00:00Z\", \"limit\": 1000}: "+err.Error(), "since")
+		return
+	}
+	if in.Since == nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "since is required: recover what failed or was skipped since this time (RFC 3339)", "since")
+		return
+	}
+	if in.Limit < 0 || in.Limit > starter.MaxRecover {
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: must be between 1 and %d", starter.MaxRecover), "limit")
+		return
+	}
+	id := r.PathValue("id")
+	d, err := s.Store.GetDistribution(r.Context(), id)
+	if s.failed(w, err, "get distribution", id) {
+		return
+	}
+	if d.Status != distributions.StatusLive {
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s is %s: resume it first (hookflow distributions resume %s)", id, d.Status, id), "status")
+		return
+	}
+	out, err := s.Log.Recover(r.Context(), id, *in.Since, in.Limit)
+	if err != nil {
+		s.internal(w, "recover distribution", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(out))
 }
 
 // listDeliveries lists the events of the delivery log, newest first: ?status=failed,

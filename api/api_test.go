@@ -335,7 +335,10 @@ func TestWebhooks(t *testing.T) {
 	}
 }
 
-type fakeLog struct{ filters []starter.EventFilter }
+type fakeLog struct {
+	filters   []starter.EventFilter
+	recovered []string
+}
 
 func (f *fakeLog) Delivery(_ context.Context, id string) (starter.Delivery, error) {
 	if id == "whs_00000000000000000000000000000001" {
@@ -347,6 +350,72 @@ func (f *fakeLog) Delivery(_ context.Context, id string) (starter.Delivery, erro
 func (f *fakeLog) ListEvents(_ context.Context, filter starter.EventFilter) ([]starter.EventSummary, error) {
 	f.filters = append(f.filters, filter)
 	return nil, nil
+}
+
+func (f *fakeLog) Resend(_ context.Context, id string) (starter.Handle, error) {
+	switch id {
+	case "whs_00000000000000000000000000000001":
+		return starter.Handle{}, fmt.Errorf("%w: delivery %s is delivered", starter.ErrNotResendable, id)
+	case "whs_00000000000000000000000000000002":
+		return starter.Handle{EventID: "evt_2", WorkflowID: "resend/" + id + "/1", RunID: "r"}, nil
+	}
+	return starter.Handle{}, starter.ErrNotFound
+}
+
+func (f *fakeLog) Recover(_ context.Context, id string, since time.Time, limit int) ([]starter.Recovered, error) {
+	f.recovered = append(f.recovered, fmt.Sprint(id, " ", since.UTC().Format(time.RFC3339), " ", limit))
+	return []starter.Recovered{{DeliveryID: "whs_x", EventID: "evt_x", Resent: &starter.Handle{WorkflowID: "resend/whs_x/1"}}}, nil
+}
+
+func TestResendAndRecover(t *testing.T) {
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := &fakeLog{}
+	srv := httptest.NewServer((&Server{Store: st, Starter: &fakeStarter{}, Log: log}).Handler())
+	defer srv.Close()
+	if status, _, body := do(t, "POST", srv.URL+"/v1/deliveries/whs_00000000000000000000000000000002/retry", ""); status != 202 || !strings.Contains(string(body), "resend/") {
+		t.Errorf("retry: %d %s", status, body)
+	}
+	if status, e, _ := do(t, "POST", srv.URL+"/v1/deliveries/whs_00000000000000000000000000000001/retry", ""); status != 409 || !strings.Contains(e.Message, "delivered") {
+		t.Errorf("retry of a delivered one: %d %+v", status, e)
+	}
+	if status, _, _ := do(t, "POST", srv.URL+"/v1/deliveries/whs_missing/retry", ""); status != 404 {
+		t.Errorf("retry of a missing one: %d", status)
+	}
+
+	status, _, body := do(t, "POST", srv.URL+"/v1/distributions", validDistribution)
+	var d struct{ ID string }
+	json.Unmarshal(body, &d)
+	if status != 201 {
+		t.Fatal(status)
+	}
+	for _, bad := range []struct{ body, field string }{
+		{`{}`, "since"},
+		{`{"since":"yesterday"}`, "since"},
+		{`{"since":"2026-01-01T00:00:00Z","limit":100000}`, "limit"},
+		{`[`, "since"},
+	} {
+		if status, e, _ := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", bad.body); status != 400 || e.Field != bad.field {
+			t.Errorf("recover %s: %d %+v", bad.body, status, e)
+		}
+	}
+	do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/pause", "")
+	if status, e, _ := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T00:00:00Z"}`); status != 409 || !strings.Contains(e.Message, "resume") {
+		t.Errorf("recover of a paused distribution: %d %+v", status, e)
+	}
+	do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/resume", "")
+	if status, _, body := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T01:00:00+01:00","limit":10}`); status != 200 || !strings.Contains(string(body), "resend/whs_x/1") {
+		t.Errorf("recover: %d %s", status, body)
+	}
+	if len(log.recovered) != 1 || log.recovered[0] != d.ID+" 2026-01-01T00:00:00Z 10" {
+		t.Errorf("recovered %v", log.recovered)
+	}
+	if status, _, _ := do(t, "POST", srv.URL+"/v1/distributions/distr_missing/recover", `{"since":"2026-01-01T00:00:00Z"}`); status != 404 {
+		t.Errorf("recover of a missing distribution: %d", status)
+	}
 }
 
 func TestDeliveries(t *testing.T) {

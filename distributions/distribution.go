@@ -104,14 +104,41 @@ type Header = payloads.Header
 // settings.
 type Notifications struct {
 	Emails []string `json:"emails,omitempty"`
-	// InApp records an in-app notification; on unless set to false.
+	// InApp turns the in-app notification on or off for this distribution; unset follows
+	// the installation's settings.
 	InApp *bool `json:"in_app,omitempty"`
 	// AlertURL receives a JSON alert.
 	AlertURL string `json:"alert_url,omitempty"`
 }
 
-// InAppEnabled reports whether failures are recorded in-app.
-func (n Notifications) InAppEnabled() bool { return n.InApp == nil || *n.InApp }
+// InAppEnabled reports whether failures are recorded in-app, given the installation's
+// setting.
+func (n Notifications) InAppEnabled(installation bool) bool {
+	if n.InApp != nil {
+		return *n.InApp
+	}
+	return installation
+}
+
+// Recipients are who gets the failure e-mail: the installation's recipients when its
+// e-mail is on, and the distribution's own, each once.
+func (n Notifications) Recipients(installation ChannelSettings) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(list []string) {
+		for _, r := range list {
+			if key := strings.ToLower(r); !seen[key] {
+				seen[key] = true
+				out = append(out, r)
+			}
+		}
+	}
+	if installation.Email {
+		add(installation.Recipients)
+	}
+	add(n.Emails)
+	return out
+}
 
 // AttemptTimeout is the HTTP timeout of one attempt.
 func (w Webhook) AttemptTimeout() time.Duration {

@@ -13,7 +13,9 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
@@ -51,6 +53,9 @@ type Delivery struct {
 	RunID          string          `json:"run_id"`
 	Body           json.RawMessage `json:"body,omitempty"`
 	Attempts       []Attempt       `json:"attempts"`
+
+	// event is the triggering event, from the workflow's input, to send it again.
+	event payloads.Event
 }
 
 // EventSummary is one event's workflow as the visibility store lists it.
@@ -193,7 +198,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent) {
 		case *historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes:
 			var in workflows.DeliveryInput
 			if decode(a.WorkflowExecutionStartedEventAttributes.GetInput(), &in) {
-				d.EventID, d.EventType = in.Event.ID, in.Event.Type
+				d.EventID, d.EventType, d.event = in.Event.ID, in.Event.Type, in.Event
 			}
 		case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
 			attrs := a.ActivityTaskScheduledEventAttributes
@@ -239,6 +244,11 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent) {
 						d.Status, d.Reason, d.LastError = o.Status, o.Reason, o.LastError
 					}
 				}
+				for _, skip := range res.Skipped {
+					if payloads.DeliveryID(d.EventID, skip.DistributionID) == d.ID {
+						d.Status, d.Reason, d.DistributionID = workflows.StatusSkipped, skip.Reason, skip.DistributionID
+					}
+				}
 			}
 		}
 	}
@@ -262,4 +272,96 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent) {
 func (a *Attempt) fill(outcome, errMsg string, resp payloads.Response, at time.Time) {
 	a.Outcome, a.Error, a.EndedAt = outcome, errMsg, &at
 	a.StatusCode, a.LatencyMs, a.Response = resp.StatusCode, resp.LatencyMs, resp.Body
+}
+
+// ErrNotResendable is returned for a delivery that is not failed or skipped.
+var ErrNotResendable = errors.New("not failed or skipped")
+
+// Resend sends a failed or skipped delivery again, as a new run of the Delivery workflow
+// restricted to the delivery's distribution (or project webhook), which matches again on
+// its current version. The delivery id, and so webhook-id, stays the same.
+func (s *Starter) Resend(ctx context.Context, deliveryID string) (Handle, error) {
+	d, err := s.Delivery(ctx, deliveryID)
+	if err != nil {
+		return Handle{}, err
+	}
+	if d.Status != workflows.StatusFailed && d.Status != workflows.StatusSkipped {
+		return Handle{}, fmt.Errorf("%w: delivery %s is %s", ErrNotResendable, deliveryID, d.Status)
+	}
+	if d.event.ID == "" || d.DistributionID == "" {
+		return Handle{}, fmt.Errorf("delivery %s: its workflow history does not hold the event", deliveryID)
+	}
+	h := Handle{EventID: d.EventID, WorkflowID: fmt.Sprintf("resend/%s/%d", deliveryID, time.Now().UnixMilli())}
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    h.WorkflowID,
+		TaskQueue:             s.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(d.EventType)),
+	}, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: d.event, Only: []string{d.DistributionID}})
+	if err != nil {
+		return Handle{}, fmt.Errorf("resend delivery %s: %w", deliveryID, err)
+	}
+	h.RunID = run.GetRunID()
+	return h, nil
+}
+
+// Recovered is one delivery that Recover looked at.
+type Recovered struct {
+	DeliveryID string `json:"delivery_id"`
+	EventID    string `json:"event_id"`
+	// Resent is the handle of the new run, when it was sent again.
+	Resent *Handle `json:"resent,omitempty"`
+	// Status is why it was not sent again (its latest run is delivered, or retrying).
+	Status string `json:"status,omitempty"`
+}
+
+// MaxRecover bounds how many deliveries one Recover sends again.
+const MaxRecover = 1000
+
+// Recover sends again every failed or skipped delivery to distributionID of the events that
+// started since then, oldest first, at most limit. A delivery whose latest run (it may have
+// been sent again already) is not failed or skipped is left alone, so recovering twice
+// does not send twice what the first recovery delivered.
+func (s *Starter) Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]Recovered, error) {
+	if !safeID.MatchString(distributionID) {
+		return nil, fmt.Errorf("distribution: %q is not a distribution or webhook id", distributionID)
+	}
+	if limit <= 0 || limit > MaxRecover {
+		limit = MaxRecover
+	}
+	query := fmt.Sprintf("%s = '%s' AND %s IN ('%s', '%s') AND StartTime >= '%s' AND WorkflowId STARTS_WITH 'event/'",
+		workflows.DistributionsKey.GetName(), distributionID, workflows.StatusKey.GetName(),
+		workflows.StatusFailed, workflows.StatusSkipped, since.UTC().Format(time.RFC3339Nano))
+	var events []string
+	var token []byte
+	for len(events) < limit {
+		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 100, NextPageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list failed and skipped deliveries: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			events = append(events, strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "event/"))
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	if len(events) > limit {
+		events = events[:limit]
+	}
+	out := []Recovered{}
+	for i := len(events) - 1; i >= 0; i-- { // listed newest first; send oldest first
+		id := payloads.DeliveryID(events[i], distributionID)
+		r := Recovered{DeliveryID: id, EventID: events[i]}
+		h, err := s.Resend(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotResendable):
+			r.Status = strings.TrimPrefix(err.Error(), ErrNotResendable.Error()+": ")
+		case err != nil:
+			return out, err
+		default:
+			r.Resent = &h
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -55,6 +55,11 @@ var postgresMigrations = []string{
 		read_at     TIMESTAMPTZ
 	);
 	CREATE INDEX notifications_created_at ON notifications (created_at DESC, id);`,
+	// 2: what each notification channel has sent, so a retried activity sends once.
+	`CREATE TABLE notification_sends (
+		key     TEXT PRIMARY KEY,
+		sent_at TIMESTAMPTZ NOT NULL
+	);`,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks

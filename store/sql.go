@@ -539,3 +539,40 @@ func (t *dbTime) parse(s string) error {
 	*t = dbTime{v.UTC(), true}
 	return nil
 }
+
+// NotificationSettings returns the stored settings, or the defaults.
+func (s *sqlStore) NotificationSettings(ctx context.Context) (distributions.NotificationSettings, error) {
+	var doc string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'notification_settings'`).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return distributions.DefaultNotificationSettings(), nil
+	}
+	if err != nil {
+		return distributions.NotificationSettings{}, err
+	}
+	out := distributions.DefaultNotificationSettings()
+	return out, json.Unmarshal([]byte(doc), &out)
+}
+
+// SetNotificationSettings replaces the settings.
+func (s *sqlStore) SetNotificationSettings(ctx context.Context, ns distributions.NotificationSettings) error {
+	doc, err := json.Marshal(ns)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES ('notification_settings', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`), string(doc))
+	return err
+}
+
+// WasSent reports whether key was marked sent.
+func (s *sqlStore) WasSent(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM notification_sends WHERE key = ?`), key).Scan(&n)
+	return n > 0, err
+}
+
+// MarkSent records that key was sent.
+func (s *sqlStore) MarkSent(ctx context.Context, key string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO notification_sends (key, sent_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`), key, s.d.timeArg(at))
+	return err
+}

@@ -43,6 +43,11 @@ var sqliteMigrations = []string{
 		created_at  TEXT NOT NULL,
 		read_at     TEXT
 	);`,
+	// 2: what each notification channel has sent, so a retried activity sends once.
+	`CREATE TABLE notification_sends (
+		key     TEXT PRIMARY KEY,
+		sent_at TEXT NOT NULL
+	);`,
 }
 
 // sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the

@@ -56,6 +56,16 @@ type Store interface {
 	// Project returns the installation's project id and signing secrets, creating them on
 	// first use.
 	Project(ctx context.Context) (Project, error)
+	// NotificationSettings returns the installation's notification settings (defaults when
+	// never set); SetNotificationSettings replaces them.
+	NotificationSettings(ctx context.Context) (distributions.NotificationSettings, error)
+	SetNotificationSettings(ctx context.Context, s distributions.NotificationSettings) error
+	// WasSent reports whether MarkSent was called for key; MarkSent records it (again is a
+	// no-op). A channel checks before sending and marks after, so a retried activity does
+	// not send twice.
+	WasSent(ctx context.Context, key string) (bool, error)
+	MarkSent(ctx context.Context, key string, at time.Time) error
+
 	// RotateSecret makes next the current secret; the current one keeps signing as a
 	// previous secret until oldExpiresAt. Previous secrets expired at now are dropped.
 	RotateSecret(ctx context.Context, next string, now, oldExpiresAt time.Time) (Project, error)

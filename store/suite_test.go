@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,7 @@ func runStoreSuite(t *testing.T, fresh func(t *testing.T) opener) {
 		{"project created once concurrently", testProjectConcurrent},
 		{"project kept across reopen", testProjectReopen},
 		{"secret rotation", func(t *testing.T, open opener) { testRotateSecret(t, mustOpen(t, open)) }},
+		{"notification settings and sends", func(t *testing.T, open opener) { testNotificationSettings(t, mustOpen(t, open)) }},
 		{"migrations idempotent across reopen", testMigrationsReopen},
 		{"concurrent starters migrate once", testConcurrentOpen},
 	}
@@ -745,5 +747,44 @@ func testRotateSecret(t *testing.T, s Store) {
 	p, _ = s.RotateSecret(ctx, fourth, now.Add(48*time.Hour), now.Add(48*time.Hour)) // expire at once
 	if len(p.Previous) != 0 || p.Secret != fourth {
 		t.Errorf("rotation with immediate expiry after the others expired: %+v", p)
+	}
+}
+
+func testNotificationSettings(t *testing.T, s Store) {
+	ctx := context.Background()
+	got, err := s.NotificationSettings(ctx)
+	if err != nil || !reflect.DeepEqual(got, distributions.DefaultNotificationSettings()) {
+		t.Fatalf("defaults: %+v %v", got, err)
+	}
+	want := distributions.NotificationSettings{
+		Distributions: distributions.ChannelSettings{Email: true, Recipients: []string{"ops@example.com"}, InApp: false},
+		Webhooks:      distributions.ChannelSettings{Recipients: []string{}, InApp: true},
+	}
+	if err := s.SetNotificationSettings(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.NotificationSettings(ctx); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("read back %+v %v", got, err)
+	}
+	want.Webhooks.Email, want.Webhooks.Recipients = true, []string{"a@example.com"}
+	if err := s.SetNotificationSettings(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.NotificationSettings(ctx); !reflect.DeepEqual(got, want) {
+		t.Errorf("replaced: %+v", got)
+	}
+	if sent, err := s.WasSent(ctx, "email:whs_1"); sent || err != nil {
+		t.Errorf("before: %v %v", sent, err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.MarkSent(ctx, "email:whs_1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent, err := s.WasSent(ctx, "email:whs_1"); !sent || err != nil {
+		t.Errorf("after: %v %v", sent, err)
+	}
+	if sent, _ := s.WasSent(ctx, "alert:whs_1"); sent {
+		t.Error("another key counts as sent")
 	}
 }

@@ -31,4 +31,6 @@ func Register(r interface {
 	r.RegisterActivityWithOptions(acts.NotifyFailure, activity.RegisterOptions{Name: workflows.ActivityNotifyFailure})
 	r.RegisterActivityWithOptions(acts.PauseDistribution, activity.RegisterOptions{Name: workflows.ActivityPauseDistribution})
 	r.RegisterActivityWithOptions(acts.DisableWebhook, activity.RegisterOptions{Name: workflows.ActivityDisableWebhook})
+	r.RegisterActivityWithOptions(acts.SendFailureEmail, activity.RegisterOptions{Name: workflows.ActivitySendFailureEmail})
+	r.RegisterActivityWithOptions(acts.SendFailureAlert, activity.RegisterOptions{Name: workflows.ActivitySendFailureAlert})
 }

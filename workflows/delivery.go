@@ -27,6 +27,8 @@ const (
 	ActivityNotifyFailure     = "NotifyFailure"
 	ActivityPauseDistribution = "PauseDistribution"
 	ActivityDisableWebhook    = "DisableWebhook"
+	ActivitySendFailureEmail  = "SendFailureEmail"
+	ActivitySendFailureAlert  = "SendFailureAlert"
 )
 
 // WorkflowID is the id of the workflow of one event: submitting an event twice starts it once.
@@ -74,6 +76,9 @@ const postMargin = 5 * time.Second
 // DeliveryInput starts a Delivery workflow.
 type DeliveryInput struct {
 	Event payloads.Event `json:"event"`
+	// Only, when set, restricts the run to these distributions and project webhooks: a
+	// delivery sent again (a retry or a recovery) goes to its own target alone.
+	Only []string `json:"only,omitempty"`
 }
 
 // DeliveryResult is what a Delivery workflow returns, for the Web UI and the API.
@@ -112,11 +117,12 @@ type target struct {
 	eventName        string
 	webhook          distributions.Webhook
 	actionObjects    []payloads.NamedObject
+	notifications    distributions.Notifications
 }
 
 func distributionTarget(d distributions.Distribution) target {
 	t := target{id: d.ID, object: "distribution", name: d.Name, version: d.Version,
-		eventName: d.Webhook.EventName, webhook: d.Webhook}
+		eventName: d.Webhook.EventName, webhook: d.Webhook, notifications: d.Notifications}
 	if d.Action.Type == distributions.ActionNotifyPromotion {
 		t.actionObjects = []payloads.NamedObject{
 			{Name: "campaign", Value: d.Action.Campaign},
@@ -146,6 +152,9 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, ev.Type).Get(ctx, &snap); err != nil {
 		return DeliveryResult{}, err
 	}
+	if len(in.Only) > 0 {
+		snap = snap.Restrict(in.Only)
+	}
 	decision := distributions.Match(ev, snap.Candidates, workflow.Now(ctx))
 	hooks, inactive := distributions.MatchWebhooks(ev.Type, snap.Webhooks)
 	var targets []target
@@ -162,10 +171,16 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 	if len(targets) == 0 {
 		result.Status = StatusNoMatch
-		if len(result.Skipped) > 0 {
-			result.Status = StatusSkipped
+		if len(result.Skipped) == 0 {
+			return result, workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(result.Status))
 		}
-		return result, workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(result.Status))
+		// Skipped deliveries are listed too, so they can be found and sent again later.
+		result.Status = StatusSkipped
+		return result, workflow.UpsertTypedSearchAttributes(ctx,
+			StatusKey.ValueSet(result.Status),
+			DistributionsKey.ValueSet(skippedIDs(result.Skipped)),
+			DeliveriesKey.ValueSet(skippedDeliveryIDs(ev.ID, result.Skipped)),
+		)
 	}
 
 	firstAttempts, done := 0, 0
@@ -187,9 +202,9 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		StatusKey.ValueSet(status),
-		DistributionsKey.ValueSet(targetIDs(targets)),
+		DistributionsKey.ValueSet(append(targetIDs(targets), skippedIDs(result.Skipped)...)),
 		TargetHostsKey.ValueSet(targetHosts(targets)),
-		DeliveriesKey.ValueSet(deliveryIDs(ev.ID, targets)),
+		DeliveriesKey.ValueSet(append(deliveryIDs(ev.ID, targets), skippedDeliveryIDs(ev.ID, result.Skipped)...)),
 	); err != nil {
 		return result, err
 	}
@@ -294,17 +309,38 @@ var sideEffectOptions = workflow.ActivityOptions{
 	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 }
 
+// notify tells the operator, one activity per channel, so that a crash repeats only the
+// channels that had not gone out. A channel that fails for good is logged; it does not fail
+// the workflow.
 func notify(ctx workflow.Context, ev payloads.Event, t target, out DeliveryOutcome, paused bool) {
 	notice := distributions.FailureNotice{
 		DeliveryID: out.DeliveryID, DistributionID: t.id, DistributionName: t.name,
 		EventID: ev.ID, EventType: ev.Type, TargetURL: t.webhook.URL,
 		Attempts: out.Attempts, LastError: out.LastError, Reason: out.Reason, Paused: paused,
-		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Notifications: t.notifications,
 	}
-	actCtx := workflow.WithActivityOptions(ctx, sideEffectOptions)
-	if err := workflow.ExecuteActivity(actCtx, ActivityNotifyFailure, notice).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("notify failure", "delivery", out.DeliveryID, "error", err)
+	for _, channel := range []struct {
+		activity string
+		options  workflow.ActivityOptions
+	}{
+		{ActivityNotifyFailure, sideEffectOptions},
+		{ActivitySendFailureEmail, outboundOptions},
+		{ActivitySendFailureAlert, outboundOptions},
+	} {
+		actCtx := workflow.WithActivityOptions(ctx, channel.options)
+		if err := workflow.ExecuteActivity(actCtx, channel.activity, notice).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("failure notification", "channel", channel.activity, "delivery", out.DeliveryID, "error", err)
+		}
 	}
+}
+
+// outboundOptions are for notifications that leave hookflow (e-mail, alert webhook): they
+// may wait on a slow server, and give up after about an hour of failures.
+var outboundOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 20 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+		MaximumInterval: 10 * time.Minute, MaximumAttempts: 12},
 }
 
 // attemptFailure reads the outcome the Post activity put in the error type, and the
@@ -351,6 +387,22 @@ func deliveryIDs(eventID string, ts []target) []string {
 	ids := make([]string, len(ts))
 	for i, t := range ts {
 		ids[i] = payloads.DeliveryID(eventID, t.id)
+	}
+	return ids
+}
+
+func skippedIDs(skips []distributions.Skip) []string {
+	ids := make([]string, len(skips))
+	for i, s := range skips {
+		ids[i] = s.DistributionID
+	}
+	return ids
+}
+
+func skippedDeliveryIDs(eventID string, skips []distributions.Skip) []string {
+	ids := make([]string, len(skips))
+	for i, s := range skips {
+		ids[i] = payloads.DeliveryID(eventID, s.DistributionID)
 	}
 	return ids
 }

@@ -35,6 +35,7 @@ type fakeReceiver struct {
 	notices  []distributions.FailureNotice
 	paused   []string
 	disabled []string
+	outbound []string
 }
 
 func (f *fakeReceiver) register(env *testsuite.TestWorkflowEnvironment) {
@@ -78,6 +79,14 @@ func (f *fakeReceiver) register(env *testsuite.TestWorkflowEnvironment) {
 		f.disabled = append(f.disabled, id)
 		return nil
 	}, activity.RegisterOptions{Name: ActivityDisableWebhook})
+	for _, name := range []string{ActivitySendFailureEmail, ActivitySendFailureAlert} {
+		env.RegisterActivityWithOptions(func(ctx context.Context, n distributions.FailureNotice) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.outbound = append(f.outbound, name+":"+n.DeliveryID)
+			return nil
+		}, activity.RegisterOptions{Name: name})
+	}
 }
 
 func distribution(id, status string, schedule *distributions.RetrySchedule, events ...string) distributions.Distribution {
@@ -195,6 +204,10 @@ func TestDeliveryExhaustsNotifiesAndPauses(t *testing.T) {
 	}
 	if !reflect.DeepEqual(f.paused, []string{"distr_a"}) {
 		t.Errorf("paused %v", f.paused)
+	}
+	id := payloads.DeliveryID("evt_1", "distr_a")
+	if !reflect.DeepEqual(f.outbound, []string{ActivitySendFailureEmail + ":" + id, ActivitySendFailureAlert + ":" + id}) {
+		t.Errorf("e-mail and alert: %v", f.outbound)
 	}
 	if len(f.notices) != 1 {
 		t.Fatalf("notices %v", f.notices)

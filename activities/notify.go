@@ -1,0 +1,223 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/payloads"
+	"github.com/hookflow/hookflow/store"
+)
+
+// Each channel of a failure notification is its own activity, idempotent by delivery id:
+// the in-app record by the store's unique key, the e-mail and the alert by a "sent" mark
+// written after they went out. A retried or crashed activity then repeats only what did not
+// happen.
+
+// channelSettings returns the installation's settings for the kind of the failed delivery.
+func (a *Activities) channelSettings(ctx context.Context, f distributions.FailureNotice) (distributions.ChannelSettings, error) {
+	all, err := a.Store.NotificationSettings(ctx)
+	if err != nil {
+		return distributions.ChannelSettings{}, fmt.Errorf("read notification settings: %w", err)
+	}
+	if f.IsWebhook() {
+		return all.Webhooks, nil
+	}
+	return all.Distributions, nil
+}
+
+// message is the text every channel says.
+func (a *Activities) message(f distributions.FailureNotice) (summary, link string) {
+	summary = fmt.Sprintf("Delivery %s of event %s (%s) to %q at %s failed after %d attempt(s): %s.",
+		f.DeliveryID, f.EventID, f.EventType, f.DistributionName, f.TargetURL, f.Attempts, f.LastError)
+	if f.Paused {
+		if f.IsWebhook() {
+			summary += " The project webhook is disabled."
+		} else {
+			summary += " The distribution is paused."
+		}
+	}
+	if a.WorkflowLink != nil {
+		link = a.WorkflowLink(f.WorkflowID)
+	}
+	return summary, link
+}
+
+// NotifyFailure records the in-app notification (unless turned off) and logs the failure.
+func (a *Activities) NotifyFailure(ctx context.Context, f distributions.FailureNotice) error {
+	settings, err := a.channelSettings(ctx, f)
+	if err != nil {
+		return err
+	}
+	summary, link := a.message(f)
+	if !f.Notifications.InAppEnabled(settings.InApp) {
+		a.logger(ctx).Warn("delivery failed", "delivery", f.DeliveryID, "distribution", f.DistributionID,
+			"event", f.EventID, "reason", f.Reason, "last_error", f.LastError, "in_app", "off")
+		return nil
+	}
+	n := store.Notification{
+		ID:                 payloads.NewID("ntf_"),
+		Kind:               "delivery_failed",
+		DeliveryID:         f.DeliveryID,
+		DistributionID:     f.DistributionID,
+		DistributionName:   f.DistributionName,
+		EventID:            f.EventID,
+		EventType:          f.EventType,
+		TargetURL:          f.TargetURL,
+		Attempts:           f.Attempts,
+		LastError:          f.LastError,
+		Reason:             f.Reason,
+		DistributionPaused: f.Paused,
+		WorkflowID:         f.WorkflowID,
+		Link:               link,
+		Message:            summary,
+		CreatedAt:          time.Now().UTC(),
+	}
+	stored, created, err := a.Store.AddNotification(ctx, n)
+	if err != nil {
+		return fmt.Errorf("record notification: %w", err)
+	}
+	if created {
+		a.logger(ctx).Warn("delivery failed", "notification", stored.ID, "delivery", f.DeliveryID,
+			"distribution", f.DistributionID, "event", f.EventID, "event_type", f.EventType,
+			"target", f.TargetURL, "attempts", f.Attempts, "reason", f.Reason, "last_error", f.LastError,
+			"paused", f.Paused, "link", link)
+	}
+	return nil
+}
+
+// SendFailureEmail e-mails the failure to the installation's recipients (when its e-mail is
+// on) and the distribution's own. Without recipients it does nothing; without an SMTP
+// server it logs that the e-mail could not go out.
+func (a *Activities) SendFailureEmail(ctx context.Context, f distributions.FailureNotice) error {
+	settings, err := a.channelSettings(ctx, f)
+	if err != nil {
+		return err
+	}
+	to := f.Notifications.Recipients(settings)
+	if len(to) == 0 {
+		return nil
+	}
+	if a.Mailer == nil {
+		a.logger(ctx).Warn("failure e-mail not sent: no SMTP server (--smtp-url)", "delivery", f.DeliveryID, "recipients", len(to))
+		return nil
+	}
+	key := "email:" + f.DeliveryID
+	if sent, err := a.Store.WasSent(ctx, key); err != nil || sent {
+		return err
+	}
+	summary, link := a.message(f)
+	var text strings.Builder
+	fmt.Fprintf(&text, "%s\n\n", summary)
+	fmt.Fprintf(&text, "Distribution:  %s (%s)\n", f.DistributionName, f.DistributionID)
+	fmt.Fprintf(&text, "Event:         %s (%s)\n", f.EventID, f.EventType)
+	fmt.Fprintf(&text, "Target:        %s\n", f.TargetURL)
+	fmt.Fprintf(&text, "Attempts:      %d\n", f.Attempts)
+	fmt.Fprintf(&text, "Last error:    %s\n", f.LastError)
+	fmt.Fprintf(&text, "Delivery:      %s\n", f.DeliveryID)
+	if link != "" {
+		fmt.Fprintf(&text, "Workflow:      %s\n", link)
+	}
+	if f.Paused {
+		fmt.Fprintf(&text, "\nSet it live again once the receiver is fixed, then re-send what failed:\n  hookflow distributions resume %s\n  hookflow distributions recover %s --since <time>\n", f.DistributionID, f.DistributionID)
+	}
+	// One line: a last error may hold line breaks, which a header may not.
+	subject := strings.Join(strings.Fields(fmt.Sprintf("[hookflow] Delivery to %q failed: %s", f.DistributionName, f.LastError)), " ")
+	if len(subject) > 150 {
+		subject = subject[:150] + "…"
+	}
+	err = a.Mailer.Send(ctx, Mail{
+		To: to, Subject: strings.ToValidUTF8(subject, "?"), Text: text.String(),
+		// The same Message-ID if this is sent again after a crash, so mail clients can
+		// tell it is the same message.
+		MessageID: "<" + f.DeliveryID + "@hookflow>",
+		Headers:   map[string]string{"X-Hookflow-Delivery": f.DeliveryID},
+	})
+	if err != nil {
+		if IsPermanentMailError(err) {
+			return temporal.NewNonRetryableApplicationError("the SMTP server refused the failure e-mail: "+err.Error(), "MailRejected", nil)
+		}
+		return fmt.Errorf("send failure e-mail: %w", err)
+	}
+	return a.Store.MarkSent(ctx, key, time.Now())
+}
+
+// FailureAlert is the JSON body posted to a distribution's alert URL.
+type FailureAlert struct {
+	Type         string    `json:"type"`
+	DeliveryID   string    `json:"delivery_id"`
+	Distribution alertRef  `json:"distribution"`
+	Event        alertRef  `json:"event"`
+	TargetURL    string    `json:"target_url"`
+	Attempts     int       `json:"attempts"`
+	LastError    string    `json:"last_error"`
+	Reason       string    `json:"reason"`
+	Paused       bool      `json:"paused"`
+	WorkflowID   string    `json:"workflow_id"`
+	Link         string    `json:"link,omitempty"`
+	Message      string    `json:"message"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+type alertRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	Type string `json:"type,omitempty"`
+}
+
+// SendFailureAlert posts the failure to the distribution's alert URL, signed like a
+// webhook (with the delivery id prefixed "alert_" as webhook-id), through the same target
+// guard.
+func (a *Activities) SendFailureAlert(ctx context.Context, f distributions.FailureNotice) error {
+	if f.Notifications.AlertURL == "" {
+		return nil
+	}
+	key := "alert:" + f.DeliveryID
+	if sent, err := a.Store.WasSent(ctx, key); err != nil || sent {
+		return err
+	}
+	proj, err := a.Store.Project(ctx)
+	if err != nil {
+		return fmt.Errorf("read signing secret: %w", err)
+	}
+	summary, link := a.message(f)
+	body, err := json.Marshal(FailureAlert{
+		Type: "delivery.failed", DeliveryID: f.DeliveryID,
+		Distribution: alertRef{ID: f.DistributionID, Name: f.DistributionName},
+		Event:        alertRef{ID: f.EventID, Type: f.EventType},
+		TargetURL:    f.TargetURL, Attempts: f.Attempts, LastError: f.LastError, Reason: f.Reason,
+		Paused: f.Paused, WorkflowID: f.WorkflowID, Link: link, Message: summary, CreatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	hctx, cancel := context.WithTimeout(ctx, distributions.DefaultTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(hctx, http.MethodPost, f.Notifications.AlertURL, bytes.NewReader(body))
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("invalid alert URL: "+err.Error(), "AlertRejected", nil)
+	}
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("user-agent", "hookflow/"+Version)
+	if err := payloads.SignHeaders(req.Header, proj.SigningSecrets(time.Now()), "alert_"+f.DeliveryID, time.Now(), body); err != nil {
+		return err
+	}
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("post failure alert: %s", describeTransportError(f.Notifications.AlertURL, err))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseRead))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("post failure alert: HTTP %d from %s", resp.StatusCode, f.Notifications.AlertURL)
+	}
+	return a.Store.MarkSent(ctx, key, time.Now())
+}
