@@ -35,6 +35,7 @@ func newRootCommand() *cobra.Command {
 		newDeliveriesCommand(g),
 		newSecretsCommand(g),
 		newSettingsCommand(g),
+		newBenchCommand(),
 		newReceiveCommand(),
 	)
 	return root

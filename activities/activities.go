@@ -126,6 +126,24 @@ func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project s
 // payloads.Outcome and whose details hold the payloads.Response; the workflow decides
 // whether and when to try again, so the error is never retried by Temporal itself.
 func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.Response, error) {
+	resp, err := a.post(ctx, req)
+	if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
+		// A local activity's marker keeps no input: the answer carries the request, so the
+		// delivery log can show what was sent.
+		resp.Request = &req
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.HasDetails() {
+			var details payloads.Response
+			if appErr.Details(&details) == nil {
+				details.Request = &req
+				err = failure(payloads.Outcome(appErr.Type()), appErr.Message(), details)
+			}
+		}
+	}
+	return resp, err
+}
+
+func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.Response, error) {
 	proj, err := a.Store.Project(ctx)
 	if err != nil {
 		return payloads.Response{}, fmt.Errorf("read signing secret: %w", err)

@@ -33,6 +33,9 @@ type Response struct {
 	Body string `json:"body,omitempty"`
 	// RetryAfterSeconds is the receiver's Retry-After on a 429 or 503, in seconds.
 	RetryAfterSeconds int64 `json:"retry_after_seconds,omitempty"`
+	// Request is what was sent, for an attempt made as a local activity: its history
+	// records no input, so the response carries it for the delivery log.
+	Request *Request `json:"request,omitempty"`
 }
 
 // Outcome is what an attempt's result means for the delivery (spec section 9).

@@ -209,6 +209,35 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent) {
 			d.DistributionID, d.URL, d.Body = req.SourceID, req.URL, req.Body
 			attempts[ev.GetEventId()] = len(d.Attempts)
 			d.Attempts = append(d.Attempts, Attempt{Number: len(d.Attempts) + 1, Outcome: "running"})
+		case *historypb.HistoryEvent_MarkerRecordedEventAttributes:
+			// A first attempt made as a local activity: its marker holds the answer, and the
+			// answer the request (see payloads.Response.Request).
+			attrs := a.MarkerRecordedEventAttributes
+			var marker struct{ ActivityType string }
+			if attrs.GetMarkerName() != "LocalActivity" || !decode(attrs.GetDetails()["data"], &marker) || marker.ActivityType != workflows.ActivityPost {
+				continue
+			}
+			var resp payloads.Response
+			outcome, errMsg := string(payloads.Delivered), ""
+			if f := attrs.GetFailure(); f != nil {
+				outcome, errMsg = string(payloads.Retryable), f.GetMessage()
+				if info := f.GetApplicationFailureInfo(); info != nil {
+					decode(info.GetDetails(), &resp)
+					if info.GetType() != "" {
+						outcome = info.GetType()
+					}
+				}
+			} else {
+				decode(attrs.GetDetails()["result"], &resp)
+			}
+			if resp.Request == nil || resp.Request.DeliveryID != d.ID {
+				continue
+			}
+			d.DistributionID, d.URL, d.Body = resp.Request.SourceID, resp.Request.URL, resp.Request.Body
+			started := at.Add(-time.Duration(resp.LatencyMs) * time.Millisecond)
+			attempt := Attempt{Number: len(d.Attempts) + 1, StartedAt: &started}
+			attempt.fill(outcome, errMsg, resp, at)
+			d.Attempts = append(d.Attempts, attempt)
 		case *historypb.HistoryEvent_ActivityTaskStartedEventAttributes:
 			if i, ok := attempts[a.ActivityTaskStartedEventAttributes.GetScheduledEventId()]; ok {
 				d.Attempts[i].StartedAt = &at

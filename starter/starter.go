@@ -38,6 +38,9 @@ func (s *Starter) Start(ctx context.Context, ev payloads.Event) (Handle, error) 
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(ev.Type)),
+		// With a worker on the same client (hookflow dev), the first workflow task comes back
+		// with the start: one round trip less. Elsewhere it is a normal start.
+		EnableEagerStart: true,
 	}
 	// Without WorkflowExecutionErrorWhenAlreadyStarted, a repeated id returns the first
 	// submission's run, running or closed, instead of an error.

@@ -2,6 +2,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -10,6 +12,17 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/workflows"
 )
+
+// Options are the worker settings hookflow runs with. Deliveries are short and CPU-light on
+// the worker side, so more pollers keep the server's matching busy rather than the worker
+// waiting on long polls.
+func Options() sdkworker.Options {
+	return sdkworker.Options{
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 8,
+		WorkerStopTimeout:                30 * time.Second,
+	}
+}
 
 // New returns a worker on taskQueue with the Delivery workflow and acts registered under
 // the names the workflow calls them by. Start it with Start or Run.

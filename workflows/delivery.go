@@ -70,6 +70,9 @@ const (
 	ReasonInvalid   = "invalid"
 )
 
+// localFirstVersion names the change that made the first attempts local activities.
+const localFirstVersion = "local-first-attempt"
+
 // postMargin is added to the HTTP timeout for the Post activity's StartToClose timeout.
 const postMargin = 5 * time.Second
 
@@ -148,8 +151,20 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
+	// Version 1 reads the candidates and makes every first attempt as local activities, in
+	// the first workflow task: no round trip through the server's task queues before the
+	// first POST. Retries stay regular activities on durable timers.
+	localFirst := workflow.GetVersion(ctx, localFirstVersion, workflow.DefaultVersion, 1) == 1
 	var snap distributions.Snapshot
-	if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, ev.Type).Get(ctx, &snap); err != nil {
+	if localFirst {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		})
+		if err := workflow.ExecuteLocalActivity(lctx, ActivityLoadCandidates, ev.Type).Get(ctx, &snap); err != nil {
+			return DeliveryResult{}, err
+		}
+	} else if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, ev.Type).Get(ctx, &snap); err != nil {
 		return DeliveryResult{}, err
 	}
 	if len(in.Only) > 0 {
@@ -189,7 +204,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			result.Deliveries[i] = deliver(ctx, ev, snap.ProjectID, t, func() { firstAttempts++ })
+			result.Deliveries[i] = deliver(ctx, ev, snap.ProjectID, t, localFirst, func() { firstAttempts++ })
 			done++
 		})
 	}
@@ -220,7 +235,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 
 // deliver runs every attempt of one delivery. firstAnswered is called once the first
 // attempt has an outcome.
-func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, firstAnswered func()) DeliveryOutcome {
+func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, localFirst bool, firstAnswered func()) DeliveryOutcome {
 	deliveryID := payloads.DeliveryID(ev.ID, t.id)
 	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
@@ -251,7 +266,16 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 	for {
 		out.Attempts++
 		var resp payloads.Response
-		err := workflow.ExecuteActivity(postCtx, ActivityPost, req).Get(ctx, &resp)
+		var err error
+		if out.Attempts == 1 && localFirst {
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+				StartToCloseTimeout: timeout + postMargin,
+				RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+			})
+			err = workflow.ExecuteLocalActivity(lctx, ActivityPost, req).Get(ctx, &resp)
+		} else {
+			err = workflow.ExecuteActivity(postCtx, ActivityPost, req).Get(ctx, &resp)
+		}
 		if out.Attempts == 1 {
 			firstAnswered()
 		}

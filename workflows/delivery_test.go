@@ -113,11 +113,21 @@ func run(t *testing.T, f *fakeReceiver) (DeliveryResult, []time.Duration) {
 	env := s.NewTestWorkflowEnvironment()
 	f.register(env)
 	start := env.Now()
+	var mu sync.Mutex
 	var offsets []time.Duration
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		if info.ActivityType.Name == ActivityPost {
+	record := func(name string) {
+		if name == ActivityPost {
+			mu.Lock()
 			offsets = append(offsets, env.Now().Sub(start))
+			mu.Unlock()
 		}
+	}
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		record(info.ActivityType.Name)
+	})
+	// First attempts are local activities.
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+		record(info.ActivityType.Name)
 	})
 	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Event: orderPaid})
 	if !env.IsWorkflowCompleted() {
