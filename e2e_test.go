@@ -253,7 +253,7 @@ func TestDev(t *testing.T) {
 			t.Errorf("the signing secret is in the history of %s", h.WorkflowID)
 		}
 		if *recordHistory {
-			if err := os.WriteFile(filepath.FromSlash("workflows/testdata/delivery_retried.history.json"), hist, 0o644); err != nil {
+			if err := os.WriteFile(filepath.FromSlash("workflows/testdata/delivery_local_first.history.json"), hist, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
