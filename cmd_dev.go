@@ -45,6 +45,7 @@ type devOptions struct {
 	databaseURL  string
 	smtpURL      string
 	smtpFrom     string
+	requireKeys  bool
 }
 
 func newDevCommand() *cobra.Command {
@@ -71,6 +72,7 @@ retrying when it stopped resume when it starts again on the same data dir.`,
 		"hookflow's own store: postgres://... or a SQLite file (default hookflow.db in --data-dir; env HOOKFLOW_DATABASE_URL)")
 	f.StringVar(&o.smtpURL, "smtp-url", os.Getenv("HOOKFLOW_SMTP_URL"), "SMTP server for failure e-mails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://... (env HOOKFLOW_SMTP_URL)")
 	f.StringVar(&o.smtpFrom, "smtp-from", envOr("HOOKFLOW_SMTP_FROM", "hookflow@localhost"), "sender address of failure e-mails (env HOOKFLOW_SMTP_FROM)")
+	f.BoolVar(&o.requireKeys, "require-api-key", false, "require API keys (hookflow keys create) even on loopback; always on when --http is not loopback")
 	f.StringArrayVar(&o.allowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
 	return cmd
 }
@@ -179,12 +181,15 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	defer w.Stop()
 
 	starts := &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
+	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
+	requireKeys := o.requireKeys || !api.IsLoopbackListen(o.httpAddr)
 	apiServer := &http.Server{
 		Handler: (&api.Server{
-			Store:   st,
-			Starter: starts,
-			Log:     starts,
-			Logger:  logger,
+			Store:       st,
+			Starter:     starts,
+			Log:         starts,
+			RequireKeys: requireKeys,
+			Logger:      logger,
 		}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -210,8 +215,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  E-mail          off (--smtp-url); failures are in-app and logged\n")
 	}
 	fmt.Fprintf(stdout, "  Targets         public addresses and %s (--allow-target adds more)\n", prefixList(allow))
-	if ip := net.ParseIP(apiHost); ip == nil || !ip.IsLoopback() {
-		fmt.Fprintf(stdout, "  WARNING: the API listens on %s without authentication\n", o.httpAddr)
+	if !requireKeys {
+		fmt.Fprintf(stdout, "  API keys        not required: the API is open to programs on this machine (--require-api-key)\n")
+	} else if keys, err := st.ListAPIKeys(ctx); err == nil && len(keys) == 0 {
+		fmt.Fprintf(stdout, "  API keys        required; create the first on this machine: hookflow keys create --name ops --scope manage\n")
+	} else {
+		fmt.Fprintf(stdout, "  API keys        required (Authorization: Bearer; HOOKFLOW_API_KEY for the CLI)\n")
 	}
 	fmt.Fprintf(stdout, "Ctrl-C stops it; deliveries still retrying resume at the next start.\n")
 

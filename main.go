@@ -36,6 +36,8 @@ func newRootCommand() *cobra.Command {
 		newSecretsCommand(g),
 		newSettingsCommand(g),
 		newBenchCommand(),
+		newHealthCommand(),
+		newKeysCommand(g),
 		newReceiveCommand(),
 	)
 	return root

@@ -48,9 +48,20 @@ type Server struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// RequireKeys makes every route but the health checks (/healthz, /livez, /readyz)
+	// need an API key with the route's scope; see Handler. When false the API is open to
+	// whoever reaches it, which suits only a loopback address.
+	RequireKeys bool
 }
 
 // Handler returns the API's routes.
+//
+// With RequireKeys, a request needs "Authorization: Bearer <API key>": without one, or
+// with a key that is unknown or revoked, the answer is 401 with a WWW-Authenticate
+// header. POST /v1/events needs a key with the events scope; every other route, reading
+// ones too, needs the manage scope, and answers 403 to a key without it. The exception
+// that lets the first key be made: while no key exists, POST /v1/keys is allowed without
+// one from the machine itself (see the keys routes).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/events", s.postEvent)
@@ -76,13 +87,29 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/distributions/{id}/recover", s.recoverDistribution)
 	mux.HandleFunc("GET /v1/notifications", s.listNotifications)
 	mux.HandleFunc("POST /v1/notifications/{id}/read", s.readNotification)
+	mux.HandleFunc("POST /v1/keys", s.createKey)
+	mux.HandleFunc("GET /v1/keys", s.listKeys)
+	mux.HandleFunc("DELETE /v1/keys/{id}", s.revokeKey)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), "")
 	})
-	return mux
+	return refuseBrowsers(s.authenticate(mux))
+}
+
+// refuseBrowsers answers 403 to requests a web browser sends on a page's behalf (they carry
+// Origin or Sec-Fetch-Site: cross-site). hookflow's clients are programs; without this, any
+// page a user visits could post to an API open on loopback, as `hookflow dev` runs it.
+func refuseBrowsers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			writeError(w, http.StatusForbidden, "forbidden", "requests from web pages are not accepted: call the API from a program", "")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) now() time.Time {

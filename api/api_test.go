@@ -455,3 +455,25 @@ func TestDeliveries(t *testing.T) {
 		t.Error("a bad query reached the delivery log")
 	}
 }
+
+func TestRefusesBrowserRequests(t *testing.T) {
+	srv, fs, _ := newAPI(t)
+	for _, h := range []map[string]string{{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}} {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/events", strings.NewReader(`{"type":"customer.order.paid","data":{}}`))
+		req.Header.Set("content-type", "text/plain")
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("%v: %d", h, resp.StatusCode)
+		}
+	}
+	if len(fs.events) != 0 {
+		t.Error("a browser request started a workflow")
+	}
+}

@@ -60,6 +60,19 @@ var postgresMigrations = []string{
 		key     TEXT PRIMARY KEY,
 		sent_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 3: API keys, by the SHA-256 of the key; the settings row is the lock that makes
+	// "create the first key" and "revoke, keeping a manage key" atomic.
+	`CREATE TABLE api_keys (
+		id           TEXT PRIMARY KEY,
+		name         TEXT NOT NULL,
+		scopes       TEXT NOT NULL,
+		prefix       TEXT NOT NULL,
+		hash         TEXT NOT NULL UNIQUE,
+		created_at   TIMESTAMPTZ NOT NULL,
+		last_used_at TIMESTAMPTZ
+	);
+	CREATE INDEX api_keys_created_at ON api_keys (created_at, id);
+	INSERT INTO settings (key, value) VALUES ('api_keys_lock', '') ON CONFLICT (key) DO NOTHING;`,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks

@@ -48,6 +48,18 @@ var sqliteMigrations = []string{
 		key     TEXT PRIMARY KEY,
 		sent_at TEXT NOT NULL
 	);`,
+	// 3: API keys, by the SHA-256 of the key; the settings row is the lock that makes
+	// "create the first key" and "revoke, keeping a manage key" atomic.
+	`CREATE TABLE api_keys (
+		id           TEXT PRIMARY KEY,
+		name         TEXT NOT NULL,
+		scopes       TEXT NOT NULL,
+		prefix       TEXT NOT NULL,
+		hash         TEXT NOT NULL UNIQUE,
+		created_at   TEXT NOT NULL,
+		last_used_at TEXT
+	);
+	INSERT INTO settings (key, value) VALUES ('api_keys_lock', '') ON CONFLICT (key) DO NOTHING;`,
 }
 
 // sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the

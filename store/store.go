@@ -1,7 +1,8 @@
 // Package store keeps hookflow's own state: distributions, project webhooks, the
-// notifications inbox and the project settings. One interface, Store, with two
-// implementations that behave alike: SQLite in one file for a single machine, and
-// PostgreSQL for processes that share it. Open picks one from a database URL.
+// notifications inbox, the project settings and API keys (their hashes only). One
+// interface, Store, with two implementations that behave alike: SQLite in one file for a
+// single machine, and PostgreSQL for processes that share it. Open picks one from a
+// database URL.
 //
 // Records are JSON documents beside a version column. Updates name the version they
 // started from and fail with ErrConflict when someone else changed the record meanwhile,
@@ -69,6 +70,24 @@ type Store interface {
 	// RotateSecret makes next the current secret; the current one keeps signing as a
 	// previous secret until oldExpiresAt. Previous secrets expired at now are dropped.
 	RotateSecret(ctx context.Context, next string, now, oldExpiresAt time.Time) (Project, error)
+
+	// CreateAPIKey makes a new API key with a name and scopes (ScopeEvents, ScopeManage)
+	// and returns its record with the key itself, which is not stored: only its hash is,
+	// and the key can never be shown again.
+	CreateAPIKey(ctx context.Context, name string, scopes []string, at time.Time) (k APIKey, key string, err error)
+	// CreateFirstAPIKey is CreateAPIKey while no API key exists, and ErrAPIKeysExist
+	// otherwise. Of concurrent calls, one at most creates a key.
+	CreateFirstAPIKey(ctx context.Context, name string, scopes []string, at time.Time) (k APIKey, key string, err error)
+	// ListAPIKeys returns every API key, oldest first.
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	// APIKeyByHash returns the API key whose HashAPIKey is hash, or ErrNotFound.
+	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
+	// MarkAPIKeyUsed sets the key's LastUsedAt.
+	MarkAPIKeyUsed(ctx context.Context, id string, at time.Time) error
+	// RevokeAPIKey deletes the API key id: it stops working at once. It returns
+	// ErrNotFound for an unknown id and ErrLastManageKey, revoking nothing, for the last
+	// key with the manage scope.
+	RevokeAPIKey(ctx context.Context, id string) error
 
 	Close() error
 }

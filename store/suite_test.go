@@ -62,6 +62,9 @@ func runStoreSuite(t *testing.T, fresh func(t *testing.T) opener) {
 		{"notification settings and sends", func(t *testing.T, open opener) { testNotificationSettings(t, mustOpen(t, open)) }},
 		{"migrations idempotent across reopen", testMigrationsReopen},
 		{"concurrent starters migrate once", testConcurrentOpen},
+		{"api keys", func(t *testing.T, open opener) { testAPIKeys(t, mustOpen(t, open)) }},
+		{"first api key created once concurrently", testFirstAPIKeyConcurrent},
+		{"last manage key kept under concurrent revokes", testRevokeManageKeysConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, fresh(t)) })
