@@ -27,6 +27,7 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/worker"
@@ -154,13 +155,15 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("read project settings: %w", err)
 	}
 
+	reg := metrics.NewRegistry()
 	sdkLogger := slog.New(quietAttempts{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:  srv.HostPort(),
 		Namespace: srv.Namespace(),
 		Logger:    sdklog.NewStructuredLogger(sdkLogger),
 		// Keeps the user's JSON byte for byte on its way through history.
-		DataConverter: workflows.DataConverter,
+		DataConverter:  workflows.DataConverter,
+		MetricsHandler: reg.SDKHandler(),
 	})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)
@@ -183,16 +186,16 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	starts := &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
 	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
 	requireKeys := o.requireKeys || !api.IsLoopbackListen(o.httpAddr)
-	apiServer := &http.Server{
-		Handler: (&api.Server{
-			Store:       st,
-			Starter:     starts,
-			Log:         starts,
-			RequireKeys: requireKeys,
-			Logger:      logger,
-		}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	root := http.NewServeMux()
+	root.Handle("GET /metrics", reg)
+	root.Handle("/", (&api.Server{
+		Store:       st,
+		Starter:     starts,
+		Log:         starts,
+		RequireKeys: requireKeys,
+		Logger:      logger,
+	}).Handler())
+	apiServer := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- apiServer.Serve(apiListener) }()
 

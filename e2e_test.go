@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -319,6 +320,32 @@ func TestDev(t *testing.T) {
 		out := runCLI(t, d, "notifications", "list", "--unread")
 		if !strings.Contains(out, "evt_doomed") || !strings.Contains(out, "paused") {
 			t.Errorf("hookflow notifications list:\n%s", out)
+		}
+	})
+
+	t.Run("metrics name deliveries, attempts, latency, notifications and the SDK's worker", func(t *testing.T) {
+		status, body := call(t, "GET", d.api+"/metrics", nil)
+		text := string(body)
+		// Series carry the SDK's tags too (namespace, task queue, ...): match the name and
+		// the label that matters.
+		for _, want := range []string{
+			`(?m)^hookflow_deliveries_total\{[^}]*result="delivered"[^}]*\} [1-9]`,
+			`(?m)^hookflow_deliveries_total\{[^}]*result="failed"[^}]*\} [1-9]`,
+			`(?m)^hookflow_attempts_total\{[^}]*class="2xx"[^}]*\} [1-9]`,
+			`(?m)^hookflow_attempts_total\{[^}]*class="5xx"[^}]*\} [1-9]`,
+			`(?m)^hookflow_attempt_duration_seconds_bucket\{`,
+			`(?m)^hookflow_delivery_latency_seconds_count\{[^}]*\} [1-9]`,
+			`(?m)^hookflow_notifications_sent_total\{[^}]*channel="in_app"[^}]*\} 1$`,
+			`(?m)^temporal_workflow_completed\{`,
+			`(?m)^temporal_activity_execution_latency_bucket\{`,
+			`(?m)^process_resident_memory_bytes [1-9]`,
+		} {
+			if !regexp.MustCompile(want).MatchString(text) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		if status != 200 || t.Failed() {
+			t.Logf("/metrics (%d):\n%s", status, text)
 		}
 	})
 

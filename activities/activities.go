@@ -126,7 +126,13 @@ func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project s
 // payloads.Outcome and whose details hold the payloads.Response; the workflow decides
 // whether and when to try again, so the error is never retried by Temporal itself.
 func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.Response, error) {
+	start := time.Now()
 	resp, err := a.post(ctx, req)
+	if activity.IsActivity(ctx) {
+		m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"class": attemptClass(resp, err)})
+		m.Counter(MetricAttempts).Inc(1)
+		m.Timer(MetricAttemptDuration).Record(time.Since(start))
+	}
 	if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
 		// A local activity's marker keeps no input: the answer carries the request, so the
 		// delivery log can show what was sent.
@@ -212,6 +218,40 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 		return out, nil
 	}
 	return out, failure(outcome, fmt.Sprintf("HTTP %d from %s", resp.StatusCode, req.URL), out)
+}
+
+// Metrics recorded by the activities, through the SDK's handler.
+const (
+	MetricAttempts        = "hookflow_attempts_total"
+	MetricAttemptDuration = "hookflow_attempt_duration_seconds"
+	MetricNotifications   = "hookflow_notifications_sent_total"
+)
+
+// attemptClass names an attempt's result for the attempts metric: the status class
+// ("2xx" … "5xx"), or why there was no answer.
+func attemptClass(resp payloads.Response, err error) string {
+	if resp.StatusCode > 0 {
+		return strconv.Itoa(resp.StatusCode/100) + "xx"
+	}
+	switch {
+	case err == nil:
+		return "2xx"
+	case errors.Is(err, ErrRefusedTarget) || strings.Contains(err.Error(), "refused target"):
+		return "refused"
+	case strings.Contains(err.Error(), "timeout"):
+		return "timeout"
+	case strings.Contains(err.Error(), "connect:"):
+		return "connect"
+	case strings.Contains(err.Error(), "dns:"):
+		return "dns"
+	}
+	return "transport"
+}
+
+func countNotification(ctx context.Context, channel string) {
+	if activity.IsActivity(ctx) {
+		activity.GetMetricsHandler(ctx).WithTags(map[string]string{"channel": channel}).Counter(MetricNotifications).Inc(1)
+	}
 }
 
 // maxRetryAfter bounds a Retry-After: the workflow honours it only up to twice the next

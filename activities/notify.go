@@ -86,6 +86,7 @@ func (a *Activities) NotifyFailure(ctx context.Context, f distributions.FailureN
 		return fmt.Errorf("record notification: %w", err)
 	}
 	if created {
+		countNotification(ctx, "in_app")
 		a.logger(ctx).Warn("delivery failed", "notification", stored.ID, "delivery", f.DeliveryID,
 			"distribution", f.DistributionID, "event", f.EventID, "event_type", f.EventType,
 			"target", f.TargetURL, "attempts", f.Attempts, "reason", f.Reason, "last_error", f.LastError,
@@ -147,6 +148,7 @@ func (a *Activities) SendFailureEmail(ctx context.Context, f distributions.Failu
 		}
 		return fmt.Errorf("send failure e-mail: %w", err)
 	}
+	countNotification(ctx, "email")
 	return a.Store.MarkSent(ctx, key, time.Now())
 }
 
@@ -219,5 +221,6 @@ func (a *Activities) SendFailureAlert(ctx context.Context, f distributions.Failu
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("post failure alert: HTTP %d from %s", resp.StatusCode, f.Notifications.AlertURL)
 	}
+	countNotification(ctx, "alert")
 	return a.Store.MarkSent(ctx, key, time.Now())
 }

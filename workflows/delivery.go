@@ -205,6 +205,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
 			result.Deliveries[i] = deliver(ctx, ev, snap.ProjectID, t, localFirst, func() { firstAttempts++ })
+			recordOutcome(ctx, result.Deliveries[i])
 			done++
 		})
 	}
@@ -231,6 +232,22 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		}
 	}
 	return result, nil
+}
+
+// Metrics recorded by the workflow, through the SDK's replay-safe handler.
+const (
+	MetricDeliveries      = "hookflow_deliveries_total"
+	MetricDeliveryLatency = "hookflow_delivery_latency_seconds"
+)
+
+// recordOutcome counts a finished delivery by result and, when delivered, how long it took
+// from the workflow's start (the event's intake).
+func recordOutcome(ctx workflow.Context, out DeliveryOutcome) {
+	m := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"result": out.Status, "source": out.SourceObject})
+	m.Counter(MetricDeliveries).Inc(1)
+	if out.Status == StatusDelivered {
+		m.Timer(MetricDeliveryLatency).Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
+	}
 }
 
 // deliver runs every attempt of one delivery. firstAnswered is called once the first
