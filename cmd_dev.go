@@ -27,7 +27,6 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/devserver"
-	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/worker"
@@ -155,7 +154,6 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("read project settings: %w", err)
 	}
 
-	reg := metrics.NewRegistry()
 	sdkLogger := slog.New(quietAttempts{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:  srv.HostPort(),
@@ -163,7 +161,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		Logger:    sdklog.NewStructuredLogger(sdkLogger),
 		// Keeps the user's JSON byte for byte on its way through history.
 		DataConverter:  workflows.DataConverter,
-		MetricsHandler: reg.SDKHandler(),
+		MetricsHandler: processMetrics.SDKHandler(),
 	})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)
@@ -187,7 +185,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
 	requireKeys := o.requireKeys || !api.IsLoopbackListen(o.httpAddr)
 	root := http.NewServeMux()
-	root.Handle("GET /metrics", reg)
+	root.Handle("GET /metrics", processMetrics)
 	root.Handle("/", (&api.Server{
 		Store:       st,
 		Starter:     starts,

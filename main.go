@@ -28,6 +28,10 @@ func newRootCommand() *cobra.Command {
 	g.register(root)
 	root.AddCommand(
 		newDevCommand(),
+		newServerCommand(),
+		newWorkerCommand(),
+		newAPICommand(),
+		newVersionCommand(),
 		newSendCommand(g),
 		newDistributionsCommand(g),
 		newNotificationsCommand(g),

@@ -1,5 +1,6 @@
-// Package devserver runs an embedded Temporal server, persisted in SQLite, and optionally the
-// Temporal Web UI, inside the hookflow process. It serves `hookflow dev` and the tests.
+// Package devserver runs an embedded Temporal server, persisted in SQLite or PostgreSQL, and
+// optionally the Temporal Web UI, inside the hookflow process. It serves `hookflow dev`,
+// `hookflow server` and the tests.
 package devserver
 
 import (
@@ -7,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/common/cluster"
@@ -35,11 +38,22 @@ const clusterName = "active"
 
 // Options configure an embedded server.
 type Options struct {
-	// DatabaseFile is the SQLite file that keeps Temporal's state. Empty means in memory.
+	// DatabaseFile is the SQLite file that keeps Temporal's state. Empty means in memory,
+	// unless PostgresURL is set.
 	DatabaseFile string
+	// PostgresURL, when set, keeps Temporal's state in PostgreSQL instead of SQLite:
+	// postgres://user:password@host:5432/temporal?sslmode=disable. The database it names
+	// (default temporal) and one for visibility with "_visibility" appended are created
+	// when missing, and Temporal's schema is set up in them and upgraded to this server's.
+	PostgresURL string
+	// HistoryShards is Temporal's number of history shards: 1 on SQLite and 16 on
+	// PostgreSQL when zero. It is fixed when a database is first used; a later value is
+	// ignored by the server with only a warning.
+	HistoryShards int32
 	// LogFile receives the server's own logs; empty means they are discarded.
 	LogFile string
-	// IP the frontend and UI bind to; 127.0.0.1 when empty.
+	// IP the frontend and UI bind to; 127.0.0.1 when empty. Temporal's internal services
+	// (history, matching, worker) always bind to 127.0.0.1: nothing outside needs them.
 	IP string
 	// FrontendPort is Temporal's gRPC port; 0 picks a free one.
 	FrontendPort int
@@ -49,7 +63,7 @@ type Options struct {
 	Namespace string
 	// Retention of closed workflows; 24 h when zero.
 	Retention time.Duration
-	// SearchAttributes are registered on a new database and added to an existing one.
+	// SearchAttributes are registered on a new namespace and added to an existing one.
 	SearchAttributes map[string]enumspb.IndexedValueType
 }
 
@@ -90,36 +104,27 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
-	conf, err := opts.serverConfig()
-	if err != nil {
-		return nil, err
-	}
-	sqlConf := conf.Persistence.DataStores[sqliteplugin.PluginName].SQL
-	isNew := opts.DatabaseFile == ""
-	if opts.DatabaseFile != "" {
-		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
-			isNew = true
-			if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o700); err != nil {
-				return nil, fmt.Errorf("create data dir: %w", err)
-			}
-			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
-				return nil, fmt.Errorf("set up Temporal schema in %s: %w", opts.DatabaseFile, err)
-			}
-		}
-	}
-	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
-	if err != nil {
-		return nil, fmt.Errorf("namespace config: %w", err)
-	}
-	ns.Detail.Config.Retention = durationpb.New(opts.Retention)
-	if err := sqliteschema.CreateNamespaces(sqlConf, ns); err != nil {
-		return nil, fmt.Errorf("create namespace %q: %w", opts.Namespace, err)
-	}
-
 	var logger log.Logger = log.NewNoopLogger()
 	if opts.LogFile != "" {
 		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: opts.LogFile, Format: "json"}))
 	}
+	conf, err := opts.serverConfig()
+	if err != nil {
+		return nil, err
+	}
+	// isNew tells that the namespace was created with its search attributes, so they need
+	// no check after start. On PostgreSQL the namespace is registered after start instead.
+	isNew := false
+	if opts.PostgresURL != "" {
+		if err := setUpPostgres(ctx, opts.PostgresURL, conf, logger); err != nil {
+			return nil, err
+		}
+	} else {
+		if isNew, err = opts.setUpSQLite(conf); err != nil {
+			return nil, err
+		}
+	}
+
 	dyn := dynamicconfig.StaticClient{
 		// One node: a single task-queue partition keeps the backlog FIFO.
 		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
@@ -141,8 +146,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start Temporal server: %w", err)
 	}
-	s := &Server{opts: opts, server: srv, hostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.FrontendPort))}
-	if err := s.ensureSearchAttributes(ctx, isNew); err != nil {
+	s := &Server{opts: opts, server: srv, hostPort: net.JoinHostPort(dialIP(opts.IP), strconv.Itoa(opts.FrontendPort))}
+	if err := s.ensureNamespace(ctx, isNew); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -157,11 +162,21 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			DisableNewsFetch:    true,
 		}))
 		go func() { _ = s.ui.Start() }()
+		// The UI server listens a moment after Start: wait, so that the address the
+		// caller prints answers at once.
+		uiAddr := net.JoinHostPort(dialIP(opts.IP), strconv.Itoa(opts.UIPort))
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if conn, err := net.DialTimeout("tcp", uiAddr, time.Second); err == nil {
+				conn.Close()
+				break
+			}
+		}
 	}
 	return s, nil
 }
 
-// HostPort is the address of Temporal's frontend.
+// HostPort is the address to reach Temporal's frontend at from this machine: its IP, or
+// loopback when it listens on all addresses.
 func (s *Server) HostPort() string { return s.hostPort }
 
 // Namespace is the namespace the server was started with.
@@ -172,7 +187,7 @@ func (s *Server) UIURL() string {
 	if s.ui == nil {
 		return ""
 	}
-	return "http://" + net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.UIPort))
+	return "http://" + net.JoinHostPort(dialIP(s.opts.IP), strconv.Itoa(s.opts.UIPort))
 }
 
 // Stop stops the UI and the server.
@@ -183,9 +198,10 @@ func (s *Server) Stop() {
 	_ = s.server.Stop()
 }
 
-// ensureSearchAttributes waits for the frontend and adds any search attribute that an
-// existing database lacks: NewNamespaceConfig applies them only when the namespace is new.
-func (s *Server) ensureSearchAttributes(ctx context.Context, isNew bool) error {
+// ensureNamespace waits for the frontend, registers the namespace when it was not created
+// in the database before start (PostgreSQL), and adds any search attribute it lacks:
+// NewNamespaceConfig applies them only when the namespace is new.
+func (s *Server) ensureNamespace(ctx context.Context, isNew bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	c, err := client.DialContext(ctx, client.Options{HostPort: s.hostPort, Namespace: s.opts.Namespace, Logger: quietLogger{}})
@@ -193,10 +209,25 @@ func (s *Server) ensureSearchAttributes(ctx context.Context, isNew bool) error {
 		return fmt.Errorf("connect to embedded Temporal at %s: %w", s.hostPort, err)
 	}
 	defer c.Close()
+	if s.opts.PostgresURL != "" {
+		_, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+			Namespace:                        s.opts.Namespace,
+			WorkflowExecutionRetentionPeriod: durationpb.New(s.opts.Retention),
+		})
+		var exists *serviceerror.NamespaceAlreadyExists
+		if err != nil && !errors.As(err, &exists) {
+			return fmt.Errorf("register namespace %q: %w", s.opts.Namespace, err)
+		}
+	}
 	if isNew || len(s.opts.SearchAttributes) == 0 {
 		return nil
 	}
-	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.opts.Namespace})
+	var have *operatorservice.ListSearchAttributesResponse
+	// A namespace registered a moment ago may not be known to every service yet.
+	err = retryNotFound(ctx, func() (err error) {
+		have, err = c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.opts.Namespace})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("list search attributes: %w", err)
 	}
@@ -209,8 +240,11 @@ func (s *Server) ensureSearchAttributes(ctx context.Context, isNew bool) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: s.opts.Namespace, SearchAttributes: missing,
+	err = retryNotFound(ctx, func() error {
+		_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace: s.opts.Namespace, SearchAttributes: missing,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("add search attributes: %w", err)
@@ -219,31 +253,84 @@ func (s *Server) ensureSearchAttributes(ctx context.Context, isNew bool) error {
 	return err
 }
 
-func (o *Options) serverConfig() (*config.Config, error) {
-	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
-	if o.DatabaseFile == "" {
-		sqlConf.ConnectAttributes["mode"] = "memory"
-		sqlConf.ConnectAttributes["cache"] = "shared"
-		p, err := FreePort(o.IP) // any unique name will do
-		if err != nil {
-			return nil, err
+// retryNotFound calls f until it succeeds, fails otherwise than with a not-found or
+// unavailable error, or ctx ends.
+func retryNotFound(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		var notFound *serviceerror.NotFound
+		var nsNotFound *serviceerror.NamespaceNotFound
+		var unavailable *serviceerror.Unavailable
+		if err == nil || !(errors.As(err, &notFound) || errors.As(err, &nsNotFound) || errors.As(err, &unavailable)) {
+			return err
 		}
-		sqlConf.DatabaseName = "hookflow-" + strconv.Itoa(p)
-	} else {
-		sqlConf.ConnectAttributes["mode"] = "rwc"
-		// Attributes that are not URI parameters become pragmas; no leading underscore.
-		sqlConf.ConnectAttributes["journal_mode"] = "wal"
-		sqlConf.ConnectAttributes["synchronous"] = "normal"
-		sqlConf.DatabaseName = o.DatabaseFile
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	frontend := net.JoinHostPort(o.IP, strconv.Itoa(o.FrontendPort))
+}
+
+// setUpSQLite creates the SQLite file with Temporal's schema when it does not exist, and
+// the namespace with its search attributes when the database lacks it. It reports whether
+// the file is new.
+func (o *Options) setUpSQLite(conf *config.Config) (isNew bool, err error) {
+	sqlConf := conf.Persistence.DataStores[sqliteplugin.PluginName].SQL
+	isNew = o.DatabaseFile == ""
+	if o.DatabaseFile != "" {
+		if _, err := os.Stat(o.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			isNew = true
+			if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o700); err != nil {
+				return false, fmt.Errorf("create data dir: %w", err)
+			}
+			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
+				return false, fmt.Errorf("set up Temporal schema in %s: %w", o.DatabaseFile, err)
+			}
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
+	if err != nil {
+		return false, fmt.Errorf("namespace config: %w", err)
+	}
+	ns.Detail.Config.Retention = durationpb.New(o.Retention)
+	if err := sqliteschema.CreateNamespaces(sqlConf, ns); err != nil {
+		return false, fmt.Errorf("create namespace %q: %w", o.Namespace, err)
+	}
+	return isNew, nil
+}
+
+func (o *Options) serverConfig() (*config.Config, error) {
+	frontend := net.JoinHostPort(dialIP(o.IP), strconv.Itoa(o.FrontendPort))
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = "127.0.0.1"
-	conf.Persistence.DefaultStore = sqliteplugin.PluginName
-	conf.Persistence.VisibilityStore = sqliteplugin.PluginName
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlConf}}
+	if o.PostgresURL != "" {
+		history, visibility, err := postgresConfigs(o.PostgresURL)
+		if err != nil {
+			return nil, err
+		}
+		conf.Persistence.DefaultStore = "postgres"
+		conf.Persistence.VisibilityStore = "postgres-visibility"
+		conf.Persistence.NumHistoryShards = 16
+		conf.Persistence.DataStores = map[string]config.DataStore{
+			"postgres":            {SQL: history},
+			"postgres-visibility": {SQL: visibility},
+		}
+	} else {
+		sqlConf, err := o.sqliteConfig()
+		if err != nil {
+			return nil, err
+		}
+		conf.Persistence.DefaultStore = sqliteplugin.PluginName
+		conf.Persistence.VisibilityStore = sqliteplugin.PluginName
+		// SQLite serializes writers: more shards only add work.
+		conf.Persistence.NumHistoryShards = 1
+		conf.Persistence.DataStores = map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlConf}}
+	}
+	if o.HistoryShards > 0 {
+		conf.Persistence.NumHistoryShards = o.HistoryShards
+	}
 	httpPort, err := FreePort(o.IP)
 	if err != nil {
 		return nil, err
@@ -263,12 +350,14 @@ func (o *Options) serverConfig() (*config.Config, error) {
 	conf.Services = map[string]config.Service{}
 	for _, name := range []string{"frontend", "history", "matching", "worker"} {
 		var svc config.Service
-		svc.RPC.BindOnIP = o.IP
 		if name == "frontend" {
+			svc.RPC.BindOnIP = o.IP
 			svc.RPC.GRPCPort = o.FrontendPort
 			svc.RPC.HTTPPort = httpPort
 		} else {
-			p, err := FreePort(o.IP)
+			// Only the frontend is for clients; the others stay on this machine.
+			svc.RPC.BindOnIP = "127.0.0.1"
+			p, err := FreePort(svc.RPC.BindOnIP)
 			if err != nil {
 				return nil, err
 			}
@@ -284,10 +373,42 @@ func (o *Options) serverConfig() (*config.Config, error) {
 	return conf, nil
 }
 
+func (o *Options) sqliteConfig() (*config.SQL, error) {
+	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if o.DatabaseFile == "" {
+		sqlConf.ConnectAttributes["mode"] = "memory"
+		sqlConf.ConnectAttributes["cache"] = "shared"
+		p, err := FreePort(o.IP) // any unique name will do
+		if err != nil {
+			return nil, err
+		}
+		sqlConf.DatabaseName = "hookflow-" + strconv.Itoa(p)
+	} else {
+		sqlConf.ConnectAttributes["mode"] = "rwc"
+		// Attributes that are not URI parameters become pragmas; no leading underscore.
+		sqlConf.ConnectAttributes["journal_mode"] = "wal"
+		sqlConf.ConnectAttributes["synchronous"] = "normal"
+		sqlConf.DatabaseName = o.DatabaseFile
+	}
+	return sqlConf, nil
+}
+
+// dialIP is the address to reach a service bound to ip from this machine: a wildcard
+// address is not one to connect to.
+func dialIP(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil && a.IsUnspecified() {
+		if a.Is6() {
+			return "::1"
+		}
+		return "127.0.0.1"
+	}
+	return ip
+}
+
 func staticHosts(conf *config.Config) map[primitives.ServiceName]static.Hosts {
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for name, svc := range conf.Services {
-		addr := net.JoinHostPort(svc.RPC.BindOnIP, strconv.Itoa(svc.RPC.GRPCPort))
+		addr := net.JoinHostPort(dialIP(svc.RPC.BindOnIP), strconv.Itoa(svc.RPC.GRPCPort))
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(addr)
 	}
 	return hosts

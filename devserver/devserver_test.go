@@ -2,15 +2,25 @@ package devserver
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"net"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create and drop test databases
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // TestSearchAttributesOnExistingDatabase starts a server on a new database without search
@@ -67,5 +77,121 @@ func TestTakenPortIsAnError(t *testing.T) {
 	_, err = Start(context.Background(), Options{UIPort: port})
 	if err == nil || !strings.Contains(err.Error(), "--ui-port") {
 		t.Errorf("UI port taken: %v", err)
+	}
+}
+
+// TestPostgres runs the server on a new PostgreSQL database (HOOKFLOW_TEST_POSTGRES_DSN),
+// then again on the same one: the first start creates the databases, the schema at this
+// server's version, the namespace and its search attributes; the second finds them all
+// and must work the same. A workflow with a search attribute runs each time.
+func TestPostgres(t *testing.T) {
+	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
+	}
+	if testing.Short() {
+		t.Skip("starts Temporal")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() }) // after the drops below: cleanups run last first
+	name := fmt.Sprintf("hookflow_devserver_%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, db := range []string{name, name + VisibilitySuffix} {
+			if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+				t.Errorf("drop %s: %v", db, err)
+			}
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	want := map[string]enumspb.IndexedValueType{
+		"HookflowTestKeyword": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"HookflowTestList":    enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+	}
+	for run := range 2 {
+		s, err := Start(t.Context(), Options{PostgresURL: u.String(), SearchAttributes: want, Retention: 48 * time.Hour})
+		if err != nil {
+			t.Fatalf("start %d: %v", run, err)
+		}
+		c, err := client.Dial(client.Options{HostPort: s.HostPort(), Namespace: s.Namespace(), Logger: quietLogger{}})
+		if err != nil {
+			s.Stop()
+			t.Fatal(err)
+		}
+		got, err := c.OperatorService().ListSearchAttributes(t.Context(), &operatorservice.ListSearchAttributesRequest{Namespace: s.Namespace()})
+		if err != nil {
+			t.Error(err)
+		} else {
+			for name, typ := range want {
+				if got.CustomAttributes[name] != typ {
+					t.Errorf("start %d: search attribute %s: %v, want %v", run, name, got.CustomAttributes[name], typ)
+				}
+			}
+		}
+		ns, err := c.WorkflowService().DescribeNamespace(t.Context(), &workflowservice.DescribeNamespaceRequest{Namespace: s.Namespace()})
+		if err != nil || ns.Config.WorkflowExecutionRetentionTtl.AsDuration() != 48*time.Hour {
+			t.Errorf("start %d: namespace %v, %v", run, ns, err)
+		}
+		runWorkflow(t, c, fmt.Sprintf("wf-%d", run))
+		c.Close()
+		s.Stop()
+	}
+
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var shards int
+	if err := db.QueryRow("SELECT COUNT(*) FROM shards").Scan(&shards); err != nil || shards != 16 {
+		t.Errorf("%d shards (%v), want 16", shards, err)
+	}
+	var version string
+	if err := db.QueryRow("SELECT curr_version FROM schema_version WHERE db_name = $1", name).Scan(&version); err != nil || version == "0.0" {
+		t.Errorf("schema version %q (%v), want the latest", version, err)
+	}
+}
+
+// runWorkflow runs a workflow that upserts a search attribute, on a worker of its own,
+// and waits for visibility to list it by that attribute.
+func runWorkflow(t *testing.T, c client.Client, id string) {
+	t.Helper()
+	key := temporal.NewSearchAttributeKeyKeyword("HookflowTestKeyword")
+	wf := func(ctx workflow.Context) (string, error) {
+		return "ok", workflow.UpsertTypedSearchAttributes(ctx, key.ValueSet(id))
+	}
+	w := worker.New(c, "devserver-test", worker.Options{})
+	w.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "test"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "devserver-test"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	if err := run.Get(ctx, &out); err != nil || out != "ok" {
+		t.Fatalf("workflow %s: %q, %v", id, out, err)
+	}
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("HookflowTestKeyword = %q", id)})
+		if err == nil && len(resp.Executions) == 1 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("workflow %s not listed by its search attribute: %v", id, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

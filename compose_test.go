@@ -1,0 +1,118 @@
+package main
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"gopkg.in/yaml.v3"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+type composeFile struct {
+	Services map[string]struct {
+		Image   string   `yaml:"image"`
+		Command any      `yaml:"command"`
+		Ports   []string `yaml:"ports"`
+	} `yaml:"services"`
+}
+
+func moduleVersion(t *testing.T, path string) string {
+	t.Helper()
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Skip("no build info")
+	}
+	for _, d := range info.Deps {
+		if d.Path == path {
+			return strings.TrimPrefix(d.Version, "v")
+		}
+	}
+	t.Fatalf("%s is not a dependency", path)
+	return ""
+}
+
+// TestComposeAgreesWithTheCode keeps docker-compose.yml in step with the code: image
+// versions with the Go modules, ports with the defaults, search attributes with the
+// workflow's.
+func TestComposeAgreesWithTheCode(t *testing.T) {
+	raw, err := os.ReadFile("docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	server := moduleVersion(t, "go.temporal.io/server")
+	ui := moduleVersion(t, "github.com/temporalio/ui-server/v2")
+	for name, want := range map[string]string{
+		"temporal":           "temporalio/server:" + server,
+		"temporal-schema":    "temporalio/admin-tools:" + server,
+		"temporal-namespace": "temporalio/admin-tools:" + server,
+		"temporal-ui":        "temporalio/ui:" + ui,
+	} {
+		if got := c.Services[name].Image; got != want {
+			t.Errorf("service %s: image %q, want %q (the Go modules' versions)", name, got, want)
+		}
+	}
+	_, apiPort, _ := net.SplitHostPort(defaultAPIAddr)
+	_, healthPort, _ := net.SplitHostPort(defaultHealthAddr)
+	_, temporalPort, _ := net.SplitHostPort(defaultTemporalAddress)
+	if p := c.Services["hookflow-api"].Ports; len(p) != 1 || p[0] != apiPort+":"+apiPort {
+		t.Errorf("hookflow-api ports %v, want %s", p, apiPort)
+	}
+	if p := c.Services["temporal"].Ports; len(p) != 1 || p[0] != temporalPort+":"+temporalPort {
+		t.Errorf("temporal ports %v, want %s", p, temporalPort)
+	}
+	if cmd := strings.Join(asStrings(c.Services["hookflow-worker"].Command), " "); !strings.Contains(cmd, "0.0.0.0:"+healthPort) {
+		t.Errorf("hookflow-worker command %q does not serve health on %s", cmd, healthPort)
+	}
+	ns := strings.Join(asStrings(c.Services["temporal-namespace"].Command), "\n")
+	for name, typ := range workflows.SearchAttributes {
+		want := "--name " + name + " --type " + map[enumspb.IndexedValueType]string{
+			enumspb.INDEXED_VALUE_TYPE_KEYWORD:      "Keyword",
+			enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST: "KeywordList",
+		}[typ]
+		if !strings.Contains(ns+"\n", want+" ") && !strings.Contains(ns+"\n", want+"\n") {
+			t.Errorf("the namespace job does not register %s", want)
+		}
+	}
+	if n := strings.Count(ns, "search-attribute create"); n != len(workflows.SearchAttributes) {
+		t.Errorf("the namespace job registers %d search attributes, the code has %d", n, len(workflows.SearchAttributes))
+	}
+}
+
+// TestComposeConfig validates docker-compose.yml with Debian's docker-compose, which needs
+// no engine. CI installs it.
+func TestComposeConfig(t *testing.T) {
+	bin, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Skip("docker-compose is not installed (apt-get install docker-compose); .ci/run installs it")
+	}
+	out, err := exec.Command(bin, "-f", "docker-compose.yml", "config", "-q").CombinedOutput()
+	if err != nil {
+		t.Errorf("docker-compose config: %v\n%s", err, out)
+	}
+}
+
+func asStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
