@@ -306,11 +306,19 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 		}
 	} else {
 		fmt.Fprintf(stdout, "\nmedians of %d rounds of %d events (%d distribution(s) each, %s):\n", o.rounds, o.events, k, loadDescription(o))
-		fmt.Fprintf(stdout, "  deliveries/s             %8.1f   (%.2fx one-activity workflow, %.2fx empty workflow)\n", res.DeliveriesPerSec, res.RatioVsActivity, res.RatioVsEmpty)
-		fmt.Fprintf(stdout, "  yardsticks               %8.1f   one-activity workflows/s, %.1f empty workflows/s\n", res.BaselineActivityPerSec, res.BaselineEmptyPerSec)
+		if o.baselines {
+			fmt.Fprintf(stdout, "  deliveries/s             %8.1f   (%.2fx one-activity workflow, %.2fx empty workflow)\n", res.DeliveriesPerSec, res.RatioVsActivity, res.RatioVsEmpty)
+			fmt.Fprintf(stdout, "  yardsticks               %8.1f   one-activity workflows/s, %.1f empty workflows/s\n", res.BaselineActivityPerSec, res.BaselineEmptyPerSec)
+		} else {
+			fmt.Fprintf(stdout, "  deliveries/s             %8.1f   (no yardsticks: --baselines=false)\n", res.DeliveriesPerSec)
+		}
 		fmt.Fprintf(stdout, "  intake -> first POST     p50 %.1f ms  p95 %.1f ms  p99 %.1f ms\n", res.P50FirstAttemptMs, res.P95FirstAttemptMs, res.P99FirstAttemptMs)
 		fmt.Fprintf(stdout, "  intake -> completion     p50 %.1f ms  p95 %.1f ms  p99 %.1f ms\n", res.P50CompletionMs, res.P95CompletionMs, res.P99CompletionMs)
-		fmt.Fprintf(stdout, "  CPU per delivery         %.1f ms   (one-activity workflow: %.1f ms)\n", res.CPUMsPerDelivery, res.CPUMsPerBaseline)
+		fmt.Fprintf(stdout, "  CPU per delivery         %.1f ms", res.CPUMsPerDelivery)
+		if o.baselines {
+			fmt.Fprintf(stdout, "   (one-activity workflow: %.1f ms)", res.CPUMsPerBaseline)
+		}
+		fmt.Fprintln(stdout)
 		fmt.Fprintf(stdout, "  RSS                      idle %.0f MB, peak %.0f MB\n", res.IdleRSSMB, res.PeakRSSMB)
 		fmt.Fprintf(stdout, "  lost %d, duplicates %d\n", res.Lost, res.Duplicates)
 	}

@@ -4,6 +4,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"sort"
 	"time"
@@ -72,6 +73,27 @@ const (
 
 // localFirstVersion names the change that made the first attempts local activities.
 const localFirstVersion = "local-first-attempt"
+
+// MaxTargetsPerEvent bounds the deliveries of one event; those past it are recorded as
+// skipped, and can be sent again later.
+const MaxTargetsPerEvent = 500
+
+// maxSearchAttributeBytes keeps each list search attribute under the server's limit on one
+// value (2 KiB by default): past it the server would refuse the upsert and end the workflow.
+// Lists longer than this are cut; what is cut is still in the workflow's result and history.
+const maxSearchAttributeBytes = 1800
+
+// capList keeps the leading items of ids whose JSON encoding fits maxSearchAttributeBytes.
+func capList(ids []string) []string {
+	size := 2 // []
+	for i, id := range ids {
+		size += len(id) + 3 // "id",
+		if size > maxSearchAttributeBytes {
+			return ids[:i]
+		}
+	}
+	return ids
+}
 
 // postMargin is added to the HTTP timeout for the Post activity's StartToClose timeout.
 const postMargin = 5 * time.Second
@@ -179,9 +201,17 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	for _, w := range hooks {
 		targets = append(targets, webhookTarget(w, ev.Type))
 	}
+	skipped := append(decision.Skipped, inactive...)
+	if len(targets) > MaxTargetsPerEvent {
+		// Bounded fan-out: one workflow keeps its history and its first task small enough.
+		for _, t := range targets[MaxTargetsPerEvent:] {
+			skipped = append(skipped, distributions.Skip{DistributionID: t.id, Reason: fmt.Sprintf("over the limit of %d deliveries per event", MaxTargetsPerEvent)})
+		}
+		targets = targets[:MaxTargetsPerEvent]
+	}
 	result := DeliveryResult{
 		Deliveries:   make([]DeliveryOutcome, len(targets)),
-		Skipped:      append(decision.Skipped, inactive...),
+		Skipped:      skipped,
 		FilterErrors: decision.FilterErrors,
 	}
 	if len(targets) == 0 {
@@ -193,8 +223,8 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		result.Status = StatusSkipped
 		return result, workflow.UpsertTypedSearchAttributes(ctx,
 			StatusKey.ValueSet(result.Status),
-			DistributionsKey.ValueSet(skippedIDs(result.Skipped)),
-			DeliveriesKey.ValueSet(skippedDeliveryIDs(ev.ID, result.Skipped)),
+			DistributionsKey.ValueSet(capList(skippedIDs(result.Skipped))),
+			DeliveriesKey.ValueSet(capList(skippedDeliveryIDs(ev.ID, result.Skipped))),
 		)
 	}
 
@@ -218,9 +248,9 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		StatusKey.ValueSet(status),
-		DistributionsKey.ValueSet(append(targetIDs(targets), skippedIDs(result.Skipped)...)),
-		TargetHostsKey.ValueSet(targetHosts(targets)),
-		DeliveriesKey.ValueSet(append(deliveryIDs(ev.ID, targets), skippedDeliveryIDs(ev.ID, result.Skipped)...)),
+		DistributionsKey.ValueSet(capList(append(targetIDs(targets), skippedIDs(result.Skipped)...))),
+		TargetHostsKey.ValueSet(capList(targetHosts(targets))),
+		DeliveriesKey.ValueSet(capList(append(deliveryIDs(ev.ID, targets), skippedDeliveryIDs(ev.ID, result.Skipped)...))),
 	); err != nil {
 		return result, err
 	}

@@ -378,3 +378,36 @@ func TestDeliveryHonoursRetryAfterWithinBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliveryFanOutIsBounded: more matches than the limit deliver to the first
+// MaxTargetsPerEvent and record the rest as skipped; the search attributes stay under the
+// server's size limit.
+func TestDeliveryFanOutIsBounded(t *testing.T) {
+	n := MaxTargetsPerEvent + 3
+	f := &fakeReceiver{script: map[string][]int{}}
+	for i := 0; i < n; i++ {
+		d := distribution(fmt.Sprintf("distr_%04d", i), distributions.StatusLive, nil, "customer.order.paid")
+		f.candidates = append(f.candidates, d)
+		f.script[d.ID] = []int{200}
+	}
+	res, offsets := run(t, f)
+	if len(res.Deliveries) != MaxTargetsPerEvent || len(offsets) != MaxTargetsPerEvent || len(res.Skipped) != 3 ||
+		!strings.Contains(res.Skipped[0].Reason, "limit") || res.Status != StatusDelivered {
+		t.Errorf("%d deliveries, %d attempts, skipped %v", len(res.Deliveries), len(offsets), res.Skipped)
+	}
+}
+
+func TestCapList(t *testing.T) {
+	var ids []string
+	for i := 0; i < 200; i++ {
+		ids = append(ids, payloads.DeliveryID("evt", fmt.Sprint(i)))
+	}
+	got := capList(ids)
+	b, _ := json.Marshal(got)
+	if len(b) > maxSearchAttributeBytes || len(got) < 40 || got[0] != ids[0] {
+		t.Errorf("capped to %d ids, %d bytes", len(got), len(b))
+	}
+	if short := capList(ids[:3]); len(short) != 3 {
+		t.Errorf("a short list was cut: %d", len(short))
+	}
+}
