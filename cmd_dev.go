@@ -43,6 +43,7 @@ type devOptions struct {
 	httpAddr     string
 	allowTargets []string
 	databaseURL  string
+	temporalDB   string
 	smtpURL      string
 	smtpFrom     string
 	requireKeys  bool
@@ -70,6 +71,8 @@ retrying when it stopped resume when it starts again on the same data dir.`,
 	f.StringVar(&o.httpAddr, "http", defaultAPIAddr, "listen address of the hookflow API")
 	f.StringVar(&o.databaseURL, "database-url", os.Getenv("HOOKFLOW_DATABASE_URL"),
 		"hookflow's own store: postgres://... or a SQLite file (default hookflow.db in --data-dir; env HOOKFLOW_DATABASE_URL)")
+	f.StringVar(&o.temporalDB, "temporal-database-url", os.Getenv("HOOKFLOW_TEMPORAL_DATABASE_URL"),
+		"keep Temporal's state in PostgreSQL (postgres://...) instead of SQLite under --data-dir, as hookflow server does")
 	f.StringVar(&o.smtpURL, "smtp-url", os.Getenv("HOOKFLOW_SMTP_URL"), "SMTP server for failure e-mails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://... (env HOOKFLOW_SMTP_URL)")
 	f.StringVar(&o.smtpFrom, "smtp-from", envOr("HOOKFLOW_SMTP_FROM", "hookflow@localhost"), "sender address of failure e-mails (env HOOKFLOW_SMTP_FROM)")
 	f.BoolVar(&o.requireKeys, "require-api-key", false, "require API keys (hookflow keys create) even on loopback; always on when --http is not loopback")
@@ -127,8 +130,13 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
 	}
 
+	temporalFile := filepath.Join(o.dataDir, "temporal.db")
+	if o.temporalDB != "" {
+		temporalFile = ""
+	}
 	srv, err := devserver.Start(ctx, devserver.Options{
-		DatabaseFile:     filepath.Join(o.dataDir, "temporal.db"),
+		DatabaseFile:     temporalFile,
+		PostgresURL:      o.temporalDB,
 		LogFile:          filepath.Join(o.dataDir, "temporal.log"),
 		FrontendPort:     o.temporalPort,
 		UIPort:           o.uiPort,
@@ -207,6 +215,9 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  Web UI          off (--ui-port 0)\n")
 	}
 	fmt.Fprintf(stdout, "  Data dir        %s\n", o.dataDir)
+	if o.temporalDB != "" {
+		fmt.Fprintf(stdout, "  Temporal state  %s\n", redactURL(o.temporalDB))
+	}
 	fmt.Fprintf(stdout, "  Store           %s\n", redactURL(dbURL))
 	fmt.Fprintf(stdout, "  Project id      %s\n", proj.ID)
 	fmt.Fprintf(stdout, "  Signing secret  %s\n", proj.Secret)

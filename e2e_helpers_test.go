@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -50,6 +52,36 @@ type devProcess struct {
 	projectID    string
 	output       *lockedBuffer
 	done         chan error
+	// temporalDB is the PostgreSQL database Temporal keeps its state in, when the suite runs
+	// on PostgreSQL (HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN); empty on SQLite.
+	temporalDB string
+}
+
+// temporalDatabase makes a fresh PostgreSQL database for one dev process's Temporal state
+// when HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN is set (CI runs the end-to-end suite a second
+// time so), and drops it and its visibility twin at the end of the test.
+func temporalDatabase(t *testing.T) string {
+	dsn := os.Getenv("HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN")
+	if dsn == "" {
+		return ""
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN: %v", err)
+	}
+	name := fmt.Sprintf("hookflow_e2e_temporal_%d", time.Now().UnixNano())
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		for _, db := range []string{name, name + "_visibility"} {
+			admin.Exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)")
+		}
+	})
+	return u.String()
 }
 
 type lockedBuffer struct {
@@ -92,6 +124,14 @@ func startDev(t *testing.T, dataDir string, prev *devProcess, extraArgs ...strin
 		"--temporal-port", fmt.Sprint(d.temporalPort), "--ui-port", fmt.Sprint(d.uiPort),
 		"--http", fmt.Sprintf("127.0.0.1:%d", d.httpPort))
 	d.cmd.Args = append(d.cmd.Args, extraArgs...)
+	if prev != nil {
+		d.temporalDB = prev.temporalDB
+	} else {
+		d.temporalDB = temporalDatabase(t)
+	}
+	if d.temporalDB != "" {
+		d.cmd.Args = append(d.cmd.Args, "--temporal-database-url", d.temporalDB)
+	}
 	d.cmd.Env = append(os.Environ(), childEnv+"=1")
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
