@@ -46,6 +46,7 @@ type benchOptions struct {
 	baselines     bool
 	jsonOut       bool
 	dataDir       string
+	temporalDB    string
 }
 
 func newBenchCommand() *cobra.Command {
@@ -75,6 +76,7 @@ a run that loses one says so and exits non-zero.`,
 	f.IntVar(&o.rounds, "rounds", 3, "rounds of each measurement; medians are reported")
 	f.BoolVar(&o.baselines, "baselines", true, "run the bare-Temporal yardsticks in the same run")
 	f.BoolVar(&o.jsonOut, "json", false, "print one JSON object")
+	f.StringVar(&o.temporalDB, "temporal-database-url", "", "run the server on this PostgreSQL database (created if missing) instead of SQLite, as hookflow server does")
 	f.StringVar(&o.dataDir, "data-dir", "", "where the server keeps its SQLite file (default: a temporary dir, removed after)")
 	return cmd
 }
@@ -139,8 +141,12 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 			fmt.Fprintf(stdout, format+"\n", args...)
 		}
 	}
+	dbFile := filepath.Join(dir, "temporal.db")
+	if o.temporalDB != "" {
+		dbFile = ""
+	}
 	srv, err := devserver.Start(ctx, devserver.Options{
-		DatabaseFile: filepath.Join(dir, "temporal.db"), LogFile: filepath.Join(dir, "temporal.log"),
+		DatabaseFile: dbFile, PostgresURL: o.temporalDB, LogFile: filepath.Join(dir, "temporal.log"),
 		SearchAttributes: workflows.SearchAttributes,
 	})
 	if err != nil {
