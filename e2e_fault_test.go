@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// TestFaultWorkerKilledTwice sends a burst of 1,000 events to `hookflow server` + `api` +
+// one `worker`, SIGKILLs the worker twice while they are delivered and starts a new one each
+// time. Every event must arrive at least once; duplicates (a POST cut short and made again,
+// with the same webhook-id) are counted and reported; no workflow may be left running.
+func TestFaultWorkerKilledTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal and hookflow processes")
+	}
+	const events = 1000
+	dir := t.TempDir()
+	temporalPort, apiPort := freePort(t), freePort(t)
+	temporalAddr := fmt.Sprintf("127.0.0.1:%d", temporalPort)
+	startProcess(t, "server", nil, "Ctrl-C or SIGTERM stops it",
+		"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(temporalPort), "--ui-port", "0")
+	common := []string{"--temporal-address", temporalAddr, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text"}
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	startProcess(t, "api", nil, "SIGTERM or Ctrl-C stops it",
+		append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", apiPort), "--require-api-key=false"}, common...)...)
+	startWorker := func(n int) *process {
+		return startProcess(t, fmt.Sprintf("worker %d", n), nil, "SIGTERM or Ctrl-C stops it",
+			append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", "", "--allow-target", "127.0.0.0/8"}, common...)...)
+	}
+	worker := startWorker(1)
+
+	recv := newSlowReceiver(t, 20*time.Millisecond)
+	status, body := call(t, "POST", apiURL+"/v1/distributions", map[string]any{
+		"name": "Burst", "trigger": map[string]any{"events": []string{"customer.order.paid"}},
+		"webhook": map[string]any{"event_name": "Order-paid", "url": recv.URL + "/hooks", "retry_schedule": []string{"1s", "2s", "4s", "8s", "16s"}},
+	})
+	if status != 201 {
+		t.Fatalf("create distribution: %d %s", status, body)
+	}
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	ids := make(chan int, events)
+	for i := 0; i < events; i++ {
+		ids <- i
+	}
+	close(ids)
+	intakeErrors := make(chan string, events)
+	for c := 0; c < 10; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ids {
+				if status, body := postEvent(apiURL, fmt.Sprintf("evt_burst_%d", i)); status != 202 {
+					intakeErrors <- fmt.Sprintf("event %d: %d %s", i, status, body)
+				}
+			}
+		}()
+	}
+
+	// Kill the worker at a quarter and at two thirds of the deliveries.
+	var recoveries []time.Duration
+	for n, at := range []int{events / 4, events * 2 / 3} {
+		waitFor(t, 3*time.Minute, func() bool { d, _ := recv.counts(); return d >= at })
+		_ = worker.cmd.Process.Signal(syscall.SIGKILL) // a crash: no drain, no clean exit
+		if !worker.wait(30 * time.Second) {
+			t.Fatal("the worker did not die")
+		}
+		before, _ := recv.counts()
+		killed := time.Now()
+		worker = startWorker(n + 2)
+		waitFor(t, 3*time.Minute, func() bool { d, _ := recv.counts(); return d > before })
+		recoveries = append(recoveries, time.Since(killed))
+	}
+	wg.Wait()
+	close(intakeErrors)
+	for e := range intakeErrors {
+		t.Error(e)
+	}
+	waitFor(t, 3*time.Minute, func() bool { d, _ := recv.counts(); return d >= events })
+	elapsed := time.Since(start)
+	distinct, total := recv.counts()
+
+	// Nothing stuck: every Delivery workflow closes.
+	c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: quietSDKLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var running int64 = -1
+	waitFor(t, 2*time.Minute, func() bool {
+		resp, err := c.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
+			Query: "WorkflowType = 'Delivery' AND ExecutionStatus = 'Running'"})
+		if err == nil {
+			running = resp.GetCount()
+		}
+		return running == 0
+	})
+	t.Logf("accounting: %d events, %d delivered (distinct webhook-id), %d POSTs received, %d duplicates, %d still running; "+
+		"worker SIGKILLed twice, first new delivery %v and %v after each kill; all delivered in %v",
+		events, distinct, total, total-distinct, running, recoveries[0].Round(time.Millisecond), recoveries[1].Round(time.Millisecond), elapsed.Round(time.Second))
+	if distinct != events {
+		t.Errorf("%d of %d events delivered", distinct, events)
+	}
+}
+
+// waitFor polls cond until it holds or timeout passes (then the test fails).
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("not true within %v", timeout)
+}
