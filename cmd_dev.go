@@ -22,7 +22,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
@@ -183,7 +182,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 			return uiURL + "/namespaces/" + srv.Namespace() + "/workflows/" + url.PathEscape(id)
 		}
 	}
-	w := worker.New(c, workflows.TaskQueue, acts, sdkworker.Options{})
+	w := worker.New(c, workflows.TaskQueue, acts, worker.Options())
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

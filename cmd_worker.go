@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/store"
@@ -114,17 +113,18 @@ func runWorker(ctx context.Context, o workerOptions, stdout, stderr io.Writer) e
 
 	fatal := make(chan error, 1)
 	acts := newActivities(st, allow, mailer, logger, o.uiURL, o.temporal.namespace)
-	w := worker.New(c, o.temporal.taskQueue, acts, sdkworker.Options{
-		WorkerStopTimeout:                      o.stopTimeout,
-		MaxConcurrentActivityExecutionSize:     o.maxActivities,
-		MaxConcurrentWorkflowTaskExecutionSize: o.maxWorkflowTasks,
-		OnFatalError: func(err error) {
-			select {
-			case fatal <- err:
-			default:
-			}
-		},
-	})
+	// hookflow's poller settings (worker.Options), with this process's limits.
+	wopts := worker.Options()
+	wopts.WorkerStopTimeout = o.stopTimeout
+	wopts.MaxConcurrentActivityExecutionSize = o.maxActivities
+	wopts.MaxConcurrentWorkflowTaskExecutionSize = o.maxWorkflowTasks
+	wopts.OnFatalError = func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+	}
+	w := worker.New(c, o.temporal.taskQueue, acts, wopts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
