@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ type benchOptions struct {
 	jsonOut       bool
 	dataDir       string
 	temporalDB    string
+	cpuProfile    string
 }
 
 func newBenchCommand() *cobra.Command {
@@ -77,6 +79,7 @@ a run that loses one says so and exits non-zero.`,
 	f.BoolVar(&o.baselines, "baselines", true, "run the bare-Temporal yardsticks in the same run")
 	f.BoolVar(&o.jsonOut, "json", false, "print one JSON object")
 	f.StringVar(&o.temporalDB, "temporal-database-url", "", "run the server on this PostgreSQL database (created if missing) instead of SQLite, as hookflow server does")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds (server, worker and receiver: one process) to this file")
 	f.StringVar(&o.dataDir, "data-dir", "", "where the server keeps its SQLite file (default: a temporary dir, removed after)")
 	return cmd
 }
@@ -210,6 +213,17 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	sampler := newRSSSampler()
 	defer sampler.stop()
 
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	data := benchData(o.payloadBytes)
 	st0 := &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
 	var hook, act, empty []phaseResult
