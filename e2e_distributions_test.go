@@ -268,7 +268,8 @@ func TestDevOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	// Closed after the drop below: cleanups run last registered first.
+	t.Cleanup(func() { admin.Close() })
 	name := fmt.Sprintf("hookflow_e2e_%d", time.Now().UnixNano())
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatal(err)
