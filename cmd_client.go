@@ -270,3 +270,42 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).
+func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
+	return &cobra.Command{
+		Use: "get ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var v map[string]any
+			if err := c.do(http.MethodGet, path+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
+				return err
+			}
+			return c.printData(v)
+		},
+	}
+}
+
+// newDeleteCommand is `<noun> delete ID`: DELETE path/ID.
+func newDeleteCommand(g *globalFlags, path, noun string) *cobra.Command {
+	return &cobra.Command{
+		Use: "delete ID", Short: "Delete a " + noun, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.do(http.MethodDelete, path+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(map[string]any{"id": args[0], "deleted": true})
+			}
+			fmt.Fprintf(c.out, "deleted %s %s\n", noun, args[0])
+			return nil
+		},
+	}
+}

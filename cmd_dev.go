@@ -26,7 +26,6 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/devserver"
-	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/worker"
 	"github.com/hookflow/hookflow/workflows"
@@ -109,11 +108,9 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	// dev is for a receiver on this machine: loopback is admitted, other internal ranges
 	// only when asked.
 	allow = append(append([]netip.Prefix{}, activities.Loopback...), allow...)
-	var mailer *activities.Mailer
-	if o.smtpURL != "" {
-		if mailer, err = activities.NewMailer(o.smtpURL, o.smtpFrom); err != nil {
-			return err
-		}
+	mailer, err := newMailer(o.smtpURL, o.smtpFrom)
+	if err != nil {
+		return err
 	}
 	apiHost, apiPort, err := net.SplitHostPort(o.httpAddr)
 	if err != nil {
@@ -176,31 +173,18 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	defer c.Close()
 
 	uiURL := srv.UIURL()
-	acts := &activities.Activities{Store: st, HTTP: activities.NewHTTPClient(&activities.TargetGuard{Allow: allow}), Logger: logger, Mailer: mailer}
-	if uiURL != "" {
-		acts.WorkflowLink = func(id string) string {
-			return uiURL + "/namespaces/" + srv.Namespace() + "/workflows/" + url.PathEscape(id)
-		}
-	}
+	acts := newActivities(st, allow, mailer, logger, uiURL, srv.Namespace())
 	w := worker.New(c, workflows.TaskQueue, acts, worker.Options())
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
 
-	starts := &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
 	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
 	requireKeys := o.requireKeys || !api.IsLoopbackListen(o.httpAddr)
-	root := http.NewServeMux()
-	root.Handle("GET /metrics", processMetrics)
-	root.Handle("/", (&api.Server{
-		Store:       st,
-		Starter:     starts,
-		Log:         starts,
-		RequireKeys: requireKeys,
-		Logger:      logger,
-	}).Handler())
-	apiServer := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics.
+	handler := newHealth(c, srv.Namespace(), st).handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys))
+	apiServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- apiServer.Serve(apiListener) }()
 

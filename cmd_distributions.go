@@ -193,37 +193,8 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	get := &cobra.Command{
-		Use: "get ID", Short: "Show one distribution (-o yaml prints what apply reads)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			var d map[string]any
-			if err := c.do(http.MethodGet, "/v1/distributions/"+url.PathEscape(args[0]), nil, &d); err != nil {
-				return err
-			}
-			return c.printData(d)
-		},
-	}
-	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete a distribution", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := c.do(http.MethodDelete, "/v1/distributions/"+url.PathEscape(args[0]), nil, nil); err != nil {
-				return err
-			}
-			if c.output != "text" {
-				return c.printData(map[string]any{"id": args[0], "deleted": true})
-			}
-			fmt.Fprintf(c.out, "deleted distribution %s\n", args[0])
-			return nil
-		},
-	}
+	get := newGetCommand(g, "/v1/distributions", "Show one distribution (-o yaml prints what apply reads)")
+	del := newDeleteCommand(g, "/v1/distributions", "distribution")
 	cmd.AddCommand(create, update, list, get, del,
 		newStatusCommand(g, "pause", "Pause a distribution: it sends nothing, matching events are recorded as skipped"),
 		newStatusCommand(g, "resume", "Set a distribution live again"),

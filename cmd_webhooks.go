@@ -171,34 +171,8 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	get := &cobra.Command{
-		Use: "get ID", Short: "Show one project webhook", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			var w map[string]any
-			if err := c.do(http.MethodGet, "/v1/webhooks/"+url.PathEscape(args[0]), nil, &w); err != nil {
-				return err
-			}
-			return c.printData(w)
-		},
-	}
-	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete a project webhook", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := c.do(http.MethodDelete, "/v1/webhooks/"+url.PathEscape(args[0]), nil, nil); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.out, "deleted webhook %s\n", args[0])
-			return nil
-		},
-	}
+	get := newGetCommand(g, "/v1/webhooks", "Show one project webhook")
+	del := newDeleteCommand(g, "/v1/webhooks", "webhook")
 	cmd.AddCommand(create, update, list, get, del)
 	return cmd
 }

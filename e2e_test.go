@@ -324,6 +324,9 @@ func TestDev(t *testing.T) {
 	})
 
 	t.Run("metrics name deliveries, attempts, latency, notifications and the SDK's worker", func(t *testing.T) {
+		if status, body := call(t, "GET", d.api+"/readyz", nil); status != 200 || !strings.Contains(string(body), `"ready"`) {
+			t.Errorf("dev /readyz: %d %s", status, body)
+		}
 		status, body := call(t, "GET", d.api+"/metrics", nil)
 		text := string(body)
 		// Series carry the SDK's tags too (namespace, task queue, ...): match the name and

@@ -165,18 +165,34 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, h)
 }
 
-func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
+// readEdit reads the body of a create (pathID "") or an update of a distribution or a
+// project webhook: decoded strictly, its id absent, or on an update equal to the path's. It
+// answers the problem itself and returns false.
+func readEdit[T any](w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error), idOf func(T) string, pathID, collection string) (T, bool) {
+	var zero T
 	body, ok := readBody(w, r, MaxDistributionBytes)
 	if !ok {
-		return
+		return zero, false
 	}
-	d, err := distributions.Decode(body)
+	v, err := decode(body)
 	if err != nil {
 		writeValidation(w, http.StatusBadRequest, err)
-		return
+		return zero, false
 	}
-	if d.ID != "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", "id is assigned by hookflow; to change a distribution, PUT /v1/distributions/{id}", "id")
+	switch id := idOf(v); {
+	case pathID == "" && id != "":
+		writeError(w, http.StatusBadRequest, "invalid_request", "id is assigned by hookflow; to change one, PUT "+collection+"/{id}", "id")
+		return zero, false
+	case pathID != "" && id != "" && id != pathID:
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("id %q in the body is not %q of the path", id, pathID), "id")
+		return zero, false
+	}
+	return v, true
+}
+
+func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
+	d, ok := readEdit(w, r, distributions.Decode, func(d distributions.Distribution) string { return d.ID }, "", "/v1/distributions")
+	if !ok {
 		return
 	}
 	d.Normalize()
@@ -218,17 +234,8 @@ func (s *Server) getDistribution(w http.ResponseWriter, r *http.Request) {
 // if the distribution changed since, the answer is 409 and nothing is written.
 func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, ok := readBody(w, r, MaxDistributionBytes)
+	d, ok := readEdit(w, r, distributions.Decode, func(d distributions.Distribution) string { return d.ID }, id, "/v1/distributions")
 	if !ok {
-		return
-	}
-	d, err := distributions.Decode(body)
-	if err != nil {
-		writeValidation(w, http.StatusBadRequest, err)
-		return
-	}
-	if d.ID != "" && d.ID != id {
-		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("id %q in the body is not %q of the path", d.ID, id), "id")
 		return
 	}
 	if d.Version <= 0 {
@@ -277,17 +284,8 @@ func (s *Server) deleteDistribution(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, MaxDistributionBytes)
+	hook, ok := readEdit(w, r, distributions.DecodeWebhook, func(h distributions.ProjectWebhook) string { return h.ID }, "", "/v1/webhooks")
 	if !ok {
-		return
-	}
-	hook, err := distributions.DecodeWebhook(body)
-	if err != nil {
-		writeValidation(w, http.StatusBadRequest, err)
-		return
-	}
-	if hook.ID != "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", "id is assigned by hookflow; to change a webhook, PUT /v1/webhooks/{id}", "id")
 		return
 	}
 	hook.Normalize()
@@ -327,17 +325,8 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, ok := readBody(w, r, MaxDistributionBytes)
+	hook, ok := readEdit(w, r, distributions.DecodeWebhook, func(h distributions.ProjectWebhook) string { return h.ID }, id, "/v1/webhooks")
 	if !ok {
-		return
-	}
-	hook, err := distributions.DecodeWebhook(body)
-	if err != nil {
-		writeValidation(w, http.StatusBadRequest, err)
-		return
-	}
-	if hook.ID != "" && hook.ID != id {
-		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("id %q in the body is not %q of the path", hook.ID, id), "id")
 		return
 	}
 	if hook.Revision <= 0 {
