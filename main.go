@@ -43,6 +43,9 @@ func newRootCommand() *cobra.Command {
 		newHealthCommand(),
 		newKeysCommand(g),
 		newReceiveCommand(),
+		newProgramsCommand(g),
+		newCodesCommand(g),
+		newMessagesCommand(g),
 	)
 	return root
 }

@@ -73,6 +73,10 @@ var postgresMigrations = []string{
 	);
 	CREATE INDEX api_keys_created_at ON api_keys (created_at, id);
 	INSERT INTO settings (key, value) VALUES ('api_keys_lock', '') ON CONFLICT (key) DO NOTHING;`,
+	// 4: code pools and their publications (codes.go).
+	postgresCodesMigration,
+	// 5: manual and bulk messages and their customers (messages.go).
+	postgresMessagesMigration,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks

@@ -60,6 +60,10 @@ var sqliteMigrations = []string{
 		last_used_at TEXT
 	);
 	INSERT INTO settings (key, value) VALUES ('api_keys_lock', '') ON CONFLICT (key) DO NOTHING;`,
+	// 4: code pools and their publications (codes.go).
+	sqliteCodesMigration,
+	// 5: manual and bulk messages and their customers (messages.go).
+	sqliteMessagesMigration,
 }
 
 // sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the

@@ -89,6 +89,11 @@ type Store interface {
 	// key with the manage scope.
 	RevokeAPIKey(ctx context.Context, id string) error
 
+	// Code pools and publications (codes.go).
+	CodeStore
+	// Manual and bulk messages (messages.go).
+	MessageStore
+
 	Close() error
 }
 
