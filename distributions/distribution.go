@@ -42,7 +42,10 @@ type Distribution struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
 	// Version counts the changes: 1 when created, one more on every update, pause or resume.
-	Version       int           `json:"version"`
+	Version int `json:"version"`
+	// Labels are free key/value pairs that group distributions, such as the ones a program
+	// preset creates (program=loyalty, campaign=camp_1); hookflow only stores them.
+	Labels        map[string]string `json:"labels,omitempty"`
 	Trigger       Trigger       `json:"trigger"`
 	Action        Action        `json:"action"`
 	Webhook       Webhook       `json:"webhook"`
@@ -66,6 +69,47 @@ type Trigger struct {
 	// LiveFrom and LiveUntil bound when the distribution takes events.
 	LiveFrom  *time.Time `json:"live_from,omitempty"`
 	LiveUntil *time.Time `json:"live_until,omitempty"`
+	// Recipient, for referral program notifications, is whom the payload's customer object
+	// is about: RecipientReferrer or RecipientReferee (see Trigger.EventFor).
+	Recipient string `json:"recipient,omitempty"`
+}
+
+// Recipients of a referral program notification.
+const (
+	RecipientReferrer = "referrer"
+	RecipientReferee  = "referee"
+)
+
+// EventFor returns ev as this trigger's recipient sees it. Events that name both sides of a
+// referral (customer.referred, order events) carry the referee as customer and the referrer
+// as referrer; for a referrer recipient the payload's customer is then the referrer. Every
+// other event is returned unchanged, as is an event without a referrer object.
+func (t Trigger) EventFor(ev payloads.Event) payloads.Event {
+	if t.Recipient != RecipientReferrer {
+		return ev
+	}
+	referrer := ev.Data["referrer"]
+	if len(referrer) == 0 || string(referrer) == "null" {
+		return ev
+	}
+	data := make(map[string]json.RawMessage, len(ev.Data))
+	for k, v := range ev.Data {
+		data[k] = v
+	}
+	data["customer"] = referrer
+	ev.Data = data
+	return ev
+}
+
+// namesBothSides reports whether events of type eventType carry the referrer beside the
+// customer, so that a recipient can be chosen.
+func namesBothSides(eventType string) bool {
+	for _, o := range payloads.TriggerObjects(eventType) {
+		if o == "referrer" {
+			return true
+		}
+	}
+	return false
 }
 
 // Action is what the distribution does with a matching event.

@@ -7,8 +7,10 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/payloads"
 )
@@ -76,6 +78,7 @@ func (d Distribution) Validate() error {
 	default:
 		ps.add("status", "%q is not one of live, paused, draft", d.Status)
 	}
+	validateLabels(&ps, d.Labels)
 	d.Trigger.validate(&ps)
 	d.Action.validate(&ps, d.Trigger.Events)
 	d.Webhook.validate(&ps)
@@ -130,6 +133,50 @@ func (t Trigger) validate(ps *problems) {
 	}
 	if t.LiveFrom != nil && t.LiveUntil != nil && !t.LiveUntil.After(*t.LiveFrom) {
 		ps.add("trigger.live_until", "must be after live_from")
+	}
+	switch t.Recipient {
+	case "", RecipientReferrer:
+	case RecipientReferee:
+		// Only events that carry both sides know who the referee is.
+		for i, e := range t.Events {
+			if !payloads.IsDistributionTrigger(e) || !namesBothSides(e) {
+				ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s does not name the referee: recipient referee takes customer.referred and customer.order.* events", e)
+			}
+		}
+	default:
+		ps.add("trigger.recipient", "%q is not one of referrer, referee", t.Recipient)
+	}
+}
+
+// Limits on labels.
+const (
+	MaxLabels           = 16
+	maxLabelKeyLength   = 63
+	maxLabelValueLength = 128
+)
+
+var labelKeyPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?$`)
+
+func validateLabels(ps *problems, labels map[string]string) {
+	if len(labels) > MaxLabels {
+		ps.add("labels", "at most %d labels", MaxLabels)
+		return
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		field := "labels." + k
+		switch v := labels[k]; {
+		case len(k) > maxLabelKeyLength || !labelKeyPattern.MatchString(k):
+			ps.add(field, "a label key is 1 to %d lower-case letters, digits and . _ / - (starting and ending with a letter or digit)", maxLabelKeyLength)
+		case len(v) > maxLabelValueLength:
+			ps.add(field, "longer than %d characters", maxLabelValueLength)
+		case strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) || !utf8.ValidString(v):
+			ps.add(field, "must not contain control characters")
+		}
 	}
 }
 

@@ -143,11 +143,14 @@ type target struct {
 	webhook          distributions.Webhook
 	actionObjects    []payloads.NamedObject
 	notifications    distributions.Notifications
+	// trigger is the distribution's trigger: its recipient decides whom the payload's
+	// customer is about.
+	trigger distributions.Trigger
 }
 
 func distributionTarget(d distributions.Distribution) target {
 	t := target{id: d.ID, object: "distribution", name: d.Name, version: d.Version,
-		eventName: d.Webhook.EventName, webhook: d.Webhook, notifications: d.Notifications}
+		eventName: d.Webhook.EventName, webhook: d.Webhook, notifications: d.Notifications, trigger: d.Trigger}
 	if d.Action.Type == distributions.ActionNotifyPromotion {
 		t.actionObjects = []payloads.NamedObject{
 			{Name: "campaign", Value: d.Action.Campaign},
@@ -287,7 +290,7 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
 
-	body, warnings, err := payloads.RenderWithWarnings(ev, payloads.Target{
+	body, warnings, err := payloads.RenderWithWarnings(t.trigger.EventFor(ev), payloads.Target{
 		ProjectID: projectID, SourceID: t.id, SourceObject: t.object,
 		URL: t.webhook.URL, EventName: t.eventName, Version: t.webhook.Version,
 		ActionObjects: t.actionObjects, Template: t.webhook.Template, Raw: t.webhook.Raw,
