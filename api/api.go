@@ -213,16 +213,39 @@ func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, d.Redacted())
 }
 
+// listDistributions lists every distribution, or with ?label=key=value (repeatable) those
+// that have all the labels asked for.
 func (s *Server) listDistributions(w http.ResponseWriter, r *http.Request) {
+	want := map[string]string{}
+	for i, l := range r.URL.Query()["label"] {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("label %q is not key=value, such as program=loyalty", l), fmt.Sprintf("label[%d]", i))
+			return
+		}
+		want[k] = v
+	}
 	ds, err := s.Store.ListDistributions(r.Context())
 	if err != nil {
 		s.internal(w, "list distributions", err)
 		return
 	}
-	for i := range ds {
-		ds[i] = ds[i].Redacted()
+	out := ds[:0]
+	for _, d := range ds {
+		if hasLabels(d.Labels, want) {
+			out = append(out, d.Redacted())
+		}
 	}
-	writeJSON(w, http.StatusOK, list(ds))
+	writeJSON(w, http.StatusOK, list(out))
+}
+
+func hasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) getDistribution(w http.ResponseWriter, r *http.Request) {

@@ -46,12 +46,12 @@ type Distribution struct {
 	// Labels are free key/value pairs that group distributions, such as the ones a program
 	// preset creates (program=loyalty, campaign=camp_1); hookflow only stores them.
 	Labels        map[string]string `json:"labels,omitempty"`
-	Trigger       Trigger       `json:"trigger"`
-	Action        Action        `json:"action"`
-	Webhook       Webhook       `json:"webhook"`
-	Notifications Notifications `json:"notifications"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	Trigger       Trigger           `json:"trigger"`
+	Action        Action            `json:"action"`
+	Webhook       Webhook           `json:"webhook"`
+	Notifications Notifications     `json:"notifications"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
 }
 
 // Trigger says which events a distribution takes.
