@@ -26,6 +26,7 @@ type apiOptions struct {
 	stopTimeout time.Duration
 	logFormat   string
 	requireKeys bool
+	uiURL       string
 }
 
 func newAPICommand() *cobra.Command {
@@ -56,6 +57,7 @@ GET /livez and /readyz on --http answer for probes.`,
 	f.BoolVar(&o.requireKeys, "require-api-key", true, "require API keys (hookflow keys create); false is allowed only on a loopback --http")
 	f.DurationVar(&o.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
+	f.StringVar(&o.uiURL, "ui-url", "", "Temporal Web UI base URL, such as https://temporal.example.com: with --encryption-key, its origin may call the codec endpoint /codec from the browser")
 	addConfigFlags(cmd)
 	return cmd
 }
@@ -73,6 +75,14 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 	}
 	if !o.requireKeys && !api.IsLoopbackListen(o.httpAddr) {
 		return fmt.Errorf("--require-api-key=false with --http %s: an open API only on loopback", o.httpAddr)
+	}
+	codec, err := o.temporal.encryptionKeys.codec()
+	if err != nil {
+		return err
+	}
+	origins := uiOrigins(o.uiURL)
+	if o.uiURL != "" && origins == nil {
+		return fmt.Errorf("--ui-url %q: want the Web UI's base URL, such as https://temporal.example.com", o.uiURL)
 	}
 	// Listen before connecting anywhere, so that a taken port is the first error.
 	l, err := net.Listen("tcp", o.httpAddr)
@@ -94,7 +104,7 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 
 	h := newHealth(c, o.temporal.namespace, st)
 	srv := &http.Server{
-		Handler:           h.handler(newAPIHandler(st, c, o.temporal.taskQueue, logger, o.requireKeys)),
+		Handler:           h.handler(newAPIHandler(st, c, o.temporal.taskQueue, logger, o.requireKeys, codec, origins)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)
@@ -105,6 +115,10 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  Temporal        %s (namespace %s, task queue %s%s)\n", o.temporal.address, o.temporal.namespace, o.temporal.taskQueue, transportNote(o.temporal))
 	fmt.Fprintf(stdout, "  Store           %s\n", redactURL(o.databaseURL))
 	fmt.Fprintf(stdout, "  Health          http://%s/readyz, /livez\n", l.Addr())
+	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(codec))
+	if codec != nil {
+		fmt.Fprintf(stdout, "  Codec endpoint  http://%s%s (Web UI: Settings > Codec Server, or its codec.endpoint)%s\n", l.Addr(), api.CodecPath, corsNote(origins))
+	}
 	if o.requireKeys {
 		fmt.Fprintf(stdout, "  API keys        required (Authorization: Bearer); create the first on this machine: hookflow keys create --name ops --scope manage\n")
 	} else {

@@ -45,6 +45,7 @@ type devOptions struct {
 	smtpURL      string
 	smtpFrom     string
 	requireKeys  bool
+	encryption   keyList
 }
 
 func newDevCommand() *cobra.Command {
@@ -57,6 +58,10 @@ func newDevCommand() *cobra.Command {
 retrying when it stopped resume when it starts again on the same data dir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Read here rather than as the flag's default, so that --help never shows a key.
+			if v := os.Getenv(envName("encryption-key")); v != "" && !cmd.Flags().Changed("encryption-key") {
+				_ = o.encryption.Replace(strings.Split(v, ","))
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runDev(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -75,6 +80,8 @@ retrying when it stopped resume when it starts again on the same data dir.`,
 	f.StringVar(&o.smtpFrom, "smtp-from", envOr("HOOKFLOW_SMTP_FROM", "hookflow@localhost"), "sender address of failure e-mails (env HOOKFLOW_SMTP_FROM)")
 	f.BoolVar(&o.requireKeys, "require-api-key", false, "require API keys (hookflow keys create) even on loopback; always on when --http is not loopback")
 	f.StringArrayVar(&o.allowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
+	o.encryption.register(f)
+	f.Lookup("encryption-key").Usage += "; the Web UI decrypts through the API's /codec (env " + envName("encryption-key") + ")"
 	return cmd
 }
 
@@ -112,6 +119,10 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	codec, err := o.encryption.codec()
+	if err != nil {
+		return err
+	}
 	apiHost, apiPort, err := net.SplitHostPort(o.httpAddr)
 	if err != nil {
 		return fmt.Errorf("--http %q: want host:port such as %s", o.httpAddr, defaultAPIAddr)
@@ -126,6 +137,16 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--data-dir %s: %w", o.dataDir, err)
 	}
 
+	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
+	requireKeys := o.requireKeys || !api.IsLoopbackListen(o.httpAddr)
+	apiURL := "http://" + net.JoinHostPort(apiHost, apiPort)
+	// With a key, the Web UI decrypts payloads through the API's codec endpoint, which it
+	// can call only while the API is open: it sends no hookflow API key.
+	codecEndpoint := ""
+	if codec != nil && !requireKeys {
+		codecEndpoint = apiURL + api.CodecPath
+	}
+
 	temporalFile := filepath.Join(o.dataDir, "temporal.db")
 	if o.temporalDB != "" {
 		temporalFile = ""
@@ -138,6 +159,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		UIPort:           o.uiPort,
 		Namespace:        "default",
 		SearchAttributes: workflows.SearchAttributes,
+		CodecEndpoint:    codecEndpoint,
 	})
 	if err != nil {
 		return err
@@ -163,9 +185,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		HostPort:  srv.HostPort(),
 		Namespace: srv.Namespace(),
 		Logger:    sdklog.NewStructuredLogger(sdkLogger),
-		// Keeps the user's JSON byte for byte on its way through history.
-		DataConverter:  workflows.DataConverter,
-		MetricsHandler: processMetrics.SDKHandler(),
+		// Keeps the user's JSON byte for byte on its way through history, encrypted with
+		// --encryption-key.
+		DataConverter: workflows.DataConverterFor(codec),
+		// Failure details hold an attempt's answer and request: encrypted too.
+		FailureConverter: workflows.FailureConverterFor(codec),
+		MetricsHandler:   processMetrics.SDKHandler(),
 	})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)
@@ -180,15 +205,13 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	defer w.Stop()
 
-	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
-	requireKeys := o.requireKeys || !api.IsLoopbackListen(o.httpAddr)
-	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics.
-	handler := newHealth(c, srv.Namespace(), st).handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys))
+	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
+	// /codec with a key.
+	handler := newHealth(c, srv.Namespace(), st).handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, codec, uiOrigins(uiURL)))
 	apiServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- apiServer.Serve(apiListener) }()
 
-	apiURL := "http://" + net.JoinHostPort(apiHost, apiPort)
 	fmt.Fprintf(stdout, "hookflow dev is running\n")
 	fmt.Fprintf(stdout, "  API             %s\n", apiURL)
 	fmt.Fprintf(stdout, "  Temporal        %s (namespace %s, task queue %s)\n", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
@@ -208,6 +231,16 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  E-mail          %s, from %s\n", redactURL(o.smtpURL), o.smtpFrom)
 	} else {
 		fmt.Fprintf(stdout, "  E-mail          off (--smtp-url); failures are in-app and logged\n")
+	}
+	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(codec))
+	switch {
+	case codec == nil:
+	case requireKeys:
+		fmt.Fprintf(stdout, "  Codec endpoint  %s%s (needs a manage API key, which the Web UI cannot send: it shows payloads encrypted)\n", apiURL, api.CodecPath)
+	case uiURL == "":
+		fmt.Fprintf(stdout, "  Codec endpoint  %s (temporal workflow show --codec-endpoint)\n", codecEndpoint)
+	default:
+		fmt.Fprintf(stdout, "  Codec endpoint  %s (the Web UI decrypts through it)\n", codecEndpoint)
 	}
 	fmt.Fprintf(stdout, "  Targets         public addresses and %s (--allow-target adds more)\n", prefixList(allow))
 	if !requireKeys {

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +28,7 @@ type serverOptions struct {
 	uiPort       int
 	namespace    string
 	retention    time.Duration
+	codec        string
 }
 
 func newServerCommand() *cobra.Command {
@@ -58,6 +61,7 @@ SIGTERM or Ctrl-C stops it.`,
 	f.IntVar(&o.uiPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
 	f.StringVar(&o.namespace, "namespace", "default", "namespace to create, with hookflow's search attributes")
 	f.DurationVar(&o.retention, "retention", 24*time.Hour, "how long closed workflows (the delivery log) are kept, for a new namespace")
+	f.StringVar(&o.codec, "codec-endpoint", "", "hookflow api's codec endpoint, such as http://127.0.0.1:7280/codec, for the Web UI to show payloads encrypted with --encryption-key (the api needs --ui-url of this UI)")
 	addConfigFlags(cmd)
 	return cmd
 }
@@ -84,6 +88,12 @@ func runServer(ctx context.Context, o serverOptions, stdout io.Writer) error {
 		Namespace:        o.namespace,
 		Retention:        o.retention,
 		SearchAttributes: workflows.SearchAttributes,
+		CodecEndpoint:    strings.TrimRight(o.codec, "/"),
+	}
+	if o.codec != "" {
+		if u, err := url.Parse(o.codec); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--codec-endpoint %q: want the URL of hookflow api's /codec, such as http://127.0.0.1:7280/codec", o.codec)
+		}
 	}
 	persistence := ""
 	if o.databaseURL != "" {
@@ -108,6 +118,9 @@ func runServer(ctx context.Context, o serverOptions, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  Web UI          %s/namespaces/%s/workflows\n", ui, srv.Namespace())
 	} else {
 		fmt.Fprintf(stdout, "  Web UI          off (--ui-port 0)\n")
+	}
+	if ui := srv.UIURL(); ui != "" && o.codec != "" {
+		fmt.Fprintf(stdout, "  Codec endpoint  %s (the Web UI decodes payloads through it)\n", opts.CodecEndpoint)
 	}
 	fmt.Fprintf(stdout, "  Persistence     %s\n", persistence)
 	fmt.Fprintf(stdout, "  Log             %s\n", opts.LogFile)

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +54,7 @@ type temporalFlags struct {
 	apiKey         string
 	identity       string
 	connectTimeout time.Duration
+	encryptionKeys keyList
 }
 
 func (o *temporalFlags) register(f *pflag.FlagSet) {
@@ -66,6 +69,66 @@ func (o *temporalFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&o.apiKey, "temporal-api-key", "", "Temporal Cloud API key; turns TLS on")
 	f.StringVar(&o.identity, "identity", "", "this process's identity in Temporal's history (default pid@host)")
 	f.DurationVar(&o.connectTimeout, "connect-timeout", time.Minute, "how long to wait at start for Temporal to answer")
+	o.encryptionKeys.register(f)
+}
+
+// keyList is the value of --encryption-key: id:base64 keys, comma-separated or repeated.
+// It never shows its value, not in help nor in an error, and never fails to be set:
+// workflows.ParseEncryptionKeys checks it, with errors that name keys only by id.
+type keyList struct{ specs []string }
+
+func (k *keyList) register(f *pflag.FlagSet) {
+	f.Var(k, "encryption-key", "encrypt payloads in Temporal history with AES-256-GCM: id:base64-of-32-bytes, comma-separated or repeated; "+
+		"the first encrypts, all decrypt (make one with: echo \"$(date +%Y%m):$(openssl rand -base64 32)\")")
+}
+
+func (k *keyList) String() string {
+	if len(k.specs) == 0 {
+		return ""
+	}
+	return "<redacted>"
+}
+
+func (k *keyList) Set(v string) error { k.specs = append(k.specs, v); return nil }
+func (k *keyList) Type() string       { return "keys" }
+
+// Append, Replace and GetSlice make it a pflag.SliceValue: loadConfig then splits
+// HOOKFLOW_ENCRYPTION_KEY at commas and takes a list in the config file.
+func (k *keyList) Append(v string) error     { return k.Set(v) }
+func (k *keyList) Replace(vs []string) error { k.specs = append([]string(nil), vs...); return nil }
+func (k *keyList) GetSlice() []string        { return append([]string(nil), k.specs...) }
+func (k *keyList) keys() ([]workflows.EncryptionKey, error) {
+	return workflows.ParseEncryptionKeys(k.specs...)
+}
+
+// codec is the payload codec of --encryption-key, nil without a key.
+func (k *keyList) codec() (*workflows.Codec, error) {
+	keys, err := k.keys()
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	return workflows.NewCodec(keys...)
+}
+
+// corsNote tells the banner which Web UI may call the codec endpoint from a browser.
+func corsNote(origins []string) string {
+	if len(origins) == 0 {
+		return "; no browser origin allowed (--ui-url)"
+	}
+	return "; browsers at " + origins[0]
+}
+
+// encryptionNote tells the banner whether payloads are encrypted, by key id only.
+func encryptionNote(c *workflows.Codec) string {
+	if c == nil {
+		return "off (--encryption-key): payloads are readable in Temporal history"
+	}
+	ids := c.KeyIDs()
+	note := "AES-256-GCM, key " + ids[0]
+	if len(ids) > 1 {
+		note += " (also decrypts " + strings.Join(ids[1:], ", ") + ")"
+	}
+	return note
 }
 
 // tlsConfig is nil when no TLS was asked for.
@@ -108,9 +171,14 @@ func (o *temporalFlags) identityOrDefault() string {
 }
 
 // clientOptions are the SDK client's options: workflows.DataConverter keeps the user's
-// JSON byte for byte through history, so every process must use it.
+// JSON byte for byte through history, so every process must use it, with the codec of
+// --encryption-key when one is given.
 func (o *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, error) {
 	tlsCfg, err := o.tlsConfig()
+	if err != nil {
+		return client.Options{}, err
+	}
+	codec, err := o.encryptionKeys.codec()
 	if err != nil {
 		return client.Options{}, err
 	}
@@ -119,7 +187,8 @@ func (o *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, erro
 		Namespace:         o.namespace,
 		Identity:          o.identityOrDefault(),
 		Logger:            sdklog.NewStructuredLogger(logger),
-		DataConverter:     workflows.DataConverter,
+		DataConverter:     workflows.DataConverterFor(codec),
+		FailureConverter:  workflows.FailureConverterFor(codec),
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
 		MetricsHandler:    processMetrics.SDKHandler(),
 	}
@@ -211,9 +280,43 @@ func newActivities(st store.Store, allow []netip.Prefix, mailer *activities.Mail
 }
 
 // newAPIHandler is the hookflow HTTP API on st, starting workflows through c on taskQueue.
-func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool) http.Handler {
-	starts := &starter.Starter{Client: c, TaskQueue: taskQueue}
-	return (&api.Server{Store: st, Starter: starts, Log: starts, Logger: logger, RequireKeys: requireKeys}).Handler()
+// With a codec (--encryption-key), it also serves the codec endpoint at /codec/ for the
+// Web UI at uiOrigins, outside the API's refusal of browsers; the delivery log decodes
+// history with the codec.
+func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, codec *workflows.Codec, uiOrigins []string) http.Handler {
+	starts := &starter.Starter{Client: c, TaskQueue: taskQueue, DataConverter: workflows.DataConverterFor(codec)}
+	srv := &api.Server{Store: st, Starter: starts, Log: starts, Logger: logger, RequireKeys: requireKeys}
+	if codec == nil {
+		return srv.Handler()
+	}
+	mux := http.NewServeMux()
+	mux.Handle(api.CodecPath+"/", srv.CodecHandler(codec, uiOrigins))
+	mux.Handle("/", srv.Handler())
+	return mux
+}
+
+// uiOrigins are the origins a browser sends for the Web UI at uiURL: its scheme and host,
+// and for a loopback address its localhost and 127.0.0.1 spellings both.
+func uiOrigins(uiURL string) []string {
+	u, err := url.Parse(uiURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	out := []string{u.Scheme + "://" + u.Host}
+	host, port := u.Hostname(), u.Port()
+	withPort := func(h string) string {
+		if port == "" {
+			return u.Scheme + "://" + h
+		}
+		return u.Scheme + "://" + net.JoinHostPort(h, port)
+	}
+	switch host {
+	case "127.0.0.1", "::1":
+		out = append(out, withPort("localhost"))
+	case "localhost":
+		out = append(out, withPort("127.0.0.1"))
+	}
+	return out
 }
 
 // processMetrics is the process's one metrics registry: the SDK's metrics and hookflow's

@@ -65,6 +65,10 @@ type Options struct {
 	Retention time.Duration
 	// SearchAttributes are registered on a new namespace and added to an existing one.
 	SearchAttributes map[string]enumspb.IndexedValueType
+	// CodecEndpoint, when set, is the remote codec (such as http://127.0.0.1:7280/codec)
+	// that the Web UI decodes payloads through from the browser: hookflow's codec endpoint
+	// when payloads are encrypted.
+	CodecEndpoint string
 }
 
 // Server is a running embedded Temporal server.
@@ -160,6 +164,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			CORS:                uiconfig.CORS{CookieInsecure: true},
 			HideLogs:            true,
 			DisableNewsFetch:    true,
+			Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
 		}))
 		go func() { _ = s.ui.Start() }()
 		// The UI server listens a moment after Start: wait, so that the address the

@@ -182,14 +182,14 @@ func (s *Starter) Delivery(ctx context.Context, id string) (Delivery, error) {
 		}
 		events = append(events, ev)
 	}
-	readHistory(&d, events)
+	readHistory(&d, events, s.dataConverter())
 	return d, nil
 }
 
 // readHistory fills d from a Delivery workflow's history: the event from its input, one
-// attempt per Post activity of this delivery, the outcome from its result.
-func readHistory(d *Delivery, events []*historypb.HistoryEvent) {
-	dc := workflows.DataConverter
+// attempt per Post activity of this delivery, the outcome from its result. dc decodes the
+// payloads (with the codec, when they are encrypted).
+func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.DataConverter) {
 	decode := func(p *commonpb.Payloads, v any) bool { return p != nil && dc.FromPayloads(p, v) == nil }
 	attempts := map[int64]int{} // scheduled event id -> index in d.Attempts
 	for _, ev := range events {

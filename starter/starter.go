@@ -7,6 +7,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/payloads"
@@ -25,6 +26,17 @@ type Handle struct {
 type Starter struct {
 	Client    client.Client
 	TaskQueue string
+	// DataConverter reads payloads from history in the delivery log: the client's, with
+	// its codec when payloads are encrypted. workflows.DataConverter when nil.
+	DataConverter converter.DataConverter
+}
+
+// dataConverter is s.DataConverter or workflows.DataConverter.
+func (s *Starter) dataConverter() converter.DataConverter {
+	if s.DataConverter != nil {
+		return s.DataConverter
+	}
+	return workflows.DataConverter
 }
 
 // Start starts the Delivery workflow of ev, or finds the one a first submission of the same

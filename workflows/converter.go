@@ -13,13 +13,19 @@ import (
 // HTML escaping. The default escapes '<', '>' and '&' even inside json.RawMessage, which
 // would change the bytes of the user's objects on their way through history and so the
 // body a receiver gets. What it writes is plain JSON that any converter reads.
-var DataConverter = converter.MakeTransferAware(converter.NewCompositeDataConverter(
+//
+// It does not encrypt: processes with an encryption key use NewDataConverter or
+// DataConverterFor (codec.go), which wrap the same converter.
+var DataConverter = converter.MakeTransferAware(payloadConverter)
+
+// payloadConverter is DataConverter without the transfer-type wrapper, for codecs to wrap.
+var payloadConverter = converter.NewCompositeDataConverter(
 	converter.NewNilPayloadConverter(),
 	converter.NewByteSlicePayloadConverter(),
 	converter.NewProtoJSONPayloadConverter(),
 	converter.NewProtoPayloadConverter(),
 	&exactJSONPayloadConverter{},
-))
+)
 
 type exactJSONPayloadConverter struct {
 	converter.JSONPayloadConverter
