@@ -192,13 +192,13 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 		if errors.As(err, &opErr) {
 			msg = opErr.Err.Error()
 		}
-		a.logger(ctx).Warn("attempt refused", "delivery", req.DeliveryID, "url", req.URL, "error", msg)
+		a.logger(ctx).Warn("attempt refused", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "error", msg)
 		return payloads.Response{}, failure(payloads.Rejected, msg, payloads.Response{})
 	}
 	if err != nil {
 		latency := time.Since(start).Milliseconds()
-		msg := describeTransportError(req.URL, err)
-		a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", req.URL, "error", msg, "latency_ms", latency)
+		msg := describeTransportError(ShownURL(req.URL), err)
+		a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "error", msg, "latency_ms", latency)
 		return payloads.Response{}, failure(payloads.Retryable, msg, payloads.Response{LatencyMs: latency})
 	}
 	defer resp.Body.Close()
@@ -212,12 +212,12 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 		out.RetryAfterSeconds = retryAfterSeconds(resp.Header.Get("retry-after"), time.Now())
 	}
 	outcome := payloads.ClassifyStatus(resp.StatusCode)
-	a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", req.URL, "status", resp.StatusCode,
+	a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "status", resp.StatusCode,
 		"outcome", string(outcome), "latency_ms", out.LatencyMs)
 	if outcome == payloads.Delivered {
 		return out, nil
 	}
-	return out, failure(outcome, fmt.Sprintf("HTTP %d from %s", resp.StatusCode, req.URL), out)
+	return out, failure(outcome, fmt.Sprintf("HTTP %d from %s", resp.StatusCode, ShownURL(req.URL)), out)
 }
 
 // Metrics recorded by the activities, through the SDK's handler.
@@ -282,6 +282,22 @@ func secretHeaderValue(stored []distributions.Header, name string) string {
 		}
 	}
 	return ""
+}
+
+// ShownURL is a target URL as logs and failure messages show it: without its query and
+// user info, where receivers often put tokens. Failure messages are not encrypted in
+// Temporal history, and logs go wherever the operator ships them.
+func ShownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "…", false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
 
 func failure(o payloads.Outcome, msg string, resp payloads.Response) error {

@@ -313,3 +313,17 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestShownURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://example.com/hooks", "https://example.com/hooks"},
+		{"https://example.com/hooks?token=s3cret&x=1", "https://example.com/hooks?…"},
+		{"https://user:pw@example.com:8443/h#frag", "https://example.com:8443/h"},
+		{"https://example.com/h?", "https://example.com/h?…"},
+		{"://bad", "(unparsable URL)"},
+	} {
+		if got := ShownURL(tt.in); got != tt.want {
+			t.Errorf("ShownURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
