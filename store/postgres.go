@@ -120,7 +120,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 
 func connectPostgres(ctx context.Context, cfg *pgx.ConnConfig) (*Postgres, error) {
 	where := fmt.Sprintf("PostgreSQL database %q at %s:%d as user %q", cfg.Database, cfg.Host, cfg.Port, cfg.User)
-	db := stdlib.OpenDB(*cfg)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(shouldPing))
 	// Bounded, so that a few hookflow processes stay well inside the server's
 	// max_connections (100 by default); idle connections are kept, so that bursts of
 	// activities do not reconnect for every query.
@@ -137,6 +137,19 @@ func connectPostgres(ctx context.Context, cfg *pgx.ConnConfig) (*Postgres, error
 		return nil, fmt.Errorf("store: %s: %w", where, err)
 	}
 	return s, nil
+}
+
+// pingAfterIdle is how long a pooled connection may sit unused before it is pinged when it
+// is taken again: a connection that fails its ping is dropped and the query goes to another
+// one, where a query on a dead connection would fail. pgx pings after a second only; then
+// after a restart of PostgreSQL, every connection used in the second before it fails its
+// next query (TestPostgresReconnects). Any restart takes longer than this, so every
+// connection is checked after one, while connections in steady use under load, which are
+// taken again within milliseconds, cost no ping.
+const pingAfterIdle = 50 * time.Millisecond
+
+func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
+	return p.IdleDuration > pingAfterIdle
 }
 
 // parseProblem is what pgx found wrong with a connection string, without the string: pgx

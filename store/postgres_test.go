@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,5 +171,102 @@ func TestPostgresUpdateDuringConcurrentChange(t *testing.T) {
 	}
 	if err := <-done; !errors.Is(err, ErrConflict) {
 		t.Errorf("update after a concurrent change: %v, want ErrConflict", err)
+	}
+}
+
+// TestPostgresReconnects ends every connection of a store on the server's side right after
+// they were used, as a restart of PostgreSQL does, and reads again as soon as a restart
+// could be over: the store must answer from new connections, without an error and without
+// being opened again. (With pgx's default, a ping only after a second idle, every read
+// failed.)
+func TestPostgresReconnects(t *testing.T) {
+	db := newPostgresDatabase(t)
+	ctx := t.Context()
+	app := "hookflow_reconnect_" + randomHex()
+	dsn := db.dsn
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("application_name", app)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	} else {
+		dsn += " application_name=" + app
+	}
+	s, err := OpenPostgres(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	// reads runs maxConns reads at once, so that the pool holds that many connections,
+	// every one of them used just now (pgx pings only a connection idle for over a second).
+	reads := func() []error {
+		errs := make([]error, maxConns)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() {
+				_, err := s.ListDistributions(ctx)
+				if err == nil {
+					_, err = s.Project(ctx)
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		return errs
+	}
+	if err := errors.Join(reads()...); err != nil {
+		t.Fatal(err)
+	}
+	// The pids first, then each ended by its pid: the server is shared, and a predicate
+	// may be evaluated in any order, so pg_terminate_backend never goes in a WHERE.
+	rows, err := db.admin.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if len(pids) == 0 {
+		t.Fatal("no connection of the store to end")
+	}
+	for _, pid := range pids {
+		if _, err := db.admin.ExecContext(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := len(pids)
+	// Until the backends are gone: their goodbyes are on the wire before the next reads.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var left int
+		if err := db.admin.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections of the store still there 10s after pg_terminate_backend", left)
+		}
+	}
+	// A restart of PostgreSQL takes longer than this; the connections are all idle as long.
+	time.Sleep(2 * pingAfterIdle)
+	failed := 0
+	for _, err := range reads() {
+		if err != nil {
+			failed++
+			t.Logf("read after the connections ended: %v", err)
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d reads failed after %d connections of the store were ended", failed, maxConns, ended)
 	}
 }
