@@ -52,6 +52,9 @@ type Server struct {
 	// need an API key with the route's scope; see Handler. When false the API is open to
 	// whoever reaches it, which suits only a loopback address.
 	RequireKeys bool
+
+	// verified are the API keys the store confirmed lately, for when it cannot answer.
+	verified verifiedKeys
 }
 
 // Handler returns the API's routes.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -107,8 +108,18 @@ func (s *Server) authenticate(mux *http.ServeMux) http.Handler {
 		}
 		k, ok, err := s.lookupKey(r.Context(), token)
 		if err != nil {
-			s.internal(w, "look up API key", err)
-			return
+			// The store is unreachable: a key verified within the grace period still
+			// works, so that events keep coming in while the store restarts (their
+			// deliveries wait in Temporal); any other answers 503, to be tried again.
+			cached, found := s.verified.get(store.HashAPIKey(token), s.now())
+			if !found {
+				s.logger().Error("look up API key", "error", err)
+				w.Header().Set("Retry-After", "5")
+				writeError(w, http.StatusServiceUnavailable, "unavailable", "the API keys cannot be checked now (the store does not answer); try again shortly", "")
+				return
+			}
+			s.logger().Warn("store unreachable: admitting an API key verified before", "key", cached.ID, "error", err)
+			k, ok = cached, true
 		}
 		if !ok {
 			unauthorized(w, "invalid_token", "the API key is not valid: it is unknown or was revoked")
@@ -138,6 +149,7 @@ func (s *Server) lookupKey(ctx context.Context, token string) (k store.APIKey, o
 	hash := store.HashAPIKey(token)
 	k, err = s.Store.APIKeyByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
+		s.verified.forget(hash)
 		return store.APIKey{}, false, nil
 	}
 	if err != nil {
@@ -148,7 +160,73 @@ func (s *Server) lookupKey(ctx context.Context, token string) (k store.APIKey, o
 	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 {
 		return store.APIKey{}, false, nil
 	}
+	s.verified.put(hash, k, s.now())
 	return k, true, nil
+}
+
+// KeyOutageGrace is how long after its last successful check an API key still works while
+// the store cannot be reached. The store is always asked first, so a revoked key stops
+// working at once whenever the store answers.
+const KeyOutageGrace = 10 * time.Minute
+
+// maxVerifiedKeys bounds the keys remembered for outages; past it the oldest check goes.
+const maxVerifiedKeys = 1000
+
+// verifiedKeys remembers the keys the store confirmed, by hash, with when.
+type verifiedKeys struct {
+	mu sync.Mutex
+	m  map[string]verifiedKey
+}
+
+type verifiedKey struct {
+	key store.APIKey
+	at  time.Time
+}
+
+func (v *verifiedKeys) put(hash []byte, k store.APIKey, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = map[string]verifiedKey{}
+	}
+	if _, ok := v.m[string(hash)]; !ok && len(v.m) >= maxVerifiedKeys {
+		oldest := ""
+		for h, e := range v.m {
+			if oldest == "" || e.at.Before(v.m[oldest].at) {
+				oldest = h
+			}
+		}
+		delete(v.m, oldest)
+	}
+	v.m[string(hash)] = verifiedKey{k, now}
+}
+
+func (v *verifiedKeys) get(hash []byte, now time.Time) (store.APIKey, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.m[string(hash)]
+	if !ok || now.Sub(e.at) > KeyOutageGrace {
+		return store.APIKey{}, false
+	}
+	return e.key, true
+}
+
+// forgetID forgets the key id, revoked through this process: other processes forget it at
+// its next use while the store answers.
+func (v *verifiedKeys) forgetID(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for h, e := range v.m {
+		if e.key.ID == id {
+			delete(v.m, h)
+		}
+	}
+}
+
+func (v *verifiedKeys) forget(hash []byte) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.m, string(hash))
 }
 
 // unauthorized answers 401 with the WWW-Authenticate header of RFC 6750; problem is its
@@ -303,6 +381,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 	if s.failed(w, err, "revoke key", id) {
 		return
 	}
+	s.verified.forgetID(id)
 	s.logger().Info("API key revoked", "key", id, "by", requester(r))
 	w.WriteHeader(http.StatusNoContent)
 }

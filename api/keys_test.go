@@ -2,13 +2,16 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -411,5 +414,71 @@ func TestIsLoopbackListen(t *testing.T) {
 		if got := IsLoopbackListen(addr); got != want {
 			t.Errorf("IsLoopbackListen(%q) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// outageStore is a store whose API key lookups fail while down, as when PostgreSQL restarts.
+type outageStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (o *outageStore) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error) {
+	if o.down.Load() {
+		return store.APIKey{}, errors.New("connection refused")
+	}
+	return o.Store.APIKeyByHash(ctx, hash)
+}
+
+// TestKeysDuringStoreOutage: while the store cannot answer, a key checked within the grace
+// period still sends events; a key never checked, or checked too long ago, gets 503 with
+// Retry-After (not 401: it may be valid); a revoked key never comes back.
+func TestKeysDuringStoreOutage(t *testing.T) {
+	a := newKeyedAPI(t)
+	st := &outageStore{Store: a.store}
+	now := keysBaseTime
+	srv := &Server{Store: st, Starter: a.starter, RequireKeys: true, Now: func() time.Time { return now }}
+	h := srv.Handler()
+	send := func(key string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(`{"type":"customer.order.paid","data":{"order":{"id":"o"}}}`))
+		r.RemoteAddr = "192.0.2.10:40000"
+		r.Header.Set("Authorization", "Bearer "+key)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	_, used := a.mustKey(t, "used", store.ScopeEvents)
+	_, unused := a.mustKey(t, "unused", store.ScopeEvents)
+	revokedKey, revoked := a.mustKey(t, "revoked", store.ScopeEvents)
+	a.mustKey(t, "ops", store.ScopeManage)
+	for _, k := range []string{used, revoked} {
+		if w := send(k); w.Code != 202 {
+			t.Fatalf("store up: %d %s", w.Code, w.Body)
+		}
+	}
+	if err := a.store.RevokeAPIKey(t.Context(), revokedKey.ID); err != nil {
+		t.Fatal(err)
+	}
+	if w := send(revoked); w.Code != 401 {
+		t.Fatalf("revoked key, store up: %d %s", w.Code, w.Body)
+	}
+
+	st.down.Store(true)
+	now = now.Add(KeyOutageGrace - time.Second)
+	if w := send(used); w.Code != 202 {
+		t.Errorf("key checked before the outage: %d %s", w.Code, w.Body)
+	}
+	for name, k := range map[string]string{"never checked": unused, "revoked": revoked} {
+		w := send(k)
+		if w.Code != 503 || w.Header().Get("Retry-After") != "5" || !strings.Contains(w.Body.String(), "the API keys cannot be checked now") {
+			t.Errorf("%s key during the outage: %d %v %s", name, w.Code, w.Header(), w.Body)
+		}
+	}
+	now = now.Add(2 * time.Second)
+	if w := send(used); w.Code != 503 {
+		t.Errorf("key checked longer than the grace period ago: %d %s", w.Code, w.Body)
+	}
+	if n := len(a.starter.events); n != 3 {
+		t.Errorf("%d events started, want 3", n)
 	}
 }
