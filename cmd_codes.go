@@ -1,8 +1,199 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
 
-// newCodesCommand is the `codes` command group. (Scaffold.)
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/store"
+)
+
+// newCodesCommand is the `codes` command group: the campaigns' code pools that publish_code
+// distributions take codes from.
 func newCodesCommand(g *globalFlags) *cobra.Command {
-	return &cobra.Command{Use: "codes", Hidden: true}
+	cmd := &cobra.Command{Use: "codes", Short: "Manage the code pools that publish_code distributions publish from"}
+
+	var campaign, format string
+	imp := &cobra.Command{
+		Use:   "import --campaign ID FILE",
+		Short: "Add codes to a campaign's pool from a file (one code a line, or CSV with a code column)",
+		Long: `Adds the codes of FILE (or - for standard input) to the campaign's pool. A text file
+holds one code a line; a CSV file (--format csv, or a name ending in .csv) has a header row
+with a "code" column. Codes already in the pool are counted as duplicates and skipped. One bad
+line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCodesPerImport) + ` codes and 32 MiB a file.`,
+		Example: `  hookflow codes import --campaign camp_spring codes.txt
+  hookflow codes import --campaign camp_spring export.csv
+  generate-codes | hookflow codes import --campaign camp_spring -`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New("give one FILE, or - for standard input")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkCampaignFlag(campaign); err != nil {
+				return err
+			}
+			contentType, err := codesContentType(format, args[0])
+			if err != nil {
+				return err
+			}
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			body, err := readCodesFile(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			var out api.ImportedCodes
+			if err := c.sendRaw(http.MethodPost, "/v1/campaigns/"+url.PathEscape(campaign)+"/codes", contentType, body, &out); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(out)
+			}
+			fmt.Fprintf(c.out, "imported %d code(s) into campaign %s, %d duplicate(s) skipped\n", out.Added, campaign, out.Duplicates)
+			return printCodeStats(c, out.Stats)
+		},
+	}
+	imp.Flags().StringVar(&campaign, "campaign", "", "the campaign id whose pool takes the codes (the id of a publish_code distribution's action.campaign)")
+	imp.Flags().StringVar(&format, "format", "auto", "lines (one code a line), csv (a header row with a code column), or auto: csv for a .csv file, lines otherwise")
+
+	var statsCampaign string
+	stats := &cobra.Command{
+		Use:   "stats --campaign ID",
+		Short: "Count a campaign's codes: total, published, available",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkCampaignFlag(statsCampaign); err != nil {
+				return err
+			}
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var out store.CodeStats
+			if err := c.do(http.MethodGet, "/v1/campaigns/"+url.PathEscape(statsCampaign)+"/codes/stats", nil, &out); err != nil {
+				return err
+			}
+			if c.output != "text" {
+				return c.printData(out)
+			}
+			return printCodeStats(c, out)
+		},
+	}
+	stats.Flags().StringVar(&statsCampaign, "campaign", "", "the campaign id")
+
+	cmd.AddCommand(imp, stats)
+	return cmd
+}
+
+func checkCampaignFlag(campaign string) error {
+	switch {
+	case campaign == "":
+		return errors.New("--campaign is required: the campaign id, e.g. --campaign camp_spring")
+	case strings.ContainsFunc(campaign, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return fmt.Errorf("--campaign %q: a campaign id has no whitespace or control characters", campaign)
+	}
+	return nil
+}
+
+// codesContentType is the content type a file is sent as.
+func codesContentType(format, file string) (string, error) {
+	switch format {
+	case "lines":
+		return "text/plain; charset=utf-8", nil
+	case "csv":
+		return "text/csv; charset=utf-8", nil
+	case "auto", "":
+		if strings.HasSuffix(strings.ToLower(file), ".csv") {
+			return "text/csv; charset=utf-8", nil
+		}
+		return "text/plain; charset=utf-8", nil
+	}
+	return "", fmt.Errorf("--format %q: use lines, csv or auto", format)
+}
+
+// readCodesFile reads FILE or standard input, refusing more than the API takes.
+func readCodesFile(cmd *cobra.Command, file string) ([]byte, error) {
+	var rd io.Reader
+	name := file
+	if file == "-" {
+		rd, name = cmd.InOrStdin(), "standard input"
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("%s is a directory, not a file of codes", file)
+		}
+		rd = f
+	}
+	body, err := io.ReadAll(io.LimitReader(rd, api.MaxCodesBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(body) > api.MaxCodesBytes {
+		return nil, fmt.Errorf("%s is larger than %d MiB: split it into several imports", name, api.MaxCodesBytes>>20)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("%s holds no codes", name)
+	}
+	return body, nil
+}
+
+func printCodeStats(c *apiClient, s store.CodeStats) error {
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "CAMPAIGN\tTOTAL\tPUBLISHED\tAVAILABLE\n")
+	fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", s.Campaign, s.Total, s.Published, s.Available)
+	return tw.Flush()
+}
+
+// sendRaw is do for a body that is not JSON: it sends body as contentType, with a longer
+// timeout for large imports, and decodes a 2xx JSON answer into v.
+func (c *apiClient) sendRaw(method, path, contentType string, body []byte, v any) error {
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("content-type", contentType)
+	if c.key != "" {
+		req.Header.Set("authorization", "Bearer "+c.key)
+	}
+	hc := *c.http
+	hc.Timeout = 10 * time.Minute
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb api.ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
+			return fmt.Errorf("%d %s: %s", resp.StatusCode, eb.Error.Type, eb.Error.Message)
+		}
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if v != nil && len(data) > 0 {
+		return json.Unmarshal(data, v)
+	}
+	return nil
 }

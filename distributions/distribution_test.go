@@ -78,7 +78,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	for _, p := range ve.Problems {
 		fields = append(fields, p.Field)
 	}
-	want := []string{"name", "status", "trigger.events[1]", "trigger.events[2]", "action.type",
+	want := []string{"name", "status", "trigger.events[1]", "trigger.events[2]", "action.campaign",
 		"webhook.event_name", "webhook.url", "webhook.version", "webhook.timeout", "webhook.retry_schedule"}
 	if !reflect.DeepEqual(fields, want) {
 		t.Errorf("problem fields = %v\nwant %v", fields, want)

@@ -206,7 +206,22 @@ func (a Action) validate(ps *problems, events []string) {
 			}
 		}
 	case ActionPublishCode:
-		ps.add("action.type", "publish_code needs campaign code pools, which this version of hookflow does not have yet")
+		// The campaign's id names the code pool the codes come from (hookflow codes import
+		// --campaign ID); the object itself is sent as the payload's campaign.
+		if msg := checkObject(a.Campaign); msg != "" {
+			ps.add("action.campaign", "%s", msg)
+		} else {
+			var c struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(a.Campaign, &c)
+			if msg := checkID(c.ID); msg != "" {
+				ps.add("action.campaign.id", "%s", msg)
+			}
+		}
+		if len(a.PromotionTier) > 0 {
+			ps.add("action.promotion_tier", "publish_code takes no promotion_tier: it adds campaign, voucher and publication")
+		}
 	default:
 		ps.add("action.type", "%q is not one of plain_message, notify_promotion, publish_code", a.Type)
 		return

@@ -3,6 +3,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -146,6 +147,9 @@ type target struct {
 	// trigger is the distribution's trigger: its recipient decides whom the payload's
 	// customer is about.
 	trigger distributions.Trigger
+	// publishCampaign is the campaign object of a publish_code action, whose pool the
+	// delivery takes a code from before rendering (codes.go); nil for other actions.
+	publishCampaign json.RawMessage
 }
 
 func distributionTarget(d distributions.Distribution) target {
@@ -155,6 +159,12 @@ func distributionTarget(d distributions.Distribution) target {
 		t.actionObjects = []payloads.NamedObject{
 			{Name: "campaign", Value: d.Action.Campaign},
 			{Name: "promotion_tier", Value: d.Action.PromotionTier},
+		}
+	}
+	if d.Action.Type == distributions.ActionPublishCode {
+		t.publishCampaign = d.Action.Campaign
+		if len(t.publishCampaign) == 0 {
+			t.publishCampaign = json.RawMessage(`null`) // no campaign: the activity refuses it
 		}
 	}
 	return t
@@ -290,6 +300,22 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
 
+	if t.publishCampaign != nil {
+		// publish_code: the code is published before rendering, once per (event,
+		// distribution, customer). No code means no delivery: it fails and the operator is
+		// told, but the distribution is not paused, since its receiver did nothing wrong.
+		// No GetVersion: only publish_code distributions get here, and they were refused at
+		// save before code pools existed, so no recorded history is changed by this.
+		objects, err := publishCode(ctx, ev, t, localFirst)
+		if err != nil {
+			firstAnswered()
+			out.Status, out.Reason, out.LastError = StatusFailed, ReasonNoCode, err.Error()
+			logger.Warn("no code published", "delivery", deliveryID, "error", out.LastError)
+			notify(ctx, ev, t, out, false)
+			return out
+		}
+		t.actionObjects = objects
+	}
 	body, warnings, err := payloads.RenderWithWarnings(t.trigger.EventFor(ev), payloads.Target{
 		ProjectID: projectID, SourceID: t.id, SourceObject: t.object,
 		URL: t.webhook.URL, EventName: t.eventName, Version: t.webhook.Version,

@@ -411,3 +411,167 @@ func TestCapList(t *testing.T) {
 		t.Errorf("a short list was cut: %d", len(short))
 	}
 }
+
+// fakePool plays the PublishCode activity: failFirst calls fail with a store error first,
+// then each key gets the next code, the same on every call; past the codes, the pool is
+// empty.
+type fakePool struct {
+	codes     []string
+	failFirst int
+
+	mu     sync.Mutex
+	calls  []publishCall
+	issued map[string]string
+}
+
+type publishCall struct {
+	EventID, DistributionID, CustomerID string
+	Campaign                            json.RawMessage
+}
+
+func (p *fakePool) publish(ctx context.Context, eventID, distributionID, customerID string, campaign json.RawMessage) (publishedCode, error) {
+	in := publishCall{eventID, distributionID, customerID, campaign}
+	var c struct{ ID string }
+	_ = json.Unmarshal(campaign, &c)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, in)
+	if len(p.calls) <= p.failFirst {
+		return publishedCode{}, fmt.Errorf("store unreachable")
+	}
+	if p.issued == nil {
+		p.issued = map[string]string{}
+	}
+	key := in.EventID + "/" + in.DistributionID + "/" + in.CustomerID
+	code, ok := p.issued[key]
+	if !ok {
+		if len(p.issued) == len(p.codes) {
+			return publishedCode{}, temporal.NewNonRetryableApplicationError(
+				"the code pool of campaign "+c.ID+" is empty: all codes are published", errTypePoolEmpty, nil)
+		}
+		code = p.codes[len(p.issued)]
+		p.issued[key] = code
+	}
+	return publishedCode{
+		Campaign:    in.Campaign,
+		Voucher:     json.RawMessage(fmt.Sprintf(`{"object":"voucher","code":%q,"campaign_id":%q}`, code, c.ID)),
+		Publication: json.RawMessage(fmt.Sprintf(`{"id":"pub_%s","object":"publication","customer_id":%q,"voucher":{"code":%q},"result":"SUCCESS"}`, code, in.CustomerID, code)),
+	}, nil
+}
+
+func publishDistribution(id string) distributions.Distribution {
+	d := distribution(id, distributions.StatusLive, nil, "customer.order.paid")
+	d.Action = distributions.Action{Type: distributions.ActionPublishCode, Campaign: json.RawMessage(`{"id":"camp_1","name":"Spring"}`)}
+	return d
+}
+
+// runPublish runs the workflow on ev with the PublishCode activity played by pool.
+func runPublish(t *testing.T, f *fakeReceiver, pool *fakePool, ev payloads.Event) DeliveryResult {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f.register(env)
+	env.RegisterActivityWithOptions(pool.publish, activity.RegisterOptions{Name: ActivityPublishCode})
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Event: ev})
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func withCustomer(ev payloads.Event, customer string) payloads.Event {
+	data := map[string]json.RawMessage{}
+	for k, v := range ev.Data {
+		data[k] = v
+	}
+	data["customer"] = json.RawMessage(customer)
+	ev.Data = data
+	return ev
+}
+
+func TestDeliveryPublishCodeAddsTheObjects(t *testing.T) {
+	plain := distribution("distr_plain", distributions.StatusLive, nil, "customer.order.paid")
+	f := &fakeReceiver{candidates: []distributions.Distribution{publishDistribution("distr_pub"), plain},
+		script: map[string][]int{"distr_pub": {500, 200}, "distr_plain": {200}}}
+	// The store fails twice: the activity is retried, and the retries of the POST reuse the
+	// rendered body (one code).
+	pool := &fakePool{codes: []string{"CODE-1", "CODE-2"}, failFirst: 2}
+	res := runPublish(t, f, pool, withCustomer(orderPaid, `{"id":"cust_7","name":"Ann"}`))
+	if res.Status != StatusDelivered || len(res.Deliveries) != 2 || len(f.attempts["distr_pub"]) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	want := publishCall{EventID: "evt_1", DistributionID: "distr_pub", CustomerID: "cust_7",
+		Campaign: json.RawMessage(`{"id":"camp_1","name":"Spring"}`)}
+	if len(pool.calls) != 3 || !reflect.DeepEqual(pool.calls[2], want) {
+		t.Errorf("PublishCode calls %+v\nwant 3, the last %+v", pool.calls, want)
+	}
+	for i, req := range f.attempts["distr_pub"] {
+		if !strings.Contains(string(req.Body), `"order":{"id":"ord_1"},"redemption":null,"campaign":{"id":"camp_1","name":"Spring"},`+
+			`"voucher":{"object":"voucher","code":"CODE-1","campaign_id":"camp_1"},`+
+			`"publication":{"id":"pub_CODE-1","object":"publication","customer_id":"cust_7","voucher":{"code":"CODE-1"},"result":"SUCCESS"}}`) {
+			t.Errorf("attempt %d body %s", i+1, req.Body)
+		}
+	}
+	if body := string(f.attempts["distr_plain"][0].Body); strings.Contains(body, "voucher") {
+		t.Errorf("the plain distribution got the code: %s", body)
+	}
+}
+
+func TestDeliveryPublishCodeFailsWithoutACode(t *testing.T) {
+	tests := []struct {
+		name, customer, wantError string
+		calls                     int
+	}{
+		{"empty pool", `{"id":"cust_7"}`, "the code pool of campaign camp_1 is empty: all codes are published", 1},
+		{"no customer", `null`, "publish_code: the event names no customer (data.customer.id or data.customer.source_id) to publish a code to", 0},
+		{"customer without an id", `{"name":"Ann","id":7}`, "publish_code: the event names no customer", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeReceiver{candidates: []distributions.Distribution{publishDistribution("distr_pub")}, script: map[string][]int{"distr_pub": {200}}}
+			pool := &fakePool{}
+			res := runPublish(t, f, pool, withCustomer(orderPaid, tt.customer))
+			out := res.Deliveries[0]
+			if res.Status != StatusFailed || out.Status != StatusFailed || out.Reason != ReasonNoCode ||
+				!strings.HasPrefix(out.LastError, tt.wantError) || out.Attempts != 0 {
+				t.Errorf("result %+v", res)
+			}
+			if len(pool.calls) != tt.calls || len(f.attempts["distr_pub"]) != 0 {
+				t.Errorf("%d PublishCode calls, %d POSTs", len(pool.calls), len(f.attempts["distr_pub"]))
+			}
+			// Notified on every channel, not paused.
+			id := payloads.DeliveryID("evt_1", "distr_pub")
+			if len(f.notices) != 1 || f.notices[0].Reason != ReasonNoCode || f.notices[0].LastError != out.LastError || f.notices[0].Paused {
+				t.Errorf("notices %+v", f.notices)
+			}
+			if !reflect.DeepEqual(f.outbound, []string{ActivitySendFailureEmail + ":" + id, ActivitySendFailureAlert + ":" + id}) || len(f.paused) != 0 {
+				t.Errorf("outbound %v, paused %v", f.outbound, f.paused)
+			}
+		})
+	}
+}
+
+// The code goes to the payload's customer: for a referrer recipient, the referrer; a
+// customer known by its source_id only is published to by it.
+func TestDeliveryPublishCodeCustomer(t *testing.T) {
+	toReferrer := publishDistribution("distr_ref")
+	toReferrer.Trigger.Recipient = distributions.RecipientReferrer
+	bySource := publishDistribution("distr_src")
+	f := &fakeReceiver{candidates: []distributions.Distribution{toReferrer}, script: map[string][]int{"distr_ref": {200}, "distr_src": {200}}}
+	ev := withCustomer(orderPaid, `{"id":"cust_referee"}`)
+	ev.Data["referrer"] = json.RawMessage(`{"id":"cust_referrer"}`)
+	pool := &fakePool{codes: []string{"A", "B"}}
+	runPublish(t, f, pool, ev)
+	f = &fakeReceiver{candidates: []distributions.Distribution{bySource}, script: map[string][]int{"distr_src": {200}}}
+	runPublish(t, f, pool, withCustomer(orderPaid, `{"source_id":"shop-42"}`))
+	if len(pool.calls) != 2 || pool.calls[0].CustomerID != "cust_referrer" || pool.calls[1].CustomerID != "shop-42" {
+		t.Errorf("calls %+v", pool.calls)
+	}
+}
