@@ -200,18 +200,31 @@ func testPublishCodeE2E(t *testing.T, devArgs ...string) {
 	if out := runCLI(t, d, "codes", "import", "--campaign", "camp_spring", refill); !strings.Contains(out, "imported 1 code(s) into campaign camp_spring, 1 duplicate(s) skipped") {
 		t.Errorf("refill:\n%s", out)
 	}
-	// (Sending a failed delivery again with POST /v1/deliveries/{id}/retry would do too, once
-	// the delivery log finds the distribution of a delivery that made no attempt.)
-	status, body = call(t, "POST", d.api+"/v1/events",
-		`{"id":"evt_code_8","type":"customer.order.paid","data":{"customer":{"id":"cust_8"},"order":{"id":"ord_8"}}}`)
-	if status != 202 {
-		t.Fatalf("send event 8: %d %s", status, body)
+	// A delivery that failed for want of a code, sent again: it takes the new code (the
+	// publication key is its event's, which had none).
+	var noCode workflows.DeliveryOutcome
+	for _, out := range results {
+		if out.Reason == workflows.ReasonNoCode {
+			noCode = out
+			break
+		}
 	}
-	var res workflows.DeliveryResult
-	waitWorkflow(t, c, "event/evt_code_8", 60*time.Second, &res)
-	reqs = recv.requests()
-	if res.Status != workflows.StatusDelivered || len(reqs) != 6 || !strings.Contains(string(reqs[5].body), `"voucher":{"object":"voucher","code":"SPRING-F6"`) {
-		t.Errorf("after a refill: %+v, %d requests", res, len(reqs))
+	if out := runCLI(t, d, "deliveries", "retry", noCode.DeliveryID); !strings.Contains(out, noCode.DeliveryID) {
+		t.Errorf("retry %s:\n%s", noCode.DeliveryID, out)
+	}
+	reqs = recv.waitRequests(t, 6, 60*time.Second)
+	if !strings.Contains(string(reqs[5].body), `"voucher":{"object":"voucher","code":"SPRING-F6"`) || reqs[5].header.Get("webhook-id") != noCode.DeliveryID {
+		t.Errorf("the delivery sent again after a refill: %s %s", reqs[5].header.Get("webhook-id"), reqs[5].body)
+	}
+	var shown struct {
+		Status string `json:"status"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && shown.Status != workflows.StatusDelivered; time.Sleep(200 * time.Millisecond) {
+		_, body := call(t, "GET", d.api+"/v1/deliveries/"+noCode.DeliveryID, nil)
+		mustJSON(t, body, &shown)
+	}
+	if shown.Status != workflows.StatusDelivered {
+		t.Errorf("GET /v1/deliveries/%s after the retry: %s", noCode.DeliveryID, shown.Status)
 	}
 	mustJSON(t, []byte(runCLI(t, d, "codes", "stats", "--campaign", "camp_spring", "-o", "json")), &stats)
 	if stats != (store.CodeStats{Campaign: "camp_spring", Total: 6, Published: 6}) {

@@ -271,6 +271,12 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 				for _, o := range res.Deliveries {
 					if o.DeliveryID == d.ID {
 						d.Status, d.Reason, d.LastError = o.Status, o.Reason, o.LastError
+						// A delivery that never posted (no code, a template that failed)
+						// is known by its outcome alone.
+						d.DistributionID = o.DistributionID
+						if d.URL == "" {
+							d.URL = o.URL
+						}
 					}
 				}
 				for _, skip := range res.Skipped {
