@@ -46,4 +46,5 @@ func Register(r interface {
 	r.RegisterActivityWithOptions(acts.DisableWebhook, activity.RegisterOptions{Name: workflows.ActivityDisableWebhook})
 	r.RegisterActivityWithOptions(acts.SendFailureEmail, activity.RegisterOptions{Name: workflows.ActivitySendFailureEmail})
 	r.RegisterActivityWithOptions(acts.SendFailureAlert, activity.RegisterOptions{Name: workflows.ActivitySendFailureAlert})
+	r.RegisterActivityWithOptions(acts.PublishCode, activity.RegisterOptions{Name: workflows.ActivityPublishCode})
 }
