@@ -49,6 +49,8 @@ type benchOptions struct {
 	dataDir       string
 	temporalDB    string
 	cpuProfile    string
+	// messageCustomers, when set, measures one bulk message to this many customers instead.
+	messageCustomers int
 }
 
 func newBenchCommand() *cobra.Command {
@@ -80,6 +82,7 @@ a run that loses one says so and exits non-zero.`,
 	f.BoolVar(&o.jsonOut, "json", false, "print one JSON object")
 	f.StringVar(&o.temporalDB, "temporal-database-url", "", "run the server on this PostgreSQL database (created if missing) instead of SQLite, as hookflow server does")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds (server, worker and receiver: one process) to this file")
+	f.IntVar(&o.messageCustomers, "message-customers", 0, "measure one bulk message to this many customers (up to 100,000) instead of events: customers/s and history events per run")
 	f.StringVar(&o.dataDir, "data-dir", "", "where the server keeps its SQLite file (default: a temporary dir, removed after)")
 	return cmd
 }
@@ -127,6 +130,9 @@ func benchBaselineEmpty(workflow.Context) error { return nil }
 func benchNoop(context.Context) error { return nil }
 
 func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
+	if o.messageCustomers > 0 {
+		return runMessageBench(ctx, o, stdout, stderr)
+	}
 	if o.events < 1 || o.concurrency < 1 || o.distributions < 1 || o.rounds < 1 || o.rate < 0 || o.payloadBytes < 0 {
 		return errors.New("--events, --concurrency, --distributions and --rounds must be at least 1; --rate and --payload-bytes not negative")
 	}

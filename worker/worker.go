@@ -47,4 +47,8 @@ func Register(r interface {
 	r.RegisterActivityWithOptions(acts.SendFailureEmail, activity.RegisterOptions{Name: workflows.ActivitySendFailureEmail})
 	r.RegisterActivityWithOptions(acts.SendFailureAlert, activity.RegisterOptions{Name: workflows.ActivitySendFailureAlert})
 	r.RegisterActivityWithOptions(acts.PublishCode, activity.RegisterOptions{Name: workflows.ActivityPublishCode})
+	// Manual and bulk messages.
+	r.RegisterWorkflowWithOptions(workflows.Message, workflow.RegisterOptions{Name: workflows.MessageWorkflow})
+	r.RegisterActivityWithOptions(acts.StartMessageBatch, activity.RegisterOptions{Name: workflows.ActivityStartMessageBatch})
+	r.RegisterActivityWithOptions(acts.RecordMessage, activity.RegisterOptions{Name: workflows.ActivityRecordMessage})
 }

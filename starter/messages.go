@@ -1,0 +1,66 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// ErrNotCancelable is returned when a message's workflow refuses a cancel: sending began.
+var ErrNotCancelable = errors.New("not cancelable")
+
+// ErrMessageClosed is returned when a message's workflow has ended (sent, or canceled
+// before) or does not exist.
+var ErrMessageClosed = errors.New("the message's workflow is not running")
+
+// StartMessage starts the Message workflow of a message, or finds the running one: a
+// repeated call (a client retrying its POST) starts nothing new.
+func (s *Starter) StartMessage(ctx context.Context, in workflows.MessageInput) (Handle, error) {
+	h := Handle{EventID: in.MessageID, WorkflowID: workflows.MessageWorkflowID(in.MessageID)}
+	opts := client.StartWorkflowOptions{
+		ID:                       h.WorkflowID,
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(workflows.ManualEventType)),
+	}
+	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.MessageWorkflow, in)
+	if err != nil {
+		return Handle{}, fmt.Errorf("start the workflow of message %s: %w", in.MessageID, err)
+	}
+	h.RunID = run.GetRunID()
+	return h, nil
+}
+
+// CancelMessage asks the Message workflow to cancel the message. It answers
+// ErrNotCancelable (with the workflow's reason) once sending began, and ErrMessageClosed
+// when the workflow is not running.
+func (s *Starter) CancelMessage(ctx context.Context, messageID string) (workflows.MessageProgress, error) {
+	var p workflows.MessageProgress
+	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.MessageWorkflowID(messageID),
+		UpdateName:   workflows.UpdateCancelMessage,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &p)
+	}
+	var appErr *temporal.ApplicationError
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeMessageNotCancelable:
+		return p, fmt.Errorf("%w: %s", ErrNotCancelable, appErr.Message())
+	case errors.As(err, &notFound):
+		return p, fmt.Errorf("%w: %s", ErrMessageClosed, notFound.Message)
+	}
+	return p, fmt.Errorf("cancel message %s: %w", messageID, err)
+}
