@@ -26,6 +26,7 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/worker"
 	"github.com/hookflow/hookflow/workflows"
@@ -199,6 +200,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 
 	uiURL := srv.UIURL()
 	acts := newActivities(st, allow, mailer, logger, uiURL, srv.Namespace())
+	acts.Deliveries = &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
 	w := worker.New(c, workflows.TaskQueue, acts, worker.Options())
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

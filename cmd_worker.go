@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/worker"
 )
@@ -117,6 +118,8 @@ func runWorker(ctx context.Context, o workerOptions, stdout, stderr io.Writer) e
 
 	fatal := make(chan error, 1)
 	acts := newActivities(st, allow, mailer, logger, o.uiURL, o.temporal.namespace)
+	// A message's deliveries start through this worker's client, on the queue it polls.
+	acts.Deliveries = &starter.Starter{Client: c, TaskQueue: o.temporal.taskQueue}
 	// hookflow's poller settings (worker.Options), with this process's limits.
 	wopts := worker.Options()
 	wopts.WorkerStopTimeout = o.stopTimeout

@@ -214,8 +214,8 @@ func (r *customerReceiver) counts() (customers, distinct, total int) {
 	return len(r.customers), len(r.ids), total
 }
 
-// TestMessagesBulkWorkerKilled sends one message to 10,000 customers
-// (HOOKFLOW_TEST_MESSAGE_CUSTOMERS changes it) through `hookflow server` + `api` + one
+// TestMessagesBulkWorkerKilled sends one message to 2,000 customers (10,000 in CI:
+// HOOKFLOW_TEST_MESSAGE_CUSTOMERS changes it) through `hookflow server` + `api` + one
 // `worker`, and SIGKILLs the worker while it sends, starting a new one. Every customer must
 // be delivered, each under one webhook-id; duplicate POSTs (an attempt cut short by the
 // kill and made again, with the same webhook-id) are counted and reported.
@@ -223,7 +223,9 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal and hookflow processes; takes minutes")
 	}
-	n := 10_000
+	// 2,000 in go test ./...; .ci/run runs it again with 10,000 (about 4 minutes here), in a
+	// step of its own so that the package stays well inside go test's default timeout.
+	n := 2_000
 	if v := os.Getenv("HOOKFLOW_TEST_MESSAGE_CUSTOMERS"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > api.MaxMessageCustomers {

@@ -44,6 +44,9 @@ type Activities struct {
 	WorkflowLink func(workflowID string) string
 	// Mailer sends failure e-mails; nil when no SMTP server is configured.
 	Mailer *Mailer
+	// Deliveries starts the deliveries of a message's customers; it should use the worker's
+	// own client, so that their first workflow tasks come back with the starts.
+	Deliveries DeliveryStarter
 }
 
 // NewHTTPClient is the client that posts webhooks: no redirects followed, no proxy, a

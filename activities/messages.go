@@ -5,19 +5,52 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/store"
-	"github.com/hookflow/hookflow/workflows"
 )
+
+// DeliveryStarter starts the Delivery workflow of an event restricted to one distribution
+// (starter.Starter does): already is true when the event's workflow exists, running or
+// closed, and then nothing is started.
+type DeliveryStarter interface {
+	StartOnly(ctx context.Context, ev payloads.Event, distributionID string) (already bool, err error)
+}
+
+// MessageBatch asks StartMessageBatch to start the deliveries of the customers with
+// From <= seq < From+Limit. (The Message workflow sends workflows.MessageBatch, the same
+// JSON: workflows and activities do not import each other.)
+type MessageBatch struct {
+	MessageID string `json:"message_id"`
+	From      int    `json:"from"`
+	Limit     int    `json:"limit"`
+}
+
+// MessageBatchResult says what a batch did. Next is the first seq after the batch.
+type MessageBatchResult struct {
+	Next           int `json:"next"`
+	Started        int `json:"started"`
+	AlreadyStarted int `json:"already_started"`
+}
+
+// MessageRecord is a message status for the store, as the Message workflow decided it:
+// sending or sent (with Sent), or canceled.
+type MessageRecord struct {
+	MessageID string    `json:"message_id"`
+	Status    string    `json:"status"`
+	Sent      int       `json:"sent"`
+	At        time.Time `json:"at"`
+}
+
+// MessageEventID is the id of the event (and so of the Delivery workflow) of customer seq
+// of a message: the same on every attempt, so a customer's delivery starts once.
+func MessageEventID(messageID string, seq int) string { return messageID + "-" + strconv.Itoa(seq) }
 
 // messageStartConcurrency bounds the workflow starts one batch has in flight.
 const messageStartConcurrency = 16
@@ -26,24 +59,25 @@ const messageStartConcurrency = 16
 // of each, then records the progress in the store. A workflow that exists already (this
 // batch ran before and was cut short) is counted, never started again: its id is derived
 // from (message id, seq) and the start refuses an existing id, running or closed.
-func (a *Activities) StartMessageBatch(ctx context.Context, b workflows.MessageBatch) (workflows.MessageBatchResult, error) {
+func (a *Activities) StartMessageBatch(ctx context.Context, b MessageBatch) (MessageBatchResult, error) {
 	m, err := a.Store.GetMessage(ctx, b.MessageID)
 	if err != nil {
-		return workflows.MessageBatchResult{}, fmt.Errorf("read message %s: %w", b.MessageID, err)
+		return MessageBatchResult{}, fmt.Errorf("read message %s: %w", b.MessageID, err)
 	}
 	if m.Status == store.MessageCanceled {
-		return workflows.MessageBatchResult{}, temporal.NewNonRetryableApplicationError("message "+m.ID+" is canceled", "MessageCanceled", nil)
+		return MessageBatchResult{}, temporal.NewNonRetryableApplicationError("message "+m.ID+" is canceled", "MessageCanceled", nil)
 	}
 	customers, err := a.Store.MessageCustomers(ctx, b.MessageID, b.From, b.Limit)
 	if err != nil {
-		return workflows.MessageBatchResult{}, fmt.Errorf("read customers of message %s from %d: %w", b.MessageID, b.From, err)
+		return MessageBatchResult{}, fmt.Errorf("read customers of message %s from %d: %w", b.MessageID, b.From, err)
 	}
-	res := workflows.MessageBatchResult{Next: b.From}
+	res := MessageBatchResult{Next: b.From}
 	if len(customers) == 0 {
 		return res, nil
 	}
-	c := activity.GetClient(ctx)
-	taskQueue := activity.GetInfo(ctx).TaskQueue
+	if a.Deliveries == nil {
+		return res, temporal.NewNonRetryableApplicationError("this worker cannot start deliveries (activities.Activities.Deliveries is not set)", "Misconfigured", nil)
+	}
 	distribution, err := json.Marshal(map[string]string{"id": m.DistributionID, "name": m.DistributionName, "message_id": m.ID})
 	if err != nil {
 		return res, err
@@ -61,7 +95,7 @@ func (a *Activities) StartMessageBatch(ctx context.Context, b workflows.MessageB
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			already, err := startDelivery(ctx, c, taskQueue, ev, m.DistributionID)
+			already, err := a.Deliveries.StartOnly(ctx, ev, m.DistributionID)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -106,8 +140,8 @@ func MessageEvent(m store.Message, distribution json.RawMessage, c store.Message
 		entity = ""
 	}
 	return payloads.Event{
-		ID:        workflows.MessageEventID(m.ID, c.Seq),
-		Type:      workflows.ManualEventType,
+		ID:        MessageEventID(m.ID, c.Seq),
+		Type:      payloads.ManualEventType,
 		CreatedAt: m.SendAt.UTC(),
 		EntityID:  entity,
 		GroupID:   m.ID,
@@ -116,35 +150,9 @@ func MessageEvent(m store.Message, distribution json.RawMessage, c store.Message
 	}
 }
 
-// startDelivery starts the Delivery workflow of ev restricted to one distribution; already
-// is true when a workflow of that event exists (running or closed), which is not started
-// again.
-func startDelivery(ctx context.Context, c client.Client, taskQueue string, ev payloads.Event, distributionID string) (already bool, err error) {
-	opts := client.StartWorkflowOptions{
-		ID:                                       workflows.WorkflowID(ev.ID),
-		TaskQueue:                                taskQueue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		// The worker that runs this activity polls the task queue: the first workflow task
-		// comes back with the start, without a round trip through matching.
-		EnableEagerStart:      true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(ev.Type)),
-	}
-	_, err = c.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev, Only: []string{distributionID}})
-	var exists *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &exists) || temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("start delivery of event %s: %w", ev.ID, err)
-	}
-	return false, nil
-}
-
 // RecordMessage writes a message's status, as the Message workflow decided it, to the
 // store: sending or sent with its progress, or canceled.
-func (a *Activities) RecordMessage(ctx context.Context, r workflows.MessageRecord) error {
+func (a *Activities) RecordMessage(ctx context.Context, r MessageRecord) error {
 	var err error
 	switch r.Status {
 	case store.MessageCanceled:

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -71,7 +72,7 @@ func TestMessageOnTemporal(t *testing.T) {
 		got[id] = append(got[id], in)
 		return workflows.DeliveryResult{Status: workflows.StatusDelivered}, nil
 	}
-	acts := &Activities{Store: st}
+	acts := &Activities{Store: st, Deliveries: &starter.Starter{Client: c, TaskQueue: "q"}}
 	ts.NewWorker("q", func(r worker.Registry) {
 		r.RegisterWorkflowWithOptions(fakeDelivery, workflow.RegisterOptions{Name: workflows.DeliveryWorkflow})
 		r.RegisterWorkflowWithOptions(workflows.Message, workflow.RegisterOptions{Name: workflows.MessageWorkflow})

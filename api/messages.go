@@ -20,7 +20,6 @@ import (
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
-	"github.com/hookflow/hookflow/workflows"
 )
 
 // Limits of a message.
@@ -47,8 +46,8 @@ const (
 // MessageStarter starts and cancels the workflows of messages; the API's Starter provides
 // it when it is a *starter.Starter.
 type MessageStarter interface {
-	StartMessage(ctx context.Context, in workflows.MessageInput) (starter.Handle, error)
-	CancelMessage(ctx context.Context, messageID string) (workflows.MessageProgress, error)
+	StartMessage(ctx context.Context, in starter.MessageInput) (starter.Handle, error)
+	CancelMessage(ctx context.Context, messageID string) (starter.MessageProgress, error)
 }
 
 // MessageView is a message as the API shows it.
@@ -60,7 +59,7 @@ type MessageView struct {
 }
 
 func messageView(m store.Message) MessageView {
-	return MessageView{Object: "message", Message: m, Delay: m.Delay.String(), WorkflowID: workflows.MessageWorkflowID(m.ID)}
+	return MessageView{Object: "message", Message: m, Delay: m.Delay.String(), WorkflowID: starter.MessageWorkflowID(m.ID)}
 }
 
 // messageRoutes adds the messages routes.
@@ -165,7 +164,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "store message", err)
 		return
 	}
-	if _, err := ms.StartMessage(r.Context(), workflows.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: m.Total}); err != nil {
+	if _, err := ms.StartMessage(r.Context(), starter.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: m.Total}); err != nil {
 		s.logger().Error("start message", "message", m.ID, "error", err)
 		// Canceled in the store, the message can never send (its workflow, if the start did
 		// go through, stops when it finds it canceled before the first customer).
@@ -187,7 +186,7 @@ func (s *Server) repeatMessage(w http.ResponseWriter, r *http.Request, ms Messag
 		return
 	}
 	if m.Status == store.MessageScheduled {
-		if _, err := ms.StartMessage(r.Context(), workflows.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: m.Total}); err != nil {
+		if _, err := ms.StartMessage(r.Context(), starter.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: m.Total}); err != nil {
 			s.logger().Error("start message", "message", m.ID, "error", err)
 			writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("message %s could not be scheduled now; send it again", m.ID), "")
 			return
@@ -212,13 +211,13 @@ func errorType(status int) string {
 func messageDistributionProblem(d distributions.Distribution, now time.Time) *messageProblem {
 	subscribed := false
 	for _, p := range d.Trigger.Events {
-		subscribed = subscribed || payloads.MatchesPattern(p, workflows.ManualEventType)
+		subscribed = subscribed || payloads.MatchesPattern(p, payloads.ManualEventType)
 	}
 	switch {
 	case !subscribed:
 		return problem(http.StatusUnprocessableEntity, "trigger.events",
-			"distribution %s does not take %s events: add it to its trigger.events", d.ID, workflows.ManualEventType)
-	case !payloads.ActionAllowed(d.Action.Type, workflows.ManualEventType):
+			"distribution %s does not take %s events: add it to its trigger.events", d.ID, payloads.ManualEventType)
+	case !payloads.ActionAllowed(d.Action.Type, payloads.ManualEventType):
 		return problem(http.StatusUnprocessableEntity, "action.type",
 			"distribution %s has action %s, which manual messages do not allow: use notify_promotion or publish_code", d.ID, d.Action.Type)
 	case d.Status != distributions.StatusLive:

@@ -18,6 +18,9 @@ var DistributionTriggers = []string{
 	"customer.referred", "manual_distribution_schedule",
 }
 
+// ManualEventType is the event type of every delivery of a manual or bulk message.
+const ManualEventType = "manual_distribution_schedule"
+
 // ProjectEventTypes are the project-level event types (spec section 6).
 var ProjectEventTypes = []string{
 	"redemption.succeeded", "redemption.failed", "redemption.rollback.succeeded", "redemption.rollback.failed",

@@ -10,8 +10,43 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
+
+// StartOnly starts the Delivery workflow of ev restricted to one distribution, for the
+// deliveries of a message. already is true when a workflow of that event exists (running or
+// closed): it is not started again, so a batch that runs twice starts each customer once.
+// With the worker's own client, the first workflow task comes back with the start.
+func (s *Starter) StartOnly(ctx context.Context, ev payloads.Event, distributionID string) (already bool, err error) {
+	opts := client.StartWorkflowOptions{
+		ID:                                       workflows.WorkflowID(ev.ID),
+		TaskQueue:                                s.TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		EnableEagerStart:                         true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(ev.Type)),
+	}
+	_, err = s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev, Only: []string{distributionID}})
+	var exists *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &exists) || temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("start delivery of event %s: %w", ev.ID, err)
+	}
+	return false, nil
+}
+
+// The message workflow's input and progress, for the API.
+type (
+	MessageInput    = workflows.MessageInput
+	MessageProgress = workflows.MessageProgress
+)
+
+// MessageWorkflowID is the id of the workflow of a message.
+func MessageWorkflowID(messageID string) string { return workflows.MessageWorkflowID(messageID) }
 
 // ErrNotCancelable is returned when a message's workflow refuses a cancel: sending began.
 var ErrNotCancelable = errors.New("not cancelable")

@@ -2,11 +2,12 @@ package workflows
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookflow/hookflow/payloads"
 )
 
 // The Message workflow sends a manual or bulk message: it waits the delay, during which the
@@ -24,7 +25,7 @@ const (
 	// QueryMessageProgress answers the workflow's MessageProgress.
 	QueryMessageProgress = "progress"
 	// ManualEventType is the event type of every delivery of a message.
-	ManualEventType = "manual_distribution_schedule"
+	ManualEventType = payloads.ManualEventType
 )
 
 // Message statuses, as the store keeps them.
@@ -47,10 +48,6 @@ const MessageBatchesPerRun = 20
 
 // MessageWorkflowID is the id of the workflow of message id: one per message.
 func MessageWorkflowID(messageID string) string { return "message/" + messageID }
-
-// MessageEventID is the id of the event (and so of the Delivery workflow) of customer seq
-// of a message: the same on every attempt, so a customer's delivery starts once.
-func MessageEventID(messageID string, seq int) string { return messageID + "-" + strconv.Itoa(seq) }
 
 // MessageInput starts (or continues) a Message workflow. The first run has Sending false
 // and waits until SendAt; continued runs carry the next customer to send.
@@ -79,6 +76,10 @@ type MessageProgress struct {
 	CanceledAt *time.Time `json:"canceled_at,omitempty"`
 	Run        int        `json:"run"`
 }
+
+// MessageBatch, MessageBatchResult and MessageRecord are the arguments and results of the
+// message activities; activities declares the same JSON (workflows and activities do not
+// import each other).
 
 // MessageBatch asks the activity to start the deliveries of the customers with
 // From <= seq < From+Limit.

@@ -247,10 +247,7 @@ func TestMessageStopsWhenTheStoreRunsOut(t *testing.T) {
 	}
 }
 
-func TestMessageEventID(t *testing.T) {
-	if got := MessageEventID("msg_abc", 42); got != "msg_abc-42" {
-		t.Errorf("%q", got)
-	}
+func TestMessageWorkflowID(t *testing.T) {
 	if got := MessageWorkflowID("msg_abc"); got != "message/msg_abc" {
 		t.Errorf("%q", got)
 	}
