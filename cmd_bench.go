@@ -136,50 +136,17 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	if o.events < 1 || o.concurrency < 1 || o.distributions < 1 || o.rounds < 1 || o.rate < 0 || o.payloadBytes < 0 {
 		return errors.New("--events, --concurrency, --distributions and --rounds must be at least 1; --rate and --payload-bytes not negative")
 	}
-	dir := o.dataDir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "hookflow-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
 	progress := func(format string, args ...any) {
 		if !o.jsonOut {
 			fmt.Fprintf(stdout, format+"\n", args...)
 		}
 	}
-	dbFile := filepath.Join(dir, "temporal.db")
-	if o.temporalDB != "" {
-		dbFile = ""
-	}
-	srv, err := devserver.Start(ctx, devserver.Options{
-		DatabaseFile: dbFile, PostgresURL: o.temporalDB, LogFile: filepath.Join(dir, "temporal.log"),
-		SearchAttributes: workflows.SearchAttributes,
-	})
+	env, err := startBenchEnv(ctx, o, stderr)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
-	st, err := store.OpenSQLite(filepath.Join(dir, "hookflow.db"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	c, err := client.DialContext(ctx, client.Options{HostPort: srv.HostPort(), Namespace: srv.Namespace(),
-		Logger: quiet, DataConverter: workflows.DataConverter})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	recv, err := newCountingReceiver()
-	if err != nil {
-		return err
-	}
-	defer recv.Close()
+	defer env.close()
+	st, c, recv := env.st, env.c, env.recv
 	now := time.Now().UTC()
 	var distrIDs []string
 	for i := 0; i < o.distributions; i++ {
@@ -429,6 +396,68 @@ func benchData(size int) map[string]json.RawMessage {
 }
 
 // countingReceiver answers 200 and records when each webhook-id first arrived.
+// benchEnv is what a bench run stands on: a Temporal server of its own (SQLite under
+// --data-dir or a temporary dir, or --temporal-database-url), hookflow's store beside it, a
+// client, and a receiver that counts deliveries.
+type benchEnv struct {
+	srv    *devserver.Server
+	st     *store.SQLite
+	c      client.Client
+	recv   *countingReceiver
+	closes []func()
+}
+
+func startBenchEnv(ctx context.Context, o benchOptions, stderr io.Writer) (env *benchEnv, err error) {
+	env = &benchEnv{}
+	defer func() {
+		if err != nil {
+			env.close()
+		}
+	}()
+	dir := o.dataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "hookflow-bench-")
+		if err != nil {
+			return nil, err
+		}
+		env.closes = append(env.closes, func() { os.RemoveAll(tmp) })
+		dir = tmp
+	}
+	dbFile := filepath.Join(dir, "temporal.db")
+	if o.temporalDB != "" {
+		dbFile = ""
+	}
+	if env.srv, err = devserver.Start(ctx, devserver.Options{
+		DatabaseFile: dbFile, PostgresURL: o.temporalDB, LogFile: filepath.Join(dir, "temporal.log"),
+		SearchAttributes: workflows.SearchAttributes,
+	}); err != nil {
+		return nil, err
+	}
+	env.closes = append(env.closes, env.srv.Stop)
+	if env.st, err = store.OpenSQLite(filepath.Join(dir, "hookflow.db")); err != nil {
+		return nil, err
+	}
+	env.closes = append(env.closes, func() { env.st.Close() })
+	quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if env.c, err = client.DialContext(ctx, client.Options{HostPort: env.srv.HostPort(), Namespace: env.srv.Namespace(),
+		Logger: quiet, DataConverter: workflows.DataConverter}); err != nil {
+		return nil, err
+	}
+	env.closes = append(env.closes, env.c.Close)
+	if env.recv, err = newCountingReceiver(); err != nil {
+		return nil, err
+	}
+	env.closes = append(env.closes, func() { env.recv.Close() })
+	return env, nil
+}
+
+// close stops what startBenchEnv started, last first.
+func (e *benchEnv) close() {
+	for i := len(e.closes) - 1; i >= 0; i-- {
+		e.closes[i]()
+	}
+}
+
 type countingReceiver struct {
 	*http.Server
 	URL   string

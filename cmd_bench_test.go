@@ -37,3 +37,22 @@ func TestBenchSmoke(t *testing.T) {
 		t.Error("--events 0 ran")
 	}
 }
+
+// TestBenchMessageSmoke runs `hookflow bench --message-customers` on a few customers: each
+// delivered once, the workflow's runs counted; nothing about speed.
+func TestBenchMessageSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal")
+	}
+	var out bytes.Buffer
+	if err := runBench(context.Background(), benchOptions{messageCustomers: 120, jsonOut: true}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	var res MessageBenchResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out.String())
+	}
+	if res.Customers != 120 || res.Lost != 0 || res.Duplicates != 0 || res.Runs != 1 || res.MaxHistoryEvents == 0 {
+		t.Errorf("result %+v", res)
+	}
+}

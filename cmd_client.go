@@ -58,9 +58,21 @@ func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
 	}, nil
 }
 
-// do sends a request and decodes a 2xx JSON answer into v (when not nil). A non-2xx answer
-// becomes an error with the API's message.
+// do sends a request with a JSON body (or none) and decodes a 2xx JSON answer into v (when
+// not nil). A non-2xx answer becomes an error with the API's message.
 func (c *apiClient) do(method, path string, body []byte, v any) error {
+	return c.send(c.http, method, path, "application/json", body, v)
+}
+
+// upload is do for a large body of any content type (a file of codes or customers), with
+// time enough to send and store it.
+func (c *apiClient) upload(method, path, contentType string, body []byte, v any) error {
+	hc := *c.http
+	hc.Timeout = 10 * time.Minute
+	return c.send(&hc, method, path, contentType, body, v)
+}
+
+func (c *apiClient) send(hc *http.Client, method, path, contentType string, body []byte, v any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -70,12 +82,12 @@ func (c *apiClient) do(method, path string, body []byte, v any) error {
 		return err
 	}
 	if body != nil {
-		req.Header.Set("content-type", "application/json")
+		req.Header.Set("content-type", contentType)
 	}
 	if c.key != "" {
 		req.Header.Set("authorization", "Bearer "+c.key)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +56,7 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 				return err
 			}
 			var out api.ImportedCodes
-			if err := c.sendRaw(http.MethodPost, "/v1/campaigns/"+url.PathEscape(campaign)+"/codes", contentType, body, &out); err != nil {
+			if err := c.upload(http.MethodPost, "/v1/campaigns/"+url.PathEscape(campaign)+"/codes", contentType, body, &out); err != nil {
 				return err
 			}
 			if c.output != "text" {
@@ -161,39 +159,4 @@ func printCodeStats(c *apiClient, s store.CodeStats) error {
 	fmt.Fprintf(tw, "CAMPAIGN\tTOTAL\tPUBLISHED\tAVAILABLE\n")
 	fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", s.Campaign, s.Total, s.Published, s.Available)
 	return tw.Flush()
-}
-
-// sendRaw is do for a body that is not JSON: it sends body as contentType, with a longer
-// timeout for large imports, and decodes a 2xx JSON answer into v.
-func (c *apiClient) sendRaw(method, path, contentType string, body []byte, v any) error {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("content-type", contentType)
-	if c.key != "" {
-		req.Header.Set("authorization", "Bearer "+c.key)
-	}
-	hc := *c.http
-	hc.Timeout = 10 * time.Minute
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var eb api.ErrorBody
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return fmt.Errorf("%d %s: %s", resp.StatusCode, eb.Error.Type, eb.Error.Message)
-		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
-	}
-	if v != nil && len(data) > 0 {
-		return json.Unmarshal(data, v)
-	}
-	return nil
 }

@@ -19,12 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
-	"github.com/hookflow/hookflow/devserver"
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/starter"
@@ -111,7 +108,7 @@ message. At most 100,000 customers per message.`,
 				}
 			}
 			var m api.MessageView
-			if err := c.send(http.MethodPost, path, contentType, body, &m); err != nil {
+			if err := c.upload(http.MethodPost, path, contentType, body, &m); err != nil {
 				return err
 			}
 			if c.output != "text" {
@@ -208,37 +205,6 @@ func readCustomersFile(cmd *cobra.Command, file, format string) (string, []byte,
 		return "", nil, fmt.Errorf("--customers: larger than %d MiB, the limit of one message: split it", api.MaxMessageBytes>>20)
 	}
 	return contentType, body, nil
-}
-
-// send is do with a body of any content type, and time enough to upload a large file.
-func (c *apiClient) send(method, path, contentType string, body []byte, v any) error {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("content-type", contentType)
-	if c.key != "" {
-		req.Header.Set("authorization", "Bearer "+c.key)
-	}
-	hc := *c.http
-	hc.Timeout = 5 * time.Minute
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var eb api.ErrorBody
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return fmt.Errorf("%d %s: %s", resp.StatusCode, eb.Error.Type, eb.Error.Message)
-		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
-	}
-	return json.Unmarshal(data, v)
 }
 
 func newMessagesShowCommand(g *globalFlags) *cobra.Command {
@@ -362,44 +328,12 @@ func runMessageBench(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 			fmt.Fprintf(stdout, format+"\n", args...)
 		}
 	}
-	dir := o.dataDir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "hookflow-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
-	dbFile := filepath.Join(dir, "temporal.db")
-	if o.temporalDB != "" {
-		dbFile = ""
-	}
-	srv, err := devserver.Start(ctx, devserver.Options{
-		DatabaseFile: dbFile, PostgresURL: o.temporalDB, LogFile: filepath.Join(dir, "temporal.log"),
-		SearchAttributes: workflows.SearchAttributes,
-	})
+	env, err := startBenchEnv(ctx, o, stderr)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
-	st, err := store.OpenSQLite(filepath.Join(dir, "hookflow.db"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	c, err := client.DialContext(ctx, client.Options{HostPort: srv.HostPort(), Namespace: srv.Namespace(),
-		Logger: quiet, DataConverter: workflows.DataConverter})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	recv, err := newCountingReceiver()
-	if err != nil {
-		return err
-	}
-	defer recv.Close()
+	defer env.close()
+	st, c, recv := env.st, env.c, env.recv
 	now := time.Now().UTC()
 	d := distributions.Distribution{
 		ID: payloads.NewID("distr_"), Name: "bench message", Status: distributions.StatusLive, Version: 1,
@@ -414,7 +348,7 @@ func runMessageBench(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 		return err
 	}
 	acts := &activities.Activities{Store: st, HTTP: activities.NewHTTPClient(&activities.TargetGuard{Allow: activities.Loopback}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Deliveries: &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}}
 	w := worker.New(c, workflows.TaskQueue, acts, worker.Options())
 	if err := w.Start(); err != nil {
 		return err
@@ -439,6 +373,15 @@ func runMessageBench(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	if _, err := starts.StartMessage(ctx, workflows.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: n}); err != nil {
 		return err
 	}
+	// A message workflow that fails ends the run at once, with its error.
+	failed := make(chan error, 1)
+	go func() {
+		// Get follows the runs the workflow continues as new into.
+		var p workflows.MessageProgress
+		if err := c.GetWorkflow(ctx, workflows.MessageWorkflowID(m.ID), "").Get(ctx, &p); err != nil {
+			failed <- err
+		}
+	}()
 	delivered := func() int {
 		recv.mu.Lock()
 		defer recv.mu.Unlock()
@@ -450,7 +393,11 @@ func runMessageBench(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 		if time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case err := <-failed:
+			return fmt.Errorf("the message's workflow failed: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
 		cur, err := st.GetMessage(ctx, m.ID)
 		if err == nil && cur.Sent == n && res.AllStartedSec == 0 {
 			res.AllStartedSec = round1(time.Since(start).Seconds())
