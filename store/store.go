@@ -1,5 +1,6 @@
 // Package store keeps hookflow's own state: distributions, project webhooks, the
-// notifications inbox, the project settings and API keys (their hashes only). One
+// notifications inbox, the project settings, API keys (their hashes only), code pools with
+// their publications, and manual and bulk messages with their customers. One
 // interface, Store, with two implementations that behave alike: SQLite in one file for a
 // single machine, and PostgreSQL for processes that share it. Open picks one from a
 // database URL.
