@@ -171,7 +171,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		if _, cerr := s.Store.CancelMessage(context.WithoutCancel(r.Context()), m.ID, s.now()); cerr != nil {
 			s.logger().Error("cancel unstarted message", "message", m.ID, "error", cerr)
 		}
-		writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("message %s could not be scheduled now and will not be sent; send it again", m.ID), "")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("message %s could not be scheduled now and will not be sent; send it again under a new id", m.ID), "")
 		return
 	}
 	writeJSON(w, http.StatusCreated, messageView(m))

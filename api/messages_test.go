@@ -348,7 +348,7 @@ func TestMessageStartFailureCancelsIt(t *testing.T) {
 	a := newMessagesAPI(t)
 	a.fm.startErr = errors.New("temporal is down")
 	status, e, _ := a.send(t, messagesPath, "", `{"id": "m1", "customer": {"id": "a"}}`)
-	if status != 503 || e.Message != "message m1 could not be scheduled now and will not be sent; send it again" {
+	if status != 503 || e.Message != "message m1 could not be scheduled now and will not be sent; send it again under a new id" {
 		t.Fatalf("%d %+v", status, e)
 	}
 	if m, err := a.st.GetMessage(t.Context(), "m1"); err != nil || m.Status != store.MessageCanceled {
