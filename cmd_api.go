@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/api"
-	"github.com/hookflow/hookflow/store"
 )
 
 type apiOptions struct {
@@ -67,8 +66,8 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.databaseURL == "" {
-		return errors.New("--database-url is required (env HOOKFLOW_DATABASE_URL): postgres://... or a SQLite file")
+	if err := requireDatabaseURL(o.databaseURL); err != nil {
+		return err
 	}
 	if _, _, err := net.SplitHostPort(o.httpAddr); err != nil {
 		return fmt.Errorf("--http %q: want host:port such as %s", o.httpAddr, defaultAPIAddr)
@@ -91,16 +90,11 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 	}
 	defer l.Close()
 
-	st, err := store.Open(ctx, o.databaseURL)
-	if err != nil {
-		return fmt.Errorf("--database-url: %w", err)
-	}
-	defer st.Close()
-	c, err := o.temporal.dial(ctx, logger, newSDKLogger(o.logFormat, stderr))
+	st, c, closeAll, err := connect(ctx, o.databaseURL, &o.temporal, logger, o.logFormat, stderr)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeAll()
 
 	h := newHealth(c, o.temporal.namespace, st)
 	srv := &http.Server{

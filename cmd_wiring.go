@@ -279,6 +279,29 @@ func newActivities(st store.Store, allow []netip.Prefix, mailer *activities.Mail
 	return acts
 }
 
+// requireDatabaseURL refuses to run api or worker without a store.
+func requireDatabaseURL(databaseURL string) error {
+	if databaseURL == "" {
+		return errors.New("--database-url is required (env HOOKFLOW_DATABASE_URL): postgres://... or a SQLite file")
+	}
+	return nil
+}
+
+// connect opens the store at databaseURL and dials Temporal, what api and worker stand on;
+// closeAll closes both.
+func connect(ctx context.Context, databaseURL string, t *temporalFlags, logger *slog.Logger, logFormat string, stderr io.Writer) (st store.Store, c client.Client, closeAll func(), err error) {
+	st, err = store.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("--database-url: %w", err)
+	}
+	c, err = t.dial(ctx, logger, newSDKLogger(logFormat, stderr))
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, c, func() { c.Close(); st.Close() }, nil
+}
+
 // newAPIHandler is the hookflow HTTP API on st, starting workflows through c on taskQueue.
 // With a codec (--encryption-key), it also serves the codec endpoint at /codec/ for the
 // Web UI at uiOrigins, outside the API's refusal of browsers; the delivery log decodes

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/worker"
 )
 
@@ -80,8 +79,8 @@ func runWorker(ctx context.Context, o workerOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if o.databaseURL == "" {
-		return errors.New("--database-url is required (env HOOKFLOW_DATABASE_URL): postgres://... or a SQLite file")
+	if err := requireDatabaseURL(o.databaseURL); err != nil {
+		return err
 	}
 	// Unlike dev, nothing internal is admitted by default: a production worker would
 	// otherwise post to the services beside it.
@@ -105,16 +104,11 @@ func runWorker(ctx context.Context, o workerOptions, stdout, stderr io.Writer) e
 		defer healthListener.Close()
 	}
 
-	st, err := store.Open(ctx, o.databaseURL)
-	if err != nil {
-		return fmt.Errorf("--database-url: %w", err)
-	}
-	defer st.Close()
-	c, err := o.temporal.dial(ctx, logger, newSDKLogger(o.logFormat, stderr))
+	st, c, closeAll, err := connect(ctx, o.databaseURL, &o.temporal, logger, o.logFormat, stderr)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeAll()
 
 	fatal := make(chan error, 1)
 	acts := newActivities(st, allow, mailer, logger, o.uiURL, o.temporal.namespace)
