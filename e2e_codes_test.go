@@ -1,9 +1,7 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,29 +29,7 @@ func TestDevPublishCode(t *testing.T) {
 // TestDevPublishCodeOnPostgres is the same with the store on PostgreSQL
 // (HOOKFLOW_TEST_POSTGRES_DSN).
 func TestDevPublishCodeOnPostgres(t *testing.T) {
-	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable): skipping the PostgreSQL store")
-	}
-	if testing.Short() {
-		t.Skip("starts hookflow dev")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("hookflow_e2e_codes_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	testPublishCodeE2E(t, "--database-url", u.String())
+	testPublishCodeE2E(t, "--database-url", postgresStoreURL(t, "hookflow_e2e_codes"))
 }
 
 func testPublishCodeE2E(t *testing.T, devArgs ...string) {

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,31 +259,8 @@ func TestDevProjectWebhook(t *testing.T) {
 // TestDevOnPostgres runs `hookflow dev` with its store on this machine's PostgreSQL
 // (HOOKFLOW_TEST_POSTGRES_DSN, set by CI) and delivers an event through it.
 func TestDevOnPostgres(t *testing.T) {
-	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable): skipping the PostgreSQL store")
-	}
-	if testing.Short() {
-		t.Skip("starts hookflow dev")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Closed after the drop below: cleanups run last registered first.
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("hookflow_e2e_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-
-	d := startDev(t, t.TempDir(), nil, "--database-url", u.String())
+	storeURL := postgresStoreURL(t, "hookflow_e2e")
+	d := startDev(t, t.TempDir(), nil, "--database-url", storeURL)
 	if !strings.Contains(d.output.String(), "Store           postgres://") {
 		t.Errorf("banner does not show the PostgreSQL store:\n%s", d.output)
 	}
@@ -297,7 +273,7 @@ func TestDevOnPostgres(t *testing.T) {
 		t.Errorf("result %+v, %d requests", res, len(recv.requests()))
 	}
 	var n int
-	db, _ := sql.Open("pgx", u.String())
+	db, _ := sql.Open("pgx", storeURL)
 	defer db.Close()
 	if err := db.QueryRow(`SELECT count(*) FROM distributions`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("distributions in PostgreSQL: %d %v", n, err)

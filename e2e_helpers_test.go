@@ -101,6 +101,37 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// postgresStoreURL is the URL of a new database, dropped after the test, on the PostgreSQL of
+// HOOKFLOW_TEST_POSTGRES_DSN, for a store that hookflow dev keeps there. Without the
+// variable, or in -short mode, the test is skipped.
+func postgresStoreURL(t *testing.T, prefix string) string {
+	t.Helper()
+	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable): skipping the PostgreSQL store")
+	}
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed after the drop below: cleanups run last registered first.
+	t.Cleanup(func() { admin.Close() })
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	p, err := devserver.FreePort("127.0.0.1")
