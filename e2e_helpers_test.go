@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -145,6 +146,16 @@ func freePort(t *testing.T) int {
 // waits until it says it runs.
 func startDev(t *testing.T, dataDir string, prev *devProcess, extraArgs ...string) *devProcess {
 	t.Helper()
+	return startDevAttempt(t, dataDir, prev, 1, extraArgs...)
+}
+
+// devStartAttempts is how often startDev tries fresh ports: other test processes on the
+// machine open ports too, and the Temporal server ends the process (through a fatal log in
+// temporal.log) when one of its ports was taken between the choice and the listen.
+const devStartAttempts = 3
+
+func startDevAttempt(t *testing.T, dataDir string, prev *devProcess, attempt int, extraArgs ...string) *devProcess {
+	t.Helper()
 	d := &devProcess{t: t, dataDir: dataDir, output: &lockedBuffer{}, done: make(chan error, 1)}
 	if prev != nil {
 		d.temporalPort, d.uiPort, d.httpPort = prev.temporalPort, prev.uiPort, prev.httpPort
@@ -173,7 +184,9 @@ func startDev(t *testing.T, dataDir string, prev *devProcess, extraArgs ...strin
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
@@ -193,7 +206,16 @@ func startDev(t *testing.T, dataDir string, prev *devProcess, extraArgs ...strin
 	select {
 	case <-ready:
 	case err := <-d.done:
-		t.Fatalf("hookflow dev exited before it was ready: %v\n%s", err, d.output)
+		<-scanned
+		serverLog := ""
+		if b, rerr := os.ReadFile(filepath.Join(dataDir, "temporal.log")); rerr == nil {
+			serverLog = string(b[max(0, len(b)-2000):])
+		}
+		if prev == nil && attempt < devStartAttempts {
+			t.Logf("hookflow dev exited before it was ready (%v), attempt %d; again on fresh ports\n%s\n%s", err, attempt, d.output, serverLog)
+			return startDevAttempt(t, dataDir, nil, attempt+1, extraArgs...)
+		}
+		t.Fatalf("hookflow dev exited before it was ready: %v\n%s\ntemporal.log: %s", err, d.output, serverLog)
 	case <-time.After(90 * time.Second):
 		_ = d.cmd.Process.Kill()
 		t.Fatalf("hookflow dev not ready after 90s\n%s", d.output)
