@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,19 +21,7 @@ func TestFaultWorkerKilledTwice(t *testing.T) {
 		t.Skip("starts Temporal and hookflow processes")
 	}
 	const events = 1000
-	dir := t.TempDir()
-	temporalPort, apiPort := freePort(t), freePort(t)
-	temporalAddr := fmt.Sprintf("127.0.0.1:%d", temporalPort)
-	startProcess(t, "server", nil, "Ctrl-C or SIGTERM stops it",
-		"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(temporalPort), "--ui-port", "0")
-	common := []string{"--temporal-address", temporalAddr, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text"}
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	startProcess(t, "api", nil, "SIGTERM or Ctrl-C stops it",
-		append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", apiPort), "--require-api-key=false"}, common...)...)
-	startWorker := func(n int) *process {
-		return startProcess(t, fmt.Sprintf("worker %d", n), nil, "SIGTERM or Ctrl-C stops it",
-			append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", "", "--allow-target", "127.0.0.0/8"}, common...)...)
-	}
+	temporalAddr, apiURL, startWorker := startCluster(t)
 	worker := startWorker(1)
 
 	recv := newSlowReceiver(t, 20*time.Millisecond)

@@ -38,6 +38,26 @@ type process struct {
 	exited bool
 }
 
+// startCluster runs `hookflow server` (Temporal on SQLite under a temporary dir) and an open
+// `hookflow api` on a store beside it, and returns their addresses and a function that
+// starts worker n on them: the three-process set of the fault and bulk tests.
+func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n int) *process) {
+	t.Helper()
+	dir := t.TempDir()
+	temporalPort, apiPort := freePort(t), freePort(t)
+	temporalAddr = fmt.Sprintf("127.0.0.1:%d", temporalPort)
+	startProcess(t, "server", nil, "Ctrl-C or SIGTERM stops it",
+		"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(temporalPort), "--ui-port", "0")
+	common := []string{"--temporal-address", temporalAddr, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text"}
+	apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	startProcess(t, "api", nil, "SIGTERM or Ctrl-C stops it",
+		append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", apiPort), "--require-api-key=false"}, common...)...)
+	return temporalAddr, apiURL, func(n int) *process {
+		return startProcess(t, fmt.Sprintf("worker %d", n), nil, "SIGTERM or Ctrl-C stops it",
+			append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", "", "--allow-target", "127.0.0.0/8"}, common...)...)
+	}
+}
+
 // startProcess runs the test binary as `hookflow args...` with extra environment
 // variables, and waits until a line of its standard output starts with ready.
 func startProcess(t *testing.T, name string, env []string, ready string, args ...string) *process {

@@ -51,9 +51,18 @@ func newAPI(t *testing.T) (*httptest.Server, *fakeStarter, *store.SQLite) {
 
 func do(t *testing.T, method, url, body string) (int, ErrorDetail, []byte) {
 	t.Helper()
+	return doWith(t, method, url, "", body)
+}
+
+// doWith is do with a content type (none when empty).
+func doWith(t *testing.T, method, url, contentType, body string) (int, ErrorDetail, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("content-type", contentType)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,26 +15,7 @@ import (
 // the body.
 func postCodes(t *testing.T, url, contentType, body string) (int, ErrorDetail, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("content-type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var eb ErrorBody
-	if resp.StatusCode >= 400 {
-		if err := json.Unmarshal(b, &eb); err != nil {
-			t.Errorf("error body %s is not JSON: %v", b, err)
-		}
-	}
-	return resp.StatusCode, eb.Error, b
+	return doWith(t, http.MethodPost, url, contentType, body)
 }
 
 func TestImportCodes(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -99,26 +98,7 @@ func manualDistribution(id, status, action, event string) distributions.Distribu
 // send posts a message body with a content type and returns the status, error and body.
 func (a *messagesAPI) send(t *testing.T, path, contentType, body string) (int, ErrorDetail, []byte) {
 	t.Helper()
-	req, err := http.NewRequest("POST", a.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("content-type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var eb ErrorBody
-	if resp.StatusCode >= 400 {
-		if err := json.Unmarshal(b, &eb); err != nil {
-			t.Errorf("error body %s: %v", b, err)
-		}
-	}
-	return resp.StatusCode, eb.Error, b
+	return doWith(t, http.MethodPost, a.srv.URL+path, contentType, body)
 }
 
 func (a *messagesAPI) customersOf(t *testing.T, id string) []string {
