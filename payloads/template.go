@@ -37,8 +37,9 @@ type templatePart struct {
 // CompileTemplate splits a template into literal text and placeholders once, so that
 // rendering is a walk over the parts. It rejects a placeholder without its closing "}}", an
 // empty or malformed path (path segments are letters, digits, '_' and '-', separated by
-// single dots; a segment of digits also indexes an array), a string left open, and text that
-// is not UTF-8. Whether the result is JSON is checked by Render and Validate.
+// single dots; a segment of digits also indexes an array), a \u escape without its four hex
+// digits (a placeholder cannot stand among them), a string left open, and text that is not
+// UTF-8. Whether the result is JSON is checked by Render and Validate.
 func CompileTemplate(src string) (*Template, error) {
 	if !utf8.ValidString(src) {
 		return nil, errors.New("template: not valid UTF-8")
@@ -67,6 +68,14 @@ func CompileTemplate(src string) (*Template, error) {
 			t.sizeHint += 16
 			i += len(written)
 			literalStart = i
+		case inString && c == '\\' && i+1 < len(src) && src[i+1] == 'u':
+			// The four hex digits must be in the template itself: a placeholder among them
+			// would make the escape valid for one event and broken for the next, and Validate
+			// renders only a sample.
+			if i+6 > len(src) || !isHex4(src[i+2:i+6]) {
+				return nil, fmt.Errorf("template: the \\u escape at byte %d needs four hex digits (%q)", i, excerpt(src[i:]))
+			}
+			i += 6
 		case inString && c == '\\':
 			i += 2 // the escaped character, which may be a quote, does not end the string
 		case c == '"':
@@ -88,6 +97,16 @@ func CompileTemplate(src string) (*Template, error) {
 		}
 	}
 	return t, nil
+}
+
+// isHex4 tells whether s is four hex digits, the tail of a \uXXXX escape.
+func isHex4(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return len(s) == 4
 }
 
 // excerpt shortens the text after an unclosed "{{" for an error message.

@@ -35,6 +35,7 @@ func FuzzTemplate(f *testing.F) {
 		{`{"a":"{{o..s}}"}`, ``},
 		{`{"a":"open}`, ``},
 		{`{"a":{{o.s}}}`, `1}, "b": {"c": 2`},
+		{`{"a":"\u{{o.m}}0000"}`, `x`},
 	} {
 		f.Add(seed.template, seed.h)
 	}

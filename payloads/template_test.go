@@ -195,6 +195,11 @@ func TestCompileTemplateErrors(t *testing.T) {
 		{`{"a":"{{order."id"}}"}`, `segments hold only`},
 		{`{"a":{{ {{order.id}} }}}`, `segments hold only`},
 		{`{"a":"open}`, `a string is not closed`},
+		// A placeholder inside a \u escape would make the escape's digits depend on the
+		// event: valid with one value, broken with another, so Validate could not tell.
+		{`{"a":"\u{{order.id}}0000"}`, `\u escape at byte 6 needs four hex digits`},
+		{`{"a":"\u00{{order.id}}"}`, `\u escape at byte 6 needs four hex digits`},
+		{`{"a":"\u12"}`, `\u escape at byte 6 needs four hex digits`},
 		{"{\"a\":\"\xff\"}", `not valid UTF-8`},
 	}
 	for _, tt := range tests {
