@@ -44,14 +44,15 @@ type process struct {
 func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n int) *process) {
 	t.Helper()
 	dir := t.TempDir()
-	temporalPort, apiPort := freePort(t), freePort(t)
-	temporalAddr = fmt.Sprintf("127.0.0.1:%d", temporalPort)
-	startProcess(t, "server", nil, "Ctrl-C or SIGTERM stops it",
-		"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(temporalPort), "--ui-port", "0")
+	_, ports := startOnFreePorts(t, "server", nil, "Ctrl-C or SIGTERM stops it", 1, func(ports []int) []string {
+		return []string{"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", "0"}
+	})
+	temporalAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	common := []string{"--temporal-address", temporalAddr, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text"}
-	apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	startProcess(t, "api", nil, "SIGTERM or Ctrl-C stops it",
-		append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", apiPort), "--require-api-key=false"}, common...)...)
+	_, ports = startOnFreePorts(t, "api", nil, "SIGTERM or Ctrl-C stops it", 1, func(ports []int) []string {
+		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false"}, common...)
+	})
+	apiURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	return temporalAddr, apiURL, func(n int) *process {
 		return startProcess(t, fmt.Sprintf("worker %d", n), nil, "SIGTERM or Ctrl-C stops it",
 			append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", "", "--allow-target", "127.0.0.0/8"}, common...)...)
@@ -61,6 +62,41 @@ func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n
 // startProcess runs the test binary as `hookflow args...` with extra environment
 // variables, and waits until a line of its standard output starts with ready.
 func startProcess(t *testing.T, name string, env []string, ready string, args ...string) *process {
+	t.Helper()
+	p, err := launch(t, name, env, ready, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// portAttempts is how often startOnFreePorts picks fresh ports: other test processes on the
+// machine open ports too, and one may take a port between the choice and the listen.
+const portAttempts = 3
+
+// startOnFreePorts picks n free ports, starts `hookflow args(ports)...` as startProcess
+// does, and tries again on fresh ports (logged) when the process ends before it is ready.
+func startOnFreePorts(t *testing.T, name string, env []string, ready string, n int, args func(ports []int) []string) (*process, []int) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		ports := make([]int, n)
+		for i := range ports {
+			ports[i] = freePort(t)
+		}
+		p, err := launch(t, name, env, ready, args(ports)...)
+		if err == nil {
+			return p, ports
+		}
+		if attempt == portAttempts {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d on ports %v: %v; again on fresh ports", attempt, ports, err)
+	}
+}
+
+// launch starts the test binary as `hookflow args...` and waits until it is ready; the error
+// tells, with its output, that it ended before. Waiting more than two minutes fails the test.
+func launch(t *testing.T, name string, env []string, ready string, args ...string) (*process, error) {
 	t.Helper()
 	p := &process{t: t, name: name, output: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(os.Args[0], args...)
@@ -93,7 +129,7 @@ func startProcess(t *testing.T, name string, env []string, ready string, args ..
 	select {
 	case <-isReady:
 	case err := <-p.done:
-		t.Fatalf("hookflow %s exited before it was ready: %v\n%s", name, err, p.output)
+		return nil, fmt.Errorf("hookflow %s exited before it was ready: %v\n%s", name, err, p.output)
 	case <-time.After(2 * time.Minute):
 		_ = p.cmd.Process.Kill()
 		t.Fatalf("hookflow %s not ready after 2 minutes\n%s", name, p.output)
@@ -107,7 +143,7 @@ func startProcess(t *testing.T, name string, env []string, ready string, args ..
 			t.Logf("output of hookflow %s:\n%s", name, p.output)
 		}
 	})
-	return p
+	return p, nil
 }
 
 // wait waits up to timeout for the process to end; false if it did not.
@@ -283,31 +319,38 @@ type productionSetup struct {
 
 func runProduction(t *testing.T, s productionSetup) {
 	const events = 200
-	temporalPort, uiPort := freePort(t), 0
+	// The server listens on the Temporal port, and on the Web UI's when it serves one.
+	nports := 1
 	if s.webUI {
-		uiPort = freePort(t)
+		nports = 2
 	}
-	serverArgs := []string{"server", "--data-dir", s.dataDir, "--temporal-port", fmt.Sprint(temporalPort), "--ui-port", fmt.Sprint(uiPort)}
-	if s.temporalURL != "" {
-		serverArgs = append(serverArgs, "--temporal-database-url", s.temporalURL)
-	}
-	server := startProcess(t, "server", nil, "Ctrl-C or SIGTERM stops it", serverArgs...)
-	temporalAddr := fmt.Sprintf("127.0.0.1:%d", temporalPort)
+	server, ports := startOnFreePorts(t, "server", nil, "Ctrl-C or SIGTERM stops it", nports, func(ports []int) []string {
+		uiPort := 0
+		if s.webUI {
+			uiPort = ports[1]
+		}
+		args := []string{"server", "--data-dir", s.dataDir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", fmt.Sprint(uiPort)}
+		if s.temporalURL != "" {
+			args = append(args, "--temporal-database-url", s.temporalURL)
+		}
+		return args
+	})
+	temporalAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	if !strings.Contains(server.output.String(), "Temporal        "+temporalAddr) {
 		t.Errorf("server banner does not name %s:\n%s", temporalAddr, server.output)
 	}
 	if s.webUI {
-		status, body := call(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/api/v1/namespaces/default/search-attributes", uiPort), nil)
+		status, body := call(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/api/v1/namespaces/default/search-attributes", ports[1]), nil)
 		if status != 200 || !strings.Contains(string(body), "HookflowStatus") {
 			t.Errorf("Web UI: search attributes %d %s", status, body)
 		}
 	}
 
 	common := []string{"--temporal-address", temporalAddr, "--database-url", s.storeURL, "--log-format", "text"}
-	apiPort := freePort(t)
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	apiProc := startProcess(t, "api", nil, "SIGTERM or Ctrl-C stops it",
-		append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", apiPort), "--require-api-key=false"}, common...)...)
+	apiProc, ports := startOnFreePorts(t, "api", nil, "SIGTERM or Ctrl-C stops it", 1, func(ports []int) []string {
+		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false"}, common...)
+	})
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 
 	// Worker a from flags; worker b from a config file and the environment, as a
 	// deployment would configure it.
