@@ -58,27 +58,53 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 
-	var status, distribution, eventType string
+	var status, distribution, eventType, since, until, pageToken string
 	var limit int
+	var all bool
 	list := &cobra.Command{
-		Use: "list", Short: "List events of the delivery log, newest first", Args: cobra.NoArgs,
-		Example: `  hookflow deliveries list --status failed
-  hookflow deliveries list --distribution distr_123 --limit 20`,
+		Use: "list", Short: "List events of the delivery log, newest first, a page at a time", Args: cobra.NoArgs,
+		Example: `  hookflow deliveries list --status failed --since 24h
+  hookflow deliveries list --distribution distr_123 --limit 20
+  hookflow deliveries list --status failed --page-token TOKEN_FROM_THE_LAST_PAGE
+  hookflow deliveries list --since 2026-11-27T08:00:00Z --until 2026-11-27T09:00:00Z --all -o json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client(cmd)
 			if err != nil {
 				return err
 			}
 			q := url.Values{}
-			for k, v := range map[string]string{"status": status, "distribution": distribution, "event_type": eventType} {
+			for k, v := range map[string]string{"status": status, "distribution": distribution, "event_type": eventType, "page_token": pageToken} {
 				if v != "" {
 					q.Set(k, v)
 				}
+			}
+			now := time.Now()
+			for _, bound := range []struct{ name, value string }{{"since", since}, {"until", until}} {
+				if bound.value == "" {
+					continue
+				}
+				at, err := parseTimeFlag(bound.name, bound.value, now)
+				if err != nil {
+					return err
+				}
+				q.Set(bound.name, at.UTC().Format(time.RFC3339Nano))
 			}
 			q.Set("limit", strconv.Itoa(limit))
 			var l api.List[starter.EventSummary]
 			if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &l); err != nil {
 				return err
+			}
+			for all && l.HasMore {
+				q.Set("page_token", l.NextPageToken)
+				var next api.List[starter.EventSummary]
+				if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &next); err != nil {
+					return err
+				}
+				if next.HasMore && next.NextPageToken == l.NextPageToken {
+					return fmt.Errorf("the delivery log answered page token %s with itself; stopped after %d events", l.NextPageToken, len(l.Data))
+				}
+				l.Data, l.HasMore, l.NextPageToken = append(l.Data, next.Data...), next.HasMore, next.NextPageToken
+				l.Total = len(l.Data)
 			}
 			if c.output != "text" {
 				return c.printData(l)
@@ -89,14 +115,24 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.WorkflowID, e.Status, e.EventType,
 					e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if l.HasMore {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", l.NextPageToken)
+			}
+			return nil
 		},
 	}
 	f := list.Flags()
 	f.StringVar(&status, "status", "", "delivered, retrying, failed, no_match or skipped")
 	f.StringVar(&distribution, "distribution", "", "only events delivered to this distribution (or webhook) id")
 	f.StringVar(&eventType, "event-type", "", "only events of this type")
-	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many (1 to %d)", starter.MaxListLimit))
+	f.StringVar(&since, "since", "", "only events started at or after this RFC 3339 time, or this long ago such as 24h")
+	f.StringVar(&until, "until", "", "only events started before this RFC 3339 time, or this long ago such as 1h")
+	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many a page (1 to %d)", starter.MaxListLimit))
+	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
+	f.BoolVar(&all, "all", false, "read every page")
 	retry := &cobra.Command{
 		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -164,16 +200,21 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// parseSince reads an RFC 3339 time or a duration back from now.
+// parseSince reads the required --since flag: an RFC 3339 time or a duration back from now.
 func parseSince(v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, fmt.Errorf("--since is required: an RFC 3339 time or a duration such as 24h")
 	}
+	return parseTimeFlag("since", v, now)
+}
+
+// parseTimeFlag reads the flag --name: an RFC 3339 time or a duration back from now.
+func parseTimeFlag(name, v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("--since %q: not an RFC 3339 time (2026-11-27T08:00:00Z) or a duration (24h)", v)
+	return time.Time{}, fmt.Errorf("--%s %q: not an RFC 3339 time (2026-11-27T08:00:00Z) or a duration (24h)", name, v)
 }

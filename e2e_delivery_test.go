@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -43,6 +47,8 @@ func TestDevRecover(t *testing.T) {
 	if !strings.Contains(skippedID, "evt_lost_2") {
 		t.Errorf("deliveries list --status skipped:\n%s", skippedID)
 	}
+
+	checkDeliveryLogPages(t, d, since, []string{"event/evt_lost_1", "event/evt_lost_2", "event/evt_lost_3"})
 
 	if err := runCLIErr(t, d, "distributions", "recover", distr.ID, "--since", since); err == nil || !strings.Contains(err.Error(), "resume") {
 		t.Errorf("recover while paused: %v", err)
@@ -86,5 +92,80 @@ func TestDevRecover(t *testing.T) {
 	}
 	if out := runCLI(t, d, "deliveries", "show", failedID); !strings.Contains(out, "delivered") {
 		t.Errorf("show after recovery:\n%s", out)
+	}
+}
+
+// checkDeliveryLogPages reads the delivery log of d, which holds exactly the event workflows
+// want, all started after since: a page at a time by following next_page_token, with --all,
+// and through --since and --until windows.
+func checkDeliveryLogPages(t *testing.T, d *devProcess, since string, want []string) {
+	t.Helper()
+	list := func(args ...string) api.List[starter.EventSummary] {
+		t.Helper()
+		var l api.List[starter.EventSummary]
+		out := runCLI(t, d, append([]string{"deliveries", "list", "-o", "json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatalf("deliveries list %v: %v\n%s", args, err, out)
+		}
+		return l
+	}
+	ids := func(l api.List[starter.EventSummary]) []string {
+		var ids []string
+		for _, e := range l.Data {
+			ids = append(ids, e.WorkflowID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	// Visibility is written after the workflow: wait until it lists every event.
+	for deadline := time.Now().Add(15 * time.Second); len(list("--limit", "100").Data) < len(want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery log does not list %d events after 15s", len(want))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	var paged []string
+	var pages int
+	for token := ""; pages <= len(want); pages++ {
+		args := []string{"--limit", "2"}
+		if token != "" {
+			args = append(args, "--page-token", token)
+		}
+		l := list(args...)
+		if len(l.Data) > 2 || l.Total != len(l.Data) || l.HasMore != (l.NextPageToken != "") {
+			t.Fatalf("page %d: %+v", pages, l)
+		}
+		paged = append(paged, ids(l)...)
+		if !l.HasMore {
+			break
+		}
+		token = l.NextPageToken
+	}
+	slices.Sort(paged)
+	if !slices.Equal(paged, want) || pages < 1 {
+		t.Errorf("pages of 2 list %v in %d more pages, want %v once each", paged, pages, want)
+	}
+	if got := ids(list("--limit", "1", "--all")); !slices.Equal(got, want) {
+		t.Errorf("--all with pages of 1: %v, want %v", got, want)
+	}
+	if got := ids(list("--since", since)); !slices.Equal(got, want) {
+		t.Errorf("--since %s: %v, want %v", since, got, want)
+	}
+	if l := list("--until", since); len(l.Data) != 0 || l.HasMore {
+		t.Errorf("--until %s (before every event): %+v", since, l)
+	}
+	if l := list("--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)); len(l.Data) != 0 {
+		t.Errorf("--since an hour ahead: %+v", l)
+	}
+	// Text output says how to read on.
+	if out := runCLI(t, d, "deliveries", "list", "--limit", "1"); !strings.Contains(out, "more: the same command with --page-token ") {
+		t.Errorf("deliveries list --limit 1 does not say how to read on:\n%s", out)
+	}
+	if err := runCLIErr(t, d, "deliveries", "list", "--page-token", "bm90IGEgdG9rZW4"); err == nil || !strings.Contains(err.Error(), "page_token") {
+		t.Errorf("a made-up page token: %v", err)
+	}
+	if err := runCLIErr(t, d, "deliveries", "list", "--since", "last tuesday"); err == nil || !strings.Contains(err.Error(), `--since "last tuesday"`) {
+		t.Errorf("--since last tuesday: %v", err)
 	}
 }

@@ -34,7 +34,7 @@ type EventStarter interface {
 // DeliveryLog reads deliveries and their attempts from Temporal.
 type DeliveryLog interface {
 	Delivery(ctx context.Context, id string) (starter.Delivery, error)
-	ListEvents(ctx context.Context, f starter.EventFilter) ([]starter.EventSummary, error)
+	ListEvents(ctx context.Context, f starter.EventFilter) (starter.EventPage, error)
 	Resend(ctx context.Context, deliveryID string) (starter.Handle, error)
 	Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]starter.Recovered, error)
 }
@@ -571,15 +571,17 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list(out))
 }
 
-// listDeliveries lists the events of the delivery log, newest first: ?status=failed,
-// ?distribution=distr_..., ?event_type=..., ?limit=N.
+// listDeliveries lists the events of the delivery log, newest first, a page at a time:
+// ?status=failed, ?distribution=distr_..., ?event_type=..., ?since=T&until=T (RFC 3339, on
+// the events' start times), ?limit=N, and ?page_token= from the previous page's
+// next_page_token.
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if s.Log == nil {
 		writeError(w, http.StatusNotImplemented, "not_implemented", "this server does not read the delivery log", "")
 		return
 	}
 	q := r.URL.Query()
-	f := starter.EventFilter{Status: q.Get("status"), DistributionID: q.Get("distribution"), EventType: q.Get("event_type")}
+	f := starter.EventFilter{Status: q.Get("status"), DistributionID: q.Get("distribution"), EventType: q.Get("event_type"), PageToken: q.Get("page_token")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > starter.MaxListLimit {
@@ -588,17 +590,40 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	for _, bound := range []struct {
+		name string
+		at   *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		v := q.Get(bound.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("%s: %q is not an RFC 3339 time such as 2026-11-27T08:00:00Z", bound.name, v), bound.name)
+			return
+		}
+		*bound.at = t
+	}
 	if _, err := f.Query(); err != nil {
 		field, _, _ := strings.Cut(err.Error(), ":")
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error(), field)
 		return
 	}
-	events, err := s.Log.ListEvents(r.Context(), f)
+	page, err := s.Log.ListEvents(r.Context(), f)
+	if errors.Is(err, starter.ErrInvalidFilter) {
+		msg := strings.TrimPrefix(err.Error(), starter.ErrInvalidFilter.Error()+": ")
+		field, _, _ := strings.Cut(msg, ":")
+		writeError(w, http.StatusBadRequest, "invalid_request", msg, field)
+		return
+	}
 	if err != nil {
 		s.internal(w, "list deliveries", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list(events))
+	l := list(page.Events)
+	l.HasMore, l.NextPageToken = page.NextPageToken != "", page.NextPageToken
+	writeJSON(w, http.StatusOK, l)
 }
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
@@ -631,7 +656,12 @@ func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {
 type List[T any] struct {
 	Object string `json:"object"`
 	Data   []T    `json:"data"`
-	Total  int    `json:"total"`
+	// Total counts Data, this page.
+	Total int `json:"total"`
+	// HasMore tells that a list read a page at a time (the delivery log) goes on: pass
+	// NextPageToken as ?page_token= to read on.
+	HasMore       bool   `json:"has_more"`
+	NextPageToken string `json:"next_page_token,omitempty"`
 }
 
 func list[T any](items []T) List[T] {

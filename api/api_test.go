@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -356,9 +358,24 @@ func (f *fakeLog) Delivery(_ context.Context, id string) (starter.Delivery, erro
 	return starter.Delivery{}, fmt.Errorf("%w: no delivery %s", starter.ErrNotFound, id)
 }
 
-func (f *fakeLog) ListEvents(_ context.Context, filter starter.EventFilter) ([]starter.EventSummary, error) {
+// ListEvents answers an empty page that goes on, a last page for the token of "last", and
+// refuses the token of "refused" as the visibility store would.
+func (f *fakeLog) ListEvents(_ context.Context, filter starter.EventFilter) (starter.EventPage, error) {
 	f.filters = append(f.filters, filter)
-	return nil, nil
+	switch filter.PageToken {
+	case "":
+		return starter.EventPage{NextPageToken: pageToken("last")}, nil
+	case pageToken("refused"):
+		return starter.EventPage{}, fmt.Errorf("%w: page_token: not a next_page_token of this list (bad token)", starter.ErrInvalidFilter)
+	}
+	return starter.EventPage{}, nil
+}
+
+// pageToken is the delivery log's page token for the visibility store's token s: s and the
+// first 8 bytes of its SHA-256, in URL-safe base64 without padding.
+func pageToken(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(append([]byte(s), sum[:8]...))
 }
 
 func (f *fakeLog) Resend(_ context.Context, id string) (starter.Handle, error) {
@@ -442,10 +459,19 @@ func TestDeliveries(t *testing.T) {
 	if status, _, _ := do(t, "GET", srv.URL+"/v1/deliveries/whs_nope", ""); status != 404 {
 		t.Errorf("missing: %d", status)
 	}
-	if status, _, body := do(t, "GET", srv.URL+"/v1/deliveries?status=failed&distribution=distr_1&event_type=customer.order.paid&limit=5", ""); status != 200 || !strings.Contains(string(body), `"data":[]`) {
+	query := "status=failed&distribution=distr_1&event_type=customer.order.paid&limit=5&since=2026-11-27T08:00:00Z&until=2026-11-27T09:30:00.5%2B01:00"
+	if status, _, body := do(t, "GET", srv.URL+"/v1/deliveries?"+query, ""); status != 200 || string(body) != `{"object":"list","data":[],"total":0,"has_more":true,"next_page_token":"`+pageToken("last")+`"}`+"\n" {
 		t.Errorf("list: %d %s", status, body)
 	}
-	if len(log.filters) != 1 || log.filters[0] != (starter.EventFilter{Status: "failed", DistributionID: "distr_1", EventType: "customer.order.paid", Limit: 5}) {
+	since := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	if len(log.filters) != 1 || log.filters[0].Status != "failed" || log.filters[0].DistributionID != "distr_1" || log.filters[0].EventType != "customer.order.paid" ||
+		log.filters[0].Limit != 5 || !log.filters[0].Since.Equal(since) || !log.filters[0].Until.Equal(since.Add(30*time.Minute+500*time.Millisecond)) || log.filters[0].PageToken != "" {
+		t.Errorf("filters %+v", log.filters)
+	}
+	if status, _, body := do(t, "GET", srv.URL+"/v1/deliveries?"+query+"&page_token="+pageToken("last"), ""); status != 200 || string(body) != `{"object":"list","data":[],"total":0,"has_more":false}`+"\n" {
+		t.Errorf("last page: %d %s", status, body)
+	}
+	if len(log.filters) != 2 || log.filters[1].PageToken != pageToken("last") {
 		t.Errorf("filters %+v", log.filters)
 	}
 	for _, bad := range []struct{ query, field string }{
@@ -455,13 +481,25 @@ func TestDeliveries(t *testing.T) {
 		{"limit=0", "limit"},
 		{"limit=100000", "limit"},
 		{"limit=ten", "limit"},
+		{"since=yesterday", "since"},
+		{"since=" + url.QueryEscape("2026-11-27T08:00:00Z' OR '1'='1"), "since"},
+		{"until=2026-11-27", "until"},
+		{"since=2026-11-27T08:00:00Z&until=2026-11-27T08:00:00Z", "until"},
+		{"page_token=" + url.QueryEscape("not base64!"), "page_token"},
+		{"page_token=" + strings.Repeat("A", 3000), "page_token"},
+		{"page_token=bGFzdA", "page_token"}, // "last" without its checksum
+		{"page_token=" + pageToken("last")[:12] + "x", "page_token"},
 	} {
 		if status, e, _ := do(t, "GET", srv.URL+"/v1/deliveries?"+bad.query, ""); status != 400 || e.Field != bad.field {
 			t.Errorf("%s: %d %+v", bad.query, status, e)
 		}
 	}
-	if len(log.filters) != 1 {
+	if len(log.filters) != 2 {
 		t.Error("a bad query reached the delivery log")
+	}
+	// A token that decodes but that the visibility store refuses is the caller's error too.
+	if status, e, _ := do(t, "GET", srv.URL+"/v1/deliveries?page_token="+pageToken("refused"), ""); status != 400 || e.Field != "page_token" || !strings.Contains(e.Message, "not a next_page_token") {
+		t.Errorf("refused token: %d %+v", status, e)
 	}
 }
 

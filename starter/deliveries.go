@@ -1,7 +1,10 @@
 package starter
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +15,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -75,8 +79,24 @@ type EventFilter struct {
 	Status         string
 	DistributionID string
 	EventType      string
-	Limit          int
+	// Since and Until bound the events' start times: at or after Since, before Until.
+	Since, Until time.Time
+	Limit        int
+	// PageToken continues a listing where an EventPage's NextPageToken left it; the
+	// filter must stay the same.
+	PageToken string
 }
+
+// EventPage is one page of the delivery log. NextPageToken, when set, reads the next page;
+// that page may come back empty when this one ended exactly at the last event.
+type EventPage struct {
+	Events        []EventSummary
+	NextPageToken string
+}
+
+// ErrInvalidFilter is returned for a filter that cannot select anything: the message
+// starts with the name of the query parameter at fault.
+var ErrInvalidFilter = errors.New("invalid filter")
 
 // MaxListLimit bounds one page of the delivery log.
 const MaxListLimit = 500
@@ -107,23 +127,83 @@ func (f EventFilter) Query() (string, error) {
 		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.EventTypeKey.GetName(), f.EventType))
 	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return "", fmt.Errorf("until: %s is not after since (%s)", f.Until.UTC().Format(time.RFC3339), f.Since.UTC().Format(time.RFC3339))
+	}
+	// Times are formatted here, never copied from the caller.
+	if !f.Since.IsZero() {
+		parts = append(parts, fmt.Sprintf("StartTime >= '%s'", f.Since.UTC().Format(time.RFC3339Nano)))
+	}
+	if !f.Until.IsZero() {
+		parts = append(parts, fmt.Sprintf("StartTime < '%s'", f.Until.UTC().Format(time.RFC3339Nano)))
+	}
+	if _, err := f.pageToken(); err != nil {
+		return "", err
+	}
 	parts = append(parts, fmt.Sprintf("WorkflowType = '%s'", workflows.DeliveryWorkflow))
 	return strings.Join(parts, " AND "), nil
 }
 
-// ListEvents lists the events of the delivery log that f selects, newest first.
-func (s *Starter) ListEvents(ctx context.Context, f EventFilter) ([]EventSummary, error) {
+// pageToken is the visibility store's token that f.PageToken carries. The store reads its
+// tokens unchecked (a made-up one is an internal error there), so hookflow's token is the
+// store's followed by a checksum, in URL-safe base64: whatever a caller makes up is refused
+// here, as the caller's error.
+func (f EventFilter) pageToken() ([]byte, error) {
+	if f.PageToken == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(f.PageToken)
+	if err != nil || len(f.PageToken) > maxPageToken || len(b) <= pageTokenSum {
+		return nil, fmt.Errorf("page_token: %q is not a next_page_token of the delivery log", excerpt(f.PageToken))
+	}
+	token, sum := b[:len(b)-pageTokenSum], b[len(b)-pageTokenSum:]
+	if want := sha256.Sum256(token); !bytes.Equal(sum, want[:pageTokenSum]) {
+		return nil, fmt.Errorf("page_token: %q is not a next_page_token of the delivery log", excerpt(f.PageToken))
+	}
+	return token, nil
+}
+
+// encodePageToken is the page token a caller gets for the visibility store's token.
+func encodePageToken(token []byte) string {
+	sum := sha256.Sum256(token)
+	return base64.RawURLEncoding.EncodeToString(append(token[:len(token):len(token)], sum[:pageTokenSum]...))
+}
+
+const (
+	// maxPageToken bounds a page token; the visibility store's tokens are far shorter.
+	maxPageToken = 2048
+	// pageTokenSum is the length of a page token's checksum.
+	pageTokenSum = 8
+)
+
+// excerpt shortens a caller's value for an error message.
+func excerpt(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return s[:40] + "..."
+}
+
+// ListEvents lists the events of the delivery log that f selects, newest first, one page of
+// at most f.Limit (50 when unset). A filter that cannot select anything, or a page token that
+// the visibility store refuses, is an ErrInvalidFilter.
+func (s *Starter) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) {
 	q, err := f.Query()
 	if err != nil {
-		return nil, err
+		return EventPage{}, fmt.Errorf("%w: %w", ErrInvalidFilter, err)
 	}
+	token, _ := f.pageToken()
 	limit := f.Limit
 	if limit <= 0 || limit > MaxListLimit {
 		limit = 50
 	}
-	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: int32(limit)})
+	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: int32(limit), NextPageToken: token})
+	var invalid *serviceerror.InvalidArgument
+	if token != nil && errors.As(err, &invalid) {
+		return EventPage{}, fmt.Errorf("%w: page_token: the visibility store refuses it: %s", ErrInvalidFilter, invalid.Message)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("list the delivery log: %w", err)
+		return EventPage{}, fmt.Errorf("list the delivery log: %w", err)
 	}
 	out := []EventSummary{}
 	for _, e := range resp.GetExecutions() {
@@ -146,11 +226,12 @@ func (s *Starter) ListEvents(ctx context.Context, f EventFilter) ([]EventSummary
 			sum.Status = "matching"
 		}
 		out = append(out, sum)
-		if len(out) == limit {
-			break
-		}
 	}
-	return out, nil
+	page := EventPage{Events: out}
+	if next := resp.GetNextPageToken(); len(next) > 0 {
+		page.NextPageToken = encodePageToken(next)
+	}
+	return page, nil
 }
 
 var deliveryIDPattern = regexp.MustCompile(`^whs_[0-9a-f]{32}$`)
