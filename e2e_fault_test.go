@@ -91,7 +91,7 @@ func TestFaultWorkerKilledTwice(t *testing.T) {
 		}
 		return running == 0
 	})
-	t.Logf("accounting: %d events, %d delivered (distinct webhook-id), %d POSTs received, %d duplicates, %d still running; "+
+	report(t, "accounting: %d events, %d delivered (distinct webhook-id), %d POSTs received, %d duplicates, %d still running; "+
 		"worker SIGKILLed twice, first new delivery %v and %v after each kill; all delivered in %v",
 		events, distinct, total, total-distinct, running, recoveries[0].Round(time.Millisecond), recoveries[1].Round(time.Millisecond), elapsed.Round(time.Second))
 	if distinct != events {

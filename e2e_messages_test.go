@@ -334,7 +334,7 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 	if perRun := workflows.MessageBatchSize * workflows.MessageBatchesPerRun; len(runs) < (n+perRun-1)/perRun {
 		t.Errorf("%d runs of the message's workflow for %d customers, %d per run", len(runs), n, perRun)
 	}
-	t.Logf("accounting: %d customers, %d delivered (distinct webhook-id), %d POSTs, %d duplicates; message accepted in %v; "+
+	report(t, "accounting: %d customers, %d delivered (distinct webhook-id), %d POSTs, %d duplicates; message accepted in %v; "+
 		"worker SIGKILLed %s; all delivered in %v: %.0f customers/s; "+
 		"%d workflow runs, longest history %d events",
 		n, distinct, total, total-distinct, accepted.Round(time.Millisecond), strings.Join(kills, " and "),

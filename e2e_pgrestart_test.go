@@ -181,12 +181,12 @@ func TestFaultStoreRestarted(t *testing.T) {
 		return running == 0 && delivered == events
 	})
 
-	t.Logf("accounting: %d events (%d sent while the store was down, %d of them accepted), %d delivered (distinct webhook-id), "+
+	report(t, "accounting: %d events (%d sent while the store was down, %d of them accepted), %d delivered (distinct webhook-id), "+
 		"%d POSTs received, %d duplicates, %d workflows closed as delivered, %d still running; all delivered in %v",
 		events, duringOutage, len(outageEvents), distinct, total, total-distinct, delivered, running, allDone.Sub(start).Round(100*time.Millisecond))
-	t.Logf("restart -m immediate: took %v; first new delivery %v after it; %d of 32 reads at once failed right after",
+	report(t, "restart -m immediate: took %v; first new delivery %v after it; %d of 32 reads at once failed right after",
 		restartTook.Round(time.Millisecond), first1.Sub(back1).Round(time.Millisecond), failedAfter1)
-	t.Logf("stop -m immediate, held down %v: %d deliveries while down; /readyz 503 in %v, GET /v1/distributions %d in %v; "+
+	report(t, "stop -m immediate, held down %v: %d deliveries while down; /readyz 503 in %v, GET /v1/distributions %d in %v; "+
 		"after the start: first new delivery %v, %d of 32 reads at once failed, /readyz 200 again within %v, "+
 		"the events accepted while down delivered %v to %v after, all events %v after",
 		heldDown.Round(100*time.Millisecond), deliveredWhileDown, readyTook.Round(time.Millisecond), listStatus, listTook.Round(time.Millisecond),
