@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,6 +116,29 @@ func (c *apiClient) send(hc *http.Client, method, path, contentType string, body
 		return json.Unmarshal(data, v)
 	}
 	return nil
+}
+
+// getList GETs the list answer at path. With -o json or yaml it prints the answer and says
+// done; otherwise the command prints l.Data as text.
+func getList[T any](c *apiClient, path string) (l api.List[T], done bool, err error) {
+	if err := c.do(http.MethodGet, path, nil, &l); err != nil {
+		return l, true, err
+	}
+	if c.output != "text" {
+		return l, true, c.printData(l)
+	}
+	return l, false, nil
+}
+
+// printTable prints items in aligned columns under header (columns separated by tabs),
+// a row an item.
+func printTable[T any](w io.Writer, header string, items []T, row func(T) string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, item := range items {
+		fmt.Fprintln(tw, row(item))
+	}
+	return tw.Flush()
 }
 
 // printData prints v as the --output asks: YAML for yaml, JSON otherwise.
@@ -226,12 +250,9 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 			if unread {
 				path += "?unread=true"
 			}
-			var l api.List[store.Notification]
-			if err := c.do(http.MethodGet, path, nil, &l); err != nil {
+			l, done, err := getList[store.Notification](c, path)
+			if done {
 				return err
-			}
-			if c.output != "text" {
-				return c.printData(l)
 			}
 			if len(l.Data) == 0 {
 				fmt.Fprintln(c.out, "no notifications")

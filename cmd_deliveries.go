@@ -109,13 +109,10 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			if c.output != "text" {
 				return c.printData(l)
 			}
-			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES")
-			for _, e := range l.Data {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.WorkflowID, e.Status, e.EventType,
-					e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
-			}
-			if err := tw.Flush(); err != nil {
+			err = printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e starter.EventSummary) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, e.Status, e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
+			})
+			if err != nil {
 				return err
 			}
 			if l.HasMore {

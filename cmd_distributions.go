@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/distributions"
 )
 
@@ -178,19 +176,13 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var l api.List[distributions.Distribution]
-			if err := c.do(http.MethodGet, "/v1/distributions", nil, &l); err != nil {
+			l, done, err := getList[distributions.Distribution](c, "/v1/distributions")
+			if done {
 				return err
 			}
-			if c.output != "text" {
-				return c.printData(l)
-			}
-			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tVERSION\tNAME\tEVENTS\tURL")
-			for _, d := range l.Data {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.Status, d.Version, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
-			}
-			return tw.Flush()
+			return printTable(c.out, "ID\tSTATUS\tVERSION\tNAME\tEVENTS\tURL", l.Data, func(d distributions.Distribution) string {
+				return fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s", d.ID, d.Status, d.Version, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
+			})
 		},
 	}
 	get := newGetCommand(g, "/v1/distributions", "Show one distribution (-o yaml prints what apply reads)")

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -91,27 +90,21 @@ but only on the machine that runs the API.`,
 			if err != nil {
 				return err
 			}
-			var l api.List[store.APIKey]
-			if err := c.do(http.MethodGet, "/v1/keys", nil, &l); err != nil {
+			l, done, err := getList[store.APIKey](c, "/v1/keys")
+			if done {
 				return err
-			}
-			if c.output != "text" {
-				return c.printData(l)
 			}
 			if len(l.Data) == 0 {
 				fmt.Fprintln(c.out, "no API keys")
 				return nil
 			}
-			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tPREFIX\tSCOPES\tNAME\tCREATED\tLAST USED")
-			for _, k := range l.Data {
+			return printTable(c.out, "ID\tPREFIX\tSCOPES\tNAME\tCREATED\tLAST USED", l.Data, func(k store.APIKey) string {
 				used := "never"
 				if k.LastUsedAt != nil {
 					used = k.LastUsedAt.Local().Format(time.DateTime)
 				}
-				fmt.Fprintf(tw, "%s\t%s...\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(time.DateTime), used)
-			}
-			return tw.Flush()
+				return fmt.Sprintf("%s\t%s...\t%s\t%s\t%s\t%s", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(time.DateTime), used)
+			})
 		},
 	}
 

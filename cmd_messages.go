@@ -260,19 +260,13 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var l api.List[api.MessageView]
-			if err := c.do(http.MethodGet, fmt.Sprintf("/v1/messages?limit=%d", limit), nil, &l); err != nil {
+			l, done, err := getList[api.MessageView](c, fmt.Sprintf("/v1/messages?limit=%d", limit))
+			if done {
 				return err
 			}
-			if c.output != "text" {
-				return c.printData(l)
-			}
-			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tSENT\tTOTAL\tSEND AT\tDISTRIBUTION")
-			for _, m := range l.Data {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", m.ID, m.Status, m.Sent, m.Total, m.SendAt.Local().Format(time.RFC3339), m.DistributionID)
-			}
-			return tw.Flush()
+			return printTable(c.out, "ID\tSTATUS\tSENT\tTOTAL\tSEND AT\tDISTRIBUTION", l.Data, func(m api.MessageView) string {
+				return fmt.Sprintf("%s\t%s\t%d\t%d\t%s\t%s", m.ID, m.Status, m.Sent, m.Total, m.SendAt.Local().Format(time.RFC3339), m.DistributionID)
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many (1 to %d)", api.MaxMessageList))

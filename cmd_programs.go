@@ -95,12 +95,9 @@ func newProgramsListCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out api.List[distributions.Program]
-			if err := c.do(http.MethodGet, "/v1/programs", nil, &out); err != nil {
+			out, done, err := getList[distributions.Program](c, "/v1/programs")
+			if done {
 				return err
-			}
-			if c.output != "text" {
-				return c.printData(out)
 			}
 			if len(out.Data) == 0 {
 				fmt.Fprintln(c.out, "no programs: make one with hookflow programs loyalty|referral")

@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/distributions"
 )
 
@@ -156,19 +154,13 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var l api.List[distributions.ProjectWebhook]
-			if err := c.do(http.MethodGet, "/v1/webhooks", nil, &l); err != nil {
+			l, done, err := getList[distributions.ProjectWebhook](c, "/v1/webhooks")
+			if done {
 				return err
 			}
-			if c.output != "text" {
-				return c.printData(l)
-			}
-			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tACTIVE\tEVENTS\tURL")
-			for _, w := range l.Data {
-				fmt.Fprintf(tw, "%s\t%v\t%s\t%s\n", w.ID, w.Active, strings.Join(w.Events, ","), w.URL)
-			}
-			return tw.Flush()
+			return printTable(c.out, "ID\tACTIVE\tEVENTS\tURL", l.Data, func(w distributions.ProjectWebhook) string {
+				return fmt.Sprintf("%s\t%v\t%s\t%s", w.ID, w.Active, strings.Join(w.Events, ","), w.URL)
+			})
 		},
 	}
 	get := newGetCommand(g, "/v1/webhooks", "Show one project webhook")
