@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,10 +23,12 @@ func newKeysCommand(g *globalFlags) *cobra.Command {
 		Use:     "keys",
 		Aliases: []string{"key"},
 		Short:   "Create, list and revoke API keys",
-		Long: `API keys let programs and people use the hookflow API. A key has one or both scopes:
+		Long: `API keys let programs and people use the hookflow API. A key has one or more scopes:
 
   events   send events (POST /v1/events) and nothing else
   manage   everything else: distributions, webhooks, deliveries, settings, keys
+  codec    the codec endpoint (/codec) and nothing else: for the proxy in front of the
+           Temporal Web UI, so that the UI shows payloads decrypted
 
 hookflow stores only a hash of each key: the key is shown once, when it is created.
 While no key exists, the first one (with the manage scope) can be created without a key,
@@ -39,7 +42,8 @@ but only on the machine that runs the API.`,
 		Short: "Create an API key and print it, once",
 		Example: `  export HOOKFLOW_API_KEY=$(hookflow keys create --name ops --scope manage)
   hookflow keys create --name "shop backend" --scope events
-  hookflow keys create --name ci --scope events,manage`,
+  hookflow keys create --name ci --scope events,manage
+  hookflow keys create --name "web ui proxy" --scope codec`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client(cmd)
@@ -54,11 +58,11 @@ but only on the machine that runs the API.`,
 				list = append(list, splitList(s)...)
 			}
 			if len(list) == 0 {
-				return errors.New("--scope is required: events (send events), manage (everything else), or both as --scope events,manage")
+				return errors.New("--scope is required: events (send events), manage (everything else), codec (the codec endpoint only), or several as --scope events,manage")
 			}
 			for _, s := range list {
-				if s != store.ScopeEvents && s != store.ScopeManage {
-					return fmt.Errorf("--scope %q: use events or manage", s)
+				if !slices.Contains(store.Scopes, s) {
+					return fmt.Errorf("--scope %q: use events, manage or codec", s)
 				}
 			}
 			body, err := json.Marshal(api.NewKeyRequest{Name: name, Scopes: list})
@@ -81,7 +85,7 @@ but only on the machine that runs the API.`,
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "what the key is for, e.g. \"shop backend\"")
-	create.Flags().StringSliceVar(&scopes, "scope", nil, "events, manage, or both (repeat the flag or separate with commas)")
+	create.Flags().StringSliceVar(&scopes, "scope", nil, "events, manage, codec, or several (repeat the flag or separate with commas)")
 
 	list := &cobra.Command{
 		Use: "list", Short: "List API keys (their prefixes, never the keys)", Args: cobra.NoArgs,

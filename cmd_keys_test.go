@@ -45,7 +45,7 @@ func TestKeysCommand(t *testing.T) {
 	if _, _, err := run("", "create", "--name", "second", "--scope", "manage"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("second key without a key: %v", err)
 	}
-	for _, bad := range [][]string{{"create", "--scope", "events"}, {"create", "--name", "x"}, {"create", "--name", "x", "--scope", "admin"}} {
+	for _, bad := range [][]string{{"create", "--scope", "events"}, {"create", "--name", "x"}, {"create", "--name", "x", "--scope", "admin"}, {"create", "--name", "x", "--scope", "codec,Manage"}} {
 		if _, _, err := run(manager, bad...); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -62,8 +62,15 @@ func TestKeysCommand(t *testing.T) {
 	if err != nil || !strings.HasPrefix(sender, store.APIKeyPrefix) {
 		t.Fatalf("second key: %q %v", sender, err)
 	}
+	proxy, _, err := run(manager, "create", "--name", "web ui proxy", "--scope", "codec")
+	if proxy = strings.TrimSpace(proxy); err != nil || !strings.HasPrefix(proxy, store.APIKeyPrefix) {
+		t.Fatalf("codec key: %q %v", proxy, err)
+	}
+	if _, _, err := run(proxy, "list"); err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "needs the manage scope") {
+		t.Errorf("a codec key lists keys: %v", err)
+	}
 	out, _, err = run(manager, "list")
-	if err != nil || !strings.Contains(out, "shop backend") || !strings.Contains(out, sender[:len(store.APIKeyPrefix)+6]+"...") ||
+	if err != nil || !strings.Contains(out, "web ui proxy") || !strings.Contains(out, "codec") || !strings.Contains(out, "shop backend") || !strings.Contains(out, sender[:len(store.APIKeyPrefix)+6]+"...") ||
 		!strings.Contains(out, "events,manage") || strings.Contains(out, sender) || strings.Contains(out, manager) {
 		t.Errorf("list: %v\n%s", err, out)
 	}

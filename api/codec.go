@@ -115,12 +115,12 @@ func (s *Server) CodecHandler(codec converter.PayloadCodec, allowedOrigins []str
 	})
 }
 
-// codecAuthorized checks for an API key with the manage scope, answering 401 or 403
-// when there is none.
+// codecAuthorized checks for an API key with the codec or the manage scope, answering 401
+// or 403 when there is none.
 func (s *Server) codecAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		unauthorized(w, "", "the codec endpoint needs an API key with the manage scope: send Authorization: Bearer hfk_...")
+		unauthorized(w, "", "the codec endpoint needs an API key with the codec or the manage scope: send Authorization: Bearer hfk_...")
 		return false
 	}
 	scheme, token, _ := strings.Cut(auth, " ")
@@ -138,9 +138,9 @@ func (s *Server) codecAuthorized(w http.ResponseWriter, r *http.Request) bool {
 		unauthorized(w, "invalid_token", "the API key is not valid: it is unknown or was revoked")
 		return false
 	}
-	if !k.HasScope(store.ScopeManage) {
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="hookflow", error="insufficient_scope", scope=%q`, store.ScopeManage))
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("API key %s (%s) has the scopes %s; the codec endpoint needs the %s scope", k.ID, k.Prefix, strings.Join(k.Scopes, ", "), store.ScopeManage), "")
+	if !k.HasScope(store.ScopeCodec) && !k.HasScope(store.ScopeManage) {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="hookflow", error="insufficient_scope", scope=%q`, store.ScopeCodec))
+		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("API key %s (%s) has the scopes %s; the codec endpoint needs the %s or the %s scope", k.ID, k.Prefix, strings.Join(k.Scopes, ", "), store.ScopeCodec, store.ScopeManage), "")
 		return false
 	}
 	now := s.now()

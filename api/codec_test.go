@@ -149,6 +149,17 @@ func TestCodecEndpointKeys(t *testing.T) {
 	if w := codecRequest(t, h, "POST", "/codec/default/decode", body, map[string]string{"Authorization": "Bearer " + manage}); w.Code != http.StatusOK {
 		t.Errorf("manage key: %d %s", w.Code, w.Body)
 	}
+	// The key of the Web UI's proxy: the codec endpoint, both ways, and nothing else (the
+	// API's routes refuse it: TestKeyAuthentication).
+	_, codecKey, err := st.CreateAPIKey(ctx, "web ui proxy", []string{store.ScopeCodec}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"/codec/decode", "/codec/default/encode"} {
+		if w := codecRequest(t, h, "POST", op, body, map[string]string{"Authorization": "Bearer " + codecKey}); w.Code != http.StatusOK {
+			t.Errorf("codec key, %s: %d %s", op, w.Code, w.Body)
+		}
+	}
 }
 
 func TestCodecEndpointBadRequests(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -307,7 +308,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", `want {"name": "...", "scopes": ["events"|"manage"]}: `+err.Error(), "")
+		writeError(w, http.StatusBadRequest, "invalid_request", `want {"name": "...", "scopes": ["events"|"manage"|"codec"]}: `+err.Error(), "")
 		return
 	}
 	if dec.More() {
@@ -327,12 +328,12 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(in.Scopes) == 0 {
-		writeError(w, http.StatusUnprocessableEntity, "validation_error", "scopes: is required: events (send events), manage (everything else) or both", "scopes")
+		writeError(w, http.StatusUnprocessableEntity, "validation_error", "scopes: is required: events (send events), manage (everything else), codec (the codec endpoint only), or several", "scopes")
 		return
 	}
 	for i, sc := range in.Scopes {
-		if sc != store.ScopeEvents && sc != store.ScopeManage {
-			writeError(w, http.StatusUnprocessableEntity, "validation_error", fmt.Sprintf("scopes[%d]: %q is not events or manage", i, sc), fmt.Sprintf("scopes[%d]", i))
+		if !slices.Contains(store.Scopes, sc) {
+			writeError(w, http.StatusUnprocessableEntity, "validation_error", fmt.Sprintf("scopes[%d]: %q is not events, manage or codec", i, sc), fmt.Sprintf("scopes[%d]", i))
 			return
 		}
 	}

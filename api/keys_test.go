@@ -91,6 +91,7 @@ func TestKeyAuthentication(t *testing.T) {
 	_, manage := a.mustKey(t, "ops", store.ScopeManage)
 	_, events := a.mustKey(t, "shop", store.ScopeEvents)
 	_, both := a.mustKey(t, "all", store.ScopeEvents, store.ScopeManage)
+	_, codec := a.mustKey(t, "web ui proxy", store.ScopeCodec)
 	revokedKey, revoked := a.mustKey(t, "old", store.ScopeEvents, store.ScopeManage)
 	if err := a.store.RevokeAPIKey(t.Context(), revokedKey.ID); err != nil {
 		t.Fatal(err)
@@ -131,6 +132,10 @@ func TestKeyAuthentication(t *testing.T) {
 		{"manage key, lowercase scheme", keyRequest{method: "GET", path: "/v1/webhooks", auth: "bearer " + manage}, 200},
 		{"both scopes, event", keyRequest{method: "POST", path: "/v1/events", body: keysEvent, auth: bearer(both)}, 202},
 		{"both scopes, read", keyRequest{method: "GET", path: "/v1/webhooks", auth: bearer(both)}, 200},
+		{"codec key, event", keyRequest{method: "POST", path: "/v1/events", body: keysEvent, auth: bearer(codec)}, 403},
+		{"codec key, read", keyRequest{method: "GET", path: "/v1/distributions", auth: bearer(codec)}, 403},
+		{"codec key, delivery log", keyRequest{method: "GET", path: "/v1/deliveries", auth: bearer(codec)}, 403},
+		{"codec key, create key", keyRequest{method: "POST", path: "/v1/keys", body: `{"name":"x","scopes":["manage"]}`, auth: bearer(codec)}, 403},
 		{"health without a key", keyRequest{method: "GET", path: "/healthz"}, 200},
 		{"health with a bad key", keyRequest{method: "GET", path: "/healthz", auth: bearer(unknown)}, 200},
 	}
@@ -164,7 +169,7 @@ func TestKeyAuthentication(t *testing.T) {
 			}
 		})
 	}
-	for _, key := range []string{manage, events, both, revoked, unknown} {
+	for _, key := range []string{manage, events, both, codec, revoked, unknown} {
 		if strings.Contains(a.log.String(), key) || strings.Contains(echoed(a, t, key), key) {
 			t.Errorf("a key was logged or echoed:\n%s", a.log)
 		}
@@ -310,6 +315,7 @@ func TestKeysRoutes(t *testing.T) {
 		field  string
 	}{
 		{`{"name":"x","scopes":["admin"]}`, 422, "scopes[0]"},
+		{`{"name":"x","scopes":["codec","Codec"]}`, 422, "scopes[1]"},
 		{`{"name":"x","scopes":[]}`, 422, "scopes"},
 		{`{"name":"  ","scopes":["events"]}`, 422, "name"},
 		{`{"name":"` + strings.Repeat("n", MaxKeyNameLength+1) + `","scopes":["events"]}`, 422, "name"},

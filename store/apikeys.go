@@ -16,17 +16,22 @@ import (
 	"github.com/hookflow/hookflow/payloads"
 )
 
-// API key scopes. A key holds one or both.
+// API key scopes. A key holds one or more.
 const (
 	// ScopeEvents allows sending events (POST /v1/events) and nothing else.
 	ScopeEvents = "events"
 	// ScopeManage allows everything but sending events: distributions, webhooks, keys,
-	// settings, secrets, deliveries and notifications, reading as well as writing.
+	// settings, secrets, deliveries and notifications, reading as well as writing; and the
+	// codec endpoint.
 	ScopeManage = "manage"
+	// ScopeCodec allows the codec endpoint (/codec) and nothing else: the key that the
+	// proxy in front of the Temporal Web UI adds, so that the UI shows payloads decrypted,
+	// can neither manage hookflow nor send events.
+	ScopeCodec = "codec"
 )
 
 // Scopes are the API key scopes, in the order they are stored.
-var Scopes = []string{ScopeEvents, ScopeManage}
+var Scopes = []string{ScopeEvents, ScopeManage, ScopeCodec}
 
 // APIKeyPrefix starts every API key; 32 random bytes in unpadded base64url follow it.
 const APIKeyPrefix = "hfk_"
