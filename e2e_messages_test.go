@@ -106,7 +106,7 @@ func TestMessagesDev(t *testing.T) {
 		if env.Type != "Manual-message" || string(env.Data.Customer) != customer || string(env.Data.Distribution) != wantDistribution ||
 			string(env.Data.Campaign) != `{"id":"camp_spring","name":"Spring"}` || string(env.Data.PromotionTier) != `{"id":"promo_10","name":"10% off"}` ||
 			env.Source.ID != distr || env.Source.Object != "distribution" ||
-			env.Event.Type != workflows.ManualEventType || env.Event.ID != sent.ID+"-0" || env.Event.GroupID != sent.ID {
+			env.Event.Type != workflows.ManualEventType || env.Event.ID != sent.ID+"/0" || env.Event.GroupID != sent.ID {
 			t.Errorf("body %s", got.body)
 		}
 		if env.ID != got.header.Get("webhook-id") || !strings.HasPrefix(env.ID, "whs_") ||

@@ -49,8 +49,10 @@ type MessageRecord struct {
 }
 
 // MessageEventID is the id of the event (and so of the Delivery workflow) of customer seq
-// of a message: the same on every attempt, so a customer's delivery starts once.
-func MessageEventID(messageID string, seq int) string { return messageID + "-" + strconv.Itoa(seq) }
+// of a message: the same on every attempt, so a customer's delivery starts once. The '/'
+// is never in the id of an event sent to the API, so no event can take a customer's
+// workflow id (and be taken for its delivery), nor share its webhook-id.
+func MessageEventID(messageID string, seq int) string { return messageID + "/" + strconv.Itoa(seq) }
 
 // messageStartConcurrency bounds the workflow starts one batch has in flight.
 const messageStartConcurrency = 16

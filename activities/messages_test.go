@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/workflows"
@@ -81,7 +82,7 @@ func TestMessageOnTemporal(t *testing.T) {
 	})
 
 	// Customer 3's delivery ran already.
-	pre, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID("msg_t-3"), TaskQueue: "q"},
+	pre, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(MessageEventID("msg_t", 3)), TaskQueue: "q"},
 		workflows.DeliveryWorkflow, workflows.DeliveryInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestMessageOnTemporal(t *testing.T) {
 	var ids []string
 	for id, runs := range got {
 		ids = append(ids, id)
-		if id == "msg_t-3" {
+		if id == "msg_t/3" {
 			if len(runs) != 1 || runs[0].Event.ID != "" {
 				t.Errorf("the delivery that existed was started again: %+v", runs)
 			}
@@ -125,14 +126,14 @@ func TestMessageOnTemporal(t *testing.T) {
 			t.Errorf("delivery %s: %+v", id, runs)
 		}
 		var seq int
-		fmt.Sscanf(id, "msg_t-%d", &seq)
+		fmt.Sscanf(id, "msg_t/%d", &seq)
 		if string(in.Event.Data["customer"]) != string(customers[seq]) || in.Event.EntityID != fmt.Sprintf("cust_%d", seq) {
 			t.Errorf("delivery %s customer %s", id, in.Event.Data["customer"])
 		}
 	}
 	mu.Unlock()
 	sort.Strings(ids)
-	if fmt.Sprint(ids) != "[msg_t-0 msg_t-1 msg_t-2 msg_t-3 msg_t-4 msg_t-5 msg_t-6]" {
+	if fmt.Sprint(ids) != "[msg_t/0 msg_t/1 msg_t/2 msg_t/3 msg_t/4 msg_t/5 msg_t/6]" {
 		t.Errorf("deliveries %v", ids)
 	}
 	stored, err := st.GetMessage(ctx, m.ID)
@@ -154,4 +155,16 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("not true within 30s")
+}
+
+// TestMessageEventIDIsNoEventID: the API refuses every message event id as the id of an
+// event, so an event sent to the API never shares a workflow id (or a webhook-id) with a
+// customer of a message, whatever ids the client chose for both.
+func TestMessageEventIDIsNoEventID(t *testing.T) {
+	for _, id := range []string{MessageEventID("spring-sale", 0), MessageEventID("msg_1", 41), MessageEventID("a", 99999)} {
+		body := fmt.Sprintf(`{"id":%q,"type":"customer.order.paid","data":{}}`, id)
+		if _, err := payloads.ParseEvent([]byte(body), time.Now(), func() string { return "evt_new" }); err == nil {
+			t.Errorf("an event with the id %q is accepted", id)
+		}
+	}
 }

@@ -232,7 +232,8 @@ func parseCodeCSV(body []byte) ([]string, *codeError) {
 		if err != nil {
 			return nil, codesCSVError(err)
 		}
-		line, _ := rd.FieldPos(0)
+		// The code's own line: an earlier quoted field may span lines.
+		line, _ := rd.FieldPos(col)
 		c := strings.TrimSpace(rec[col])
 		if msg := checkCode(c); msg != "" {
 			return nil, &codeError{http.StatusUnprocessableEntity, "codes", fmt.Sprintf("line %d: the code %s %s", line, quoteCodeForError(c), msg)}
@@ -294,6 +295,11 @@ func parseCodeJSON(body []byte) ([]string, *codeError) {
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
 				return badErr(err)
+			}
+			// encoding/json would turn invalid UTF-8 into U+FFFD, storing another code than
+			// the one sent; the text and CSV imports refuse it, and so does this one.
+			if !utf8.Valid(raw) {
+				return nil, &codeError{http.StatusUnprocessableEntity, field, fmt.Sprintf("%s: the code is not valid UTF-8", field)}
 			}
 			var c string
 			if json.Unmarshal(raw, &c) != nil {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/payloads"
@@ -187,7 +188,11 @@ func checkID(id string) string {
 		return ""
 	case len(id) > maxIDLength:
 		return fmt.Sprintf("longer than %d characters", maxIDLength)
-	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+	case !utf8.ValidString(id):
+		return "is not valid UTF-8"
+	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) }):
+		// The same rule as the code pool routes' campaign id: a campaign this accepts can
+		// always have codes imported.
 		return "must not contain whitespace or control characters"
 	}
 	return ""
