@@ -31,6 +31,9 @@ const (
 	MaxMessageCustomers = 100_000
 	// MaxCustomerBytes bounds one customer object (compact JSON).
 	MaxCustomerBytes = 256 << 10
+	// MaxCSVColumns and MaxCSVColumnName bound a CSV file's header.
+	MaxCSVColumns    = 1000
+	MaxCSVColumnName = 256
 	// MaxMessageDelay bounds how long a message may wait before it is sent.
 	MaxMessageDelay = 7 * 24 * time.Hour
 	// DefaultMessageDelay is the delay of a message that names none: the window in which it
@@ -158,13 +161,19 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	m := store.Message{ID: id, DistributionID: d.ID, DistributionName: d.Name, Status: store.MessageScheduled,
 		Delay: delay, SendAt: now.Add(delay), Total: len(req.customers), CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.CreateMessage(r.Context(), m, req.customers); errors.Is(err, store.ErrConflict) {
+		// Another request stored this id meanwhile, such as the client's own retry of a
+		// slow upload: it gets what a later retry gets.
+		if existing, gerr := s.Store.GetMessage(r.Context(), id); gerr == nil {
+			s.repeatMessage(w, r, ms, existing, distrID, len(req.customers))
+			return
+		}
 		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("message %s exists already", id), "id")
 		return
 	} else if err != nil {
 		s.internal(w, "store message", err)
 		return
 	}
-	if _, err := ms.StartMessage(r.Context(), starter.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: m.Total}); err != nil {
+	if _, err := s.startMessage(r.Context(), ms, m); err != nil {
 		s.logger().Error("start message", "message", m.ID, "error", err)
 		// Canceled in the store, the message can never send (its workflow, if the start did
 		// go through, stops when it finds it canceled before the first customer).
@@ -186,13 +195,24 @@ func (s *Server) repeatMessage(w http.ResponseWriter, r *http.Request, ms Messag
 		return
 	}
 	if m.Status == store.MessageScheduled {
-		if _, err := ms.StartMessage(r.Context(), starter.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: m.Total}); err != nil {
+		if _, err := s.startMessage(r.Context(), ms, m); err != nil {
 			s.logger().Error("start message", "message", m.ID, "error", err)
 			writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("message %s could not be scheduled now; send it again", m.ID), "")
 			return
 		}
 	}
 	writeJSON(w, http.StatusOK, messageView(m))
+}
+
+// messageStartTimeout bounds starting a message's workflow.
+const messageStartTimeout = 30 * time.Second
+
+// startMessage starts m's workflow. A client that hangs up does not stop it: its message is
+// stored by then, and a start cut short would leave it canceled.
+func (s *Server) startMessage(ctx context.Context, ms MessageStarter, m store.Message) (starter.Handle, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), messageStartTimeout)
+	defer cancel()
+	return ms.StartMessage(ctx, starter.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: m.Total})
 }
 
 func errorType(status int) string {
@@ -395,7 +415,8 @@ func tooMany(n int) *messageProblem {
 func parseNDJSON(body []byte) ([]json.RawMessage, *messageProblem) {
 	var out []json.RawMessage
 	n := 0
-	for line := range bytes.SplitSeq(body, []byte("\n")) {
+	// A byte order mark, as some editors and spreadsheets write, is not part of line 1.
+	for line := range bytes.SplitSeq(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), []byte("\n")) {
 		n++
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
@@ -427,10 +448,16 @@ func parseCSV(body []byte) ([]json.RawMessage, *messageProblem) {
 	if err != nil {
 		return nil, csvProblem(err)
 	}
+	if len(header) > MaxCSVColumns {
+		return nil, problem(http.StatusBadRequest, "line 1", "%d columns, over the limit of %d", len(header), MaxCSVColumns)
+	}
 	cols := make([][]string, len(header))
 	seen := map[string]bool{}
 	for i, h := range header {
 		h = strings.TrimSpace(h)
+		if len(h) > MaxCSVColumnName {
+			return nil, problem(http.StatusBadRequest, "line 1", "column %d: the name is %d bytes, over the limit of %d", i+1, len(h), MaxCSVColumnName)
+		}
 		path := strings.Split(h, ".")
 		for _, part := range path {
 			if part == "" {
@@ -443,15 +470,20 @@ func parseCSV(body []byte) ([]json.RawMessage, *messageProblem) {
 		seen[h] = true
 		cols[i] = path
 	}
-	// A column may not be both a value and an object (metadata and metadata.tier).
-	for h := range seen {
-		for other := range seen {
-			if strings.HasPrefix(other, h+".") {
-				return nil, problem(http.StatusBadRequest, "line 1", "columns %q and %q: %s cannot be both a value and an object", h, other, h)
+	// A column may not be both a value and an object (metadata and metadata.tier): look
+	// each column's dotted prefixes up, in header order so that the message is the same
+	// every time.
+	for i, path := range cols {
+		for n := 1; n < len(path); n++ {
+			if prefix := strings.Join(path[:n], "."); seen[prefix] {
+				return nil, problem(http.StatusBadRequest, "line 1", "columns %q and %q: %s cannot be both a value and an object", prefix, strings.TrimSpace(header[i]), prefix)
 			}
 		}
 	}
+	// Every row repeats the column names in its JSON: bound what the rows make, not only
+	// the body, before it is all in memory.
 	var out []json.RawMessage
+	total := 0
 	for {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -469,7 +501,15 @@ func parseCSV(body []byte) ([]json.RawMessage, *messageProblem) {
 				obj.set(cols[i], v)
 			}
 		}
-		out = append(out, obj.json())
+		customer := obj.json()
+		if len(customer) > MaxCustomerBytes {
+			line, _ := rd.FieldPos(0)
+			return nil, problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("line %d", line), "the customer is %d bytes as JSON, over the limit of %d", len(customer), MaxCustomerBytes)
+		}
+		if total += len(customer); total > MaxMessageBytes {
+			return nil, problem(http.StatusRequestEntityTooLarge, "customers", "the customers take more than %d bytes as JSON: split them into several messages", MaxMessageBytes)
+		}
+		out = append(out, customer)
 	}
 	return out, nil
 }
@@ -567,24 +607,25 @@ func checkCustomers(req messageRequest) *messageProblem {
 	first := make(map[string]int, len(req.customers))
 	var buf bytes.Buffer
 	for i, raw := range req.customers {
-		where := req.where(i)
+		// Named only for an error: a file's line names take another pass over it.
+		where := func() string { return req.where(i) }
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 || raw[0] != '{' {
-			return problem(http.StatusUnprocessableEntity, where, "a customer must be a JSON object such as {\"id\": \"cust_1\", \"email\": \"ann@example.com\"}")
+			return problem(http.StatusUnprocessableEntity, where(), "a customer must be a JSON object such as {\"id\": \"cust_1\", \"email\": \"ann@example.com\"}")
 		}
 		buf.Reset()
 		if err := json.Compact(&buf, raw); err != nil {
-			return problem(http.StatusBadRequest, where, "invalid JSON: %v", err)
+			return problem(http.StatusBadRequest, where(), "invalid JSON: %v", err)
 		}
 		if buf.Len() > MaxCustomerBytes {
-			return problem(http.StatusRequestEntityTooLarge, where, "the customer is %d bytes, over the limit of %d", buf.Len(), MaxCustomerBytes)
+			return problem(http.StatusRequestEntityTooLarge, where(), "the customer is %d bytes, over the limit of %d", buf.Len(), MaxCustomerBytes)
 		}
 		var ids struct {
 			ID       any `json:"id"`
 			SourceID any `json:"source_id"`
 		}
 		if err := json.Unmarshal(buf.Bytes(), &ids); err != nil {
-			return problem(http.StatusBadRequest, where, "invalid JSON: %v", err)
+			return problem(http.StatusBadRequest, where(), "invalid JSON: %v", err)
 		}
 		key := ""
 		for _, f := range []struct {
@@ -596,17 +637,17 @@ func checkCustomers(req messageRequest) *messageProblem {
 			}
 			s, ok := f.v.(string)
 			if !ok || s == "" {
-				return problem(http.StatusUnprocessableEntity, where, "%s must be a non-empty string", f.name)
+				return problem(http.StatusUnprocessableEntity, where(), "%s must be a non-empty string", f.name)
 			}
 			if key == "" {
 				key = f.name + " " + strconv.Quote(s)
 			}
 		}
 		if key == "" {
-			return problem(http.StatusUnprocessableEntity, where, "the customer has no id or source_id: each customer needs one, and one message sends to it once")
+			return problem(http.StatusUnprocessableEntity, where(), "the customer has no id or source_id: each customer needs one, and one message sends to it once")
 		}
 		if j, dup := first[key]; dup {
-			return problem(http.StatusUnprocessableEntity, where, "duplicate customer: %s is also at %s; a message sends once to each customer", key, req.where(j))
+			return problem(http.StatusUnprocessableEntity, where(), "duplicate customer: %s is also at %s; a message sends once to each customer", key, req.where(j))
 		}
 		first[key] = i
 		req.customers[i] = bytes.Clone(buf.Bytes())

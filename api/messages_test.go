@@ -128,6 +128,8 @@ func TestMessageCreateFormats(t *testing.T) {
 		{"a list with a delay", "", "", `{"customers": [{"id": "a"}, {"source_id": "src_b", "metadata": {"x": 1}}], "delay": "2s"}`,
 			2 * time.Second, []string{`{"id":"a"}`, `{"source_id":"src_b","metadata":{"x":1}}`}},
 		{"zero delay", "application/json; charset=utf-8", "", `{"customers": [{"id": "a"}], "delay": "0s"}`, 0, []string{`{"id":"a"}`}},
+		{"JSON lines with a byte order mark", "application/x-ndjson", "", "\xef\xbb\xbf{\"id\":\"a\"}\n", 10 * time.Minute,
+			[]string{`{"id":"a"}`}},
 		{"JSON lines", "application/x-ndjson", "?delay=1m", "{\"id\":\"a\"}\r\n\n  {\"id\": \"b\", \"tags\": [1,2]}\n", time.Minute,
 			[]string{`{"id":"a"}`, `{"id":"b","tags":[1,2]}`}},
 		{"CSV with nested columns", "text/csv", "", "\xef\xbb\xbfid,email,metadata.tier,metadata.region,name\r\ncust_1,ann@example.com,gold,eu,\"Ann, \"\"A\"\"\"\ncust_2,,silver,,Bob\n",
@@ -189,6 +191,18 @@ func TestMessageBadInputStoresNothing(t *testing.T) {
 		return b.String()
 	}
 	big := `{"customer": {"id": "a", "blob": "` + strings.Repeat("x", MaxCustomerBytes) + `"}}`
+	// A CSV file whose rows each repeat long column names: small as CSV, large as JSON.
+	wideCSV := func(columns, nameLen, rows int) string {
+		var b strings.Builder
+		b.WriteString("id")
+		for c := range columns {
+			fmt.Fprintf(&b, ",%s%04d", strings.Repeat("n", nameLen-4), c)
+		}
+		for r := range rows {
+			fmt.Fprintf(&b, "\nc%d%s", r, strings.Repeat(",1", columns))
+		}
+		return b.String()
+	}
 	tests := []struct {
 		name, path, contentType, body string
 		status                        int
@@ -252,6 +266,16 @@ func TestMessageBadInputStoresNothing(t *testing.T) {
 			422, "line 4", `line 4: duplicate customer: id "a" is also at line 2; a message sends once to each customer`},
 		{"CSV value and object", messagesPath, "text/csv", "id,metadata,metadata.x\na,b,c\n",
 			400, "line 1", `line 1: columns "metadata" and "metadata.x": metadata cannot be both a value and an object`},
+		{"CSV value and a deeper object", messagesPath, "text/csv", "id,a.b.c.d,x,a.b\nq,1,2,3\n",
+			400, "line 1", `line 1: columns "a.b" and "a.b.c.d": a.b cannot be both a value and an object`},
+		{"CSV too many columns", messagesPath, "text/csv", wideCSV(MaxCSVColumns, 5, 1),
+			400, "line 1", "line 1: 1001 columns, over the limit of 1000"},
+		{"CSV column name too long", messagesPath, "text/csv", "id," + strings.Repeat("n", MaxCSVColumnName+1) + "\na,b\n",
+			400, "line 1", "line 1: column 2: the name is 257 bytes, over the limit of 256"},
+		{"CSV row too large as JSON", messagesPath, "text/csv", wideCSV(999, 256, 2),
+			413, "line 2", fmt.Sprintf("line 2: the customer is %d bytes as JSON, over the limit of %d", len(`{"id":"c0"}`)+999*(256+len(`,"":"1"`)), MaxCustomerBytes)},
+		{"CSV customers too large as JSON", messagesPath, "text/csv", wideCSV(400, 256, 700),
+			413, "customers", fmt.Sprintf("customers: the customers take more than %d bytes as JSON: split them into several messages", MaxMessageBytes)},
 		{"CSV empty", messagesPath, "text/csv", "",
 			400, "line 1", "line 1: empty file: want a header row such as id,email,name and a row per customer"},
 		{"CSV header only", messagesPath, "text/csv", "id,email\n",
@@ -321,6 +345,83 @@ func TestMessageIdempotentID(t *testing.T) {
 	status, e, _ = a.send(t, messagesPath, "", `{"id": "promo-2026-01", "customers": [{"id": "a"}]}`)
 	if status != 409 || e.Message != "message promo-2026-01 exists already, for distribution distr_manual with 2 customers" {
 		t.Errorf("other message, same id: %d %+v", status, e)
+	}
+}
+
+// lateStore is a store that another request writes to between a read and a write: its
+// first GetMessage finds nothing, though the message is stored.
+type lateStore struct {
+	store.Store
+	missed bool
+}
+
+func (l *lateStore) GetMessage(ctx context.Context, id string) (store.Message, error) {
+	if !l.missed {
+		l.missed = true
+		return store.Message{}, store.ErrNotFound
+	}
+	return l.Store.GetMessage(ctx, id)
+}
+
+// TestMessageConcurrentSameID: a client retrying before its first POST was answered (its
+// GetMessage finds nothing, its insert finds the id taken) gets the same message, not a
+// conflict, and the message is stored once.
+func TestMessageConcurrentSameID(t *testing.T) {
+	a := newMessagesAPI(t)
+	body := `{"id": "promo-race", "customers": [{"id": "a"}, {"id": "b"}]}`
+	status, e, first := a.send(t, messagesPath, "", body)
+	if status != 201 {
+		t.Fatalf("%d %+v", status, e)
+	}
+	late := httptest.NewServer((&Server{Store: &lateStore{Store: a.st}, Starter: a.fm, Now: func() time.Time { return msgNow }}).Handler())
+	defer late.Close()
+	status, e, again := doWith(t, http.MethodPost, late.URL+messagesPath, "application/json", body)
+	if status != 200 || string(again) != string(first) {
+		t.Errorf("the retry that lost the race: %d %+v %s", status, e, again)
+	}
+	if got := a.customersOf(t, "promo-race"); len(got) != 2 {
+		t.Errorf("customers %v", got)
+	}
+}
+
+// hangUpStarter is a client hanging up just as its message is started: it cancels the
+// request's context, then starts only with a context that is still live.
+type hangUpStarter struct {
+	fakeMessages
+	hangUp context.CancelFunc
+}
+
+func (h *hangUpStarter) StartMessage(ctx context.Context, in workflows.MessageInput) (starter.Handle, error) {
+	h.hangUp()
+	if err := ctx.Err(); err != nil {
+		return starter.Handle{}, err
+	}
+	return h.fakeMessages.StartMessage(ctx, in)
+}
+
+// TestMessageClientHangsUp: a client that goes away once its body is sent does not cut
+// the start of its message short (it would be canceled for good).
+func TestMessageClientHangsUp(t *testing.T) {
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.CreateDistribution(t.Context(), manualDistribution("distr_manual", distributions.StatusLive, distributions.ActionNotifyPromotion, workflows.ManualEventType)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	hs := &hangUpStarter{hangUp: cancel}
+	h := (&Server{Store: st, Starter: hs, Now: func() time.Time { return msgNow }}).Handler()
+	req := httptest.NewRequestWithContext(ctx, "POST", messagesPath, strings.NewReader(`{"id": "m1", "customer": {"id": "a"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if m, err := st.GetMessage(t.Context(), "m1"); err != nil || m.Status != store.MessageScheduled {
+		t.Errorf("stored %+v %v, want it scheduled", m, err)
+	}
+	if len(hs.started) != 1 {
+		t.Errorf("started %+v", hs.started)
 	}
 }
 
