@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -86,18 +87,19 @@ func (a *Activities) publishCode(ctx context.Context, in PublishCodeInput) (Publ
 	key := store.PublicationKey{EventID: in.EventID, DistributionID: in.DistributionID, CustomerID: in.CustomerID}
 	p, err := a.Store.PublishCode(ctx, key, campaignID, time.Now())
 	if errors.Is(err, store.ErrPoolEmpty) {
-		msg := fmt.Sprintf("the code pool of campaign %s is empty: no code left to publish to customer %s", campaignID, in.CustomerID)
-		if st, serr := a.Store.CodeStats(ctx, campaignID); serr == nil {
-			if st.Available > 0 {
-				// Every free code was held by another publication in flight (PostgreSQL skips
-				// locked codes), and one of those gave its code back: try again.
-				return PublishedCode{}, fmt.Errorf("campaign %s: no code was free, %d available now: trying again", campaignID, st.Available)
-			}
-			if st.Total == 0 {
-				msg = fmt.Sprintf("the code pool of campaign %s is empty: it has no codes (import some with `hookflow codes import --campaign %s FILE`)", campaignID, campaignID)
-			} else {
-				msg = fmt.Sprintf("the code pool of campaign %s is empty: all %d codes are published (import more with `hookflow codes import --campaign %s FILE`)", campaignID, st.Total, campaignID)
-			}
+		st, serr := a.Store.CodeStats(ctx, campaignID)
+		switch {
+		case serr != nil:
+			// Whether codes are in flight elsewhere is not known: not a final answer.
+			return PublishedCode{}, fmt.Errorf("campaign %s: no code was free, and the pool's counts cannot be read (%v): trying again", campaignID, serr)
+		case st.Available > 0:
+			// Every free code was held by another publication in flight (PostgreSQL skips
+			// locked codes), and one of those gave its code back: try again.
+			return PublishedCode{}, fmt.Errorf("campaign %s: no code was free, %d available now: trying again", campaignID, st.Available)
+		}
+		msg := fmt.Sprintf("the code pool of campaign %s is empty: all %d codes are published (import more with `hookflow codes import --campaign %s FILE`)", campaignID, st.Total, campaignID)
+		if st.Total == 0 {
+			msg = fmt.Sprintf("the code pool of campaign %s is empty: it has no codes (import some with `hookflow codes import --campaign %s FILE`)", campaignID, campaignID)
 		}
 		a.logger(ctx).Warn("code pool empty", "campaign", campaignID, "event", in.EventID, "distribution", in.DistributionID)
 		return PublishedCode{}, temporal.NewNonRetryableApplicationError(msg, ErrTypePoolEmpty, nil)
@@ -109,13 +111,19 @@ func (a *Activities) publishCode(ctx context.Context, in PublishCodeInput) (Publ
 }
 
 // publishedObjects builds the payload's objects from a publication: only from what is
-// stored, so every retry builds the same.
+// stored, so every retry builds the same. When the distribution's campaign changed since the
+// code was published (a delivery sent again), the objects name the campaign whose pool the
+// code came from, by id only, rather than the new campaign's object with an old code.
 func publishedObjects(in PublishCodeInput, p store.Publication) (PublishedCode, error) {
 	var campaign struct {
-		Name any `json:"name"`
+		ID   string `json:"id"`
+		Name any    `json:"name"`
 	}
 	_ = json.Unmarshal(in.Campaign, &campaign) // validation made it an object with an id
 	name, _ := campaign.Name.(string)
+	if campaign.ID != p.Campaign {
+		in.Campaign, name = json.RawMessage(`{"id":`+strconv.Quote(p.Campaign)+`}`), ""
+	}
 	voucher, err := marshalPlain(publishedVoucher{Object: "voucher", Code: p.Code, Campaign: name, CampaignID: p.Campaign})
 	if err != nil {
 		return PublishedCode{}, err

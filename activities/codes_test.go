@@ -136,6 +136,39 @@ func TestPublishCodeObjects(t *testing.T) {
 	}
 }
 
+// TestPublishCodeCampaignChanged: a delivery sent again after its distribution moved to
+// another campaign gets its code back, named with the campaign whose pool it came from.
+func TestPublishCodeCampaignChanged(t *testing.T) {
+	a, st := newActivities(t)
+	ctx := context.Background()
+	if _, err := st.ImportCodes(ctx, "camp_1", []string{"OLD-1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish(ctx, a, input("evt_1", "cust_1")); err != nil {
+		t.Fatal(err)
+	}
+	moved := input("evt_1", "cust_1")
+	moved.Campaign = json.RawMessage(`{"id":"camp_2","name":"Autumn"}`)
+	out, err := publish(ctx, a, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out.Campaign) != `{"id":"camp_1"}` || string(out.Voucher) != `{"object":"voucher","code":"OLD-1","campaign_id":"camp_1"}` {
+		t.Errorf("campaign %s, voucher %s", out.Campaign, out.Voucher)
+	}
+}
+
+// statsDownStore finds the pool empty and cannot count it.
+type statsDownStore struct{ store.Store }
+
+func (statsDownStore) PublishCode(context.Context, store.PublicationKey, string, time.Time) (store.Publication, error) {
+	return store.Publication{}, store.ErrPoolEmpty
+}
+
+func (statsDownStore) CodeStats(context.Context, string) (store.CodeStats, error) {
+	return store.CodeStats{}, errors.New("connection refused")
+}
+
 func TestPublishCodeRefuses(t *testing.T) {
 	a, st := newActivities(t)
 	ctx := context.Background()
@@ -168,6 +201,13 @@ func TestPublishCodeRefuses(t *testing.T) {
 	_, err = publish(ctx, a, noCustomer)
 	if ae := appErr(err); ae.Type() != ErrTypeBadPublication || !ae.NonRetryable() || !strings.Contains(ae.Message(), "customer") {
 		t.Errorf("no customer: %v", ae)
+	}
+	// An empty pool whose counts cannot be read may have codes in flight: tried again.
+	down := *a
+	down.Store = statsDownStore{st}
+	_, err = publish(ctx, &down, input("evt_9", "cust_9"))
+	if isApp := errors.As(err, new(*temporal.ApplicationError)); err == nil || isApp || !strings.Contains(err.Error(), "trying again") {
+		t.Errorf("empty pool, counts unreadable: %v", err)
 	}
 	// A store error is left for Temporal to retry.
 	st.Close()
