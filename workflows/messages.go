@@ -107,8 +107,11 @@ type MessageRecord struct {
 var messageBatchOptions = workflow.ActivityOptions{
 	// A batch is at most a few hundred workflow starts; a worker lost mid-batch is noticed
 	// by the missing heartbeat and the batch is run again, which starts only what is missing.
+	// The activity heartbeats after every start (milliseconds each), so 5 s without one mean
+	// the worker is gone; a start slower than that only runs the batch again, which starts
+	// nothing twice. With 20 s, sending stood still 20 s after a kill (docs/messages.md).
 	StartToCloseTimeout: 5 * time.Minute,
-	HeartbeatTimeout:    20 * time.Second,
+	HeartbeatTimeout:    5 * time.Second,
 	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 }
 
