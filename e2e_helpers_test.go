@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +22,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/internal/pgtest"
 )
 
 // childEnv makes the test binary run hookflow's main instead of the tests, so the
@@ -66,23 +65,10 @@ func temporalDatabase(t *testing.T) string {
 	if dsn == "" {
 		return ""
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN: %v", err)
-	}
-	name := fmt.Sprintf("hookflow_e2e_temporal_%d", time.Now().UnixNano())
-	u.Path = "/" + name
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		for _, db := range []string{name, name + "_visibility"} {
-			admin.Exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)")
-		}
-	})
-	return u.String()
+	// hookflow dev creates both databases.
+	name := pgtest.Name("hookflow_e2e_temporal")
+	pgtest.DropAtCleanup(t, dsn, name, name+devserver.VisibilitySuffix)
+	return pgtest.WithDatabase(t, dsn, name)
 }
 
 type lockedBuffer struct {
@@ -107,30 +93,10 @@ func (b *lockedBuffer) String() string {
 // variable, or in -short mode, the test is skipped.
 func postgresStoreURL(t *testing.T, prefix string) string {
 	t.Helper()
-	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable): skipping the PostgreSQL store")
-	}
 	if testing.Short() {
 		t.Skip("starts hookflow dev")
 	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Closed after the drop below: cleanups run last registered first.
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDatabase(t, prefix)
 }
 
 // reportEnv names a file that report appends to: go test shows no log of a passing test, and

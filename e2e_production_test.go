@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/internal/pgtest"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -262,45 +262,26 @@ func TestProduction(t *testing.T) {
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
-		}
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Close() }) // after the drops: cleanups run last first
-		stamp := time.Now().UnixNano()
-		temporalDB := fmt.Sprintf("hookflow_prod_temporal_%d", stamp)
-		storeDB := fmt.Sprintf("hookflow_prod_store_%d", stamp)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			for _, db := range []string{temporalDB, temporalDB + devserver.VisibilitySuffix, storeDB} {
-				if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
-					t.Errorf("drop %s: %v", db, err)
-				}
-			}
-		})
-		// `hookflow server` creates Temporal's databases itself; the store's is made here.
-		if _, err := admin.Exec("CREATE DATABASE " + storeDB); err != nil {
-			t.Fatal(err)
-		}
-		withDB := func(name string) string {
-			u, err := url.Parse(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			u.Path = "/" + name
-			return u.String()
-		}
+		storeURL := pgtest.NewDatabase(t, "hookflow_prod_store")
+		// `hookflow server` creates Temporal's databases itself.
+		dsn := os.Getenv(pgtest.DSNEnv)
+		temporalDB := pgtest.Name("hookflow_prod_temporal")
+		pgtest.DropAtCleanup(t, dsn, temporalDB, temporalDB+devserver.VisibilitySuffix)
 		runProduction(t, productionSetup{
 			dataDir:     t.TempDir(),
-			temporalURL: withDB(temporalDB),
-			storeURL:    withDB(storeDB),
+			temporalURL: pgtest.WithDatabase(t, dsn, temporalDB),
+			storeURL:    storeURL,
 			dropStore: func() {
-				if _, err := admin.Exec("DROP DATABASE " + storeDB + " WITH (FORCE)"); err != nil {
+				server, err := pgtest.Open(dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer server.Close()
+				cfg, err := pgx.ParseConfig(storeURL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := server.Exec("DROP DATABASE " + cfg.Database + " WITH (FORCE)"); err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -2,13 +2,9 @@ package activities
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/hookflow/hookflow/internal/pgtest"
 	"github.com/hookflow/hookflow/store"
 )
 
@@ -60,30 +56,12 @@ func codeStores(t *testing.T) map[string]func(t *testing.T) store.Store {
 			return st
 		},
 	}
-	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Log("HOOKFLOW_TEST_POSTGRES_DSN is not set: SQLite only")
+	if os.Getenv(pgtest.DSNEnv) == "" {
+		t.Log(pgtest.DSNEnv + " is not set: SQLite only")
 		return out
 	}
 	out["postgres"] = func(t *testing.T) store.Store {
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		b := make([]byte, 6)
-		rand.Read(b)
-		name := "hookflow_test_codes_" + hex.EncodeToString(b)
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path = "/" + name
-		st, err := store.OpenPostgres(context.Background(), u.String())
+		st, err := store.OpenPostgres(context.Background(), pgtest.NewDatabase(t, "hookflow_test_codes"))
 		if err != nil {
 			t.Fatal(err)
 		}

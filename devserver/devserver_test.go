@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create and drop test databases
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to read the test database
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -21,6 +20,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookflow/hookflow/internal/pgtest"
 )
 
 // TestSearchAttributesOnExistingDatabase starts a server on a new database without search
@@ -92,32 +93,16 @@ func TestPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal")
 	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() }) // after the drops below: cleanups run last first
-	name := fmt.Sprintf("hookflow_devserver_%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, db := range []string{name, name + VisibilitySuffix} {
-			if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
-				t.Errorf("drop %s: %v", db, err)
-			}
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
+	// The server creates both databases.
+	name := pgtest.Name("hookflow_devserver")
+	pgtest.DropAtCleanup(t, dsn, name, name+VisibilitySuffix)
+	temporalURL := pgtest.WithDatabase(t, dsn, name)
 	want := map[string]enumspb.IndexedValueType{
 		"HookflowTestKeyword": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		"HookflowTestList":    enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 	}
 	for run := range 2 {
-		s, err := Start(t.Context(), Options{PostgresURL: u.String(), SearchAttributes: want, Retention: 48 * time.Hour})
+		s, err := Start(t.Context(), Options{PostgresURL: temporalURL, SearchAttributes: want, Retention: 48 * time.Hour})
 		if err != nil {
 			t.Fatalf("start %d: %v", run, err)
 		}
@@ -145,7 +130,7 @@ func TestPostgres(t *testing.T) {
 		s.Stop()
 	}
 
-	db, err := sql.Open("pgx", u.String())
+	db, err := sql.Open("pgx", temporalURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,24 +2,17 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-)
 
-// postgresDSNEnv names the PostgreSQL server the tests may use. Each test creates its own
-// database there and drops it afterwards.
-const postgresDSNEnv = "HOOKFLOW_TEST_POSTGRES_DSN"
+	"github.com/hookflow/hookflow/internal/pgtest"
+)
 
 func TestPostgres(t *testing.T) {
 	db := newPostgresDatabase(t)
@@ -42,30 +35,9 @@ type postgresDatabase struct {
 // test's cleanup. Without HOOKFLOW_TEST_POSTGRES_DSN the test is skipped.
 func newPostgresDatabase(t *testing.T) *postgresDatabase {
 	t.Helper()
-	dsn := os.Getenv(postgresDSNEnv)
-	if dsn == "" {
-		t.Skipf("PostgreSQL tests need %s, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", postgresDSNEnv)
-	}
-	server, err := openSQL(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", postgresDSNEnv, err)
-	}
-	t.Cleanup(func() { server.Close() })
-	name := "hookflow_test_" + randomHex()
-	if _, err := server.ExecContext(t.Context(), `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		// t.Context is already done in cleanups. FORCE ends the connections a failed
-		// test left open, so that nothing is left behind.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := server.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	db := &postgresDatabase{dsn: withDatabase(t, dsn, name)}
-	if db.admin, err = openSQL(db.dsn); err != nil {
+	db := &postgresDatabase{dsn: pgtest.NewDatabase(t, "hookflow_test")}
+	var err error
+	if db.admin, err = pgtest.Open(db.dsn); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.admin.Close() })
@@ -76,40 +48,12 @@ func newPostgresDatabase(t *testing.T) *postgresDatabase {
 // connection's search_path names it, so every table the store creates goes there.
 func (db *postgresDatabase) freshSchema(t *testing.T) opener {
 	t.Helper()
-	schema := "s_" + randomHex()
+	schema := pgtest.Name("s")
 	if _, err := db.admin.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
 		t.Fatalf("create test schema: %v", err)
 	}
 	dsn := withParam(db.dsn, "search_path", schema)
 	return func() (Store, error) { return OpenPostgres(context.Background(), dsn) }
-}
-
-func openSQL(dsn string) (*sql.DB, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return nil, err
-	}
-	return stdlib.OpenDB(*cfg), nil
-}
-
-func randomHex() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// withDatabase is dsn, a URL or key=value settings, naming database name instead.
-func withDatabase(t *testing.T, dsn, name string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("%s: %v", postgresDSNEnv, err)
-		}
-		u.Path = "/" + name
-		return u.String()
-	}
-	// In key=value settings a later key wins.
-	return dsn + " dbname=" + name
 }
 
 // withParam is dsn with one more run-time parameter.
@@ -123,14 +67,8 @@ func withParam(dsn, key, value string) string {
 	return dsn + " " + key + "=" + value
 }
 
-// TestPostgresDSNHelpers checks the helpers for both DSN forms.
+// TestPostgresDSNHelpers checks withParam for both DSN forms.
 func TestPostgresDSNHelpers(t *testing.T) {
-	if got := withDatabase(t, "postgres://u:p@h:5432/postgres?sslmode=disable", "x"); got != "postgres://u:p@h:5432/x?sslmode=disable" {
-		t.Error(got)
-	}
-	if cfg, err := pgx.ParseConfig(withDatabase(t, "host=h user=u dbname=postgres", "x")); err != nil || cfg.Database != "x" {
-		t.Error(cfg.Database, err)
-	}
 	for _, dsn := range []string{"postgres://h/db?sslmode=disable", "host=h dbname=db"} {
 		cfg, err := pgx.ParseConfig(withParam(dsn, "search_path", "s_1"))
 		if err != nil || cfg.RuntimeParams["search_path"] != "s_1" {
@@ -182,7 +120,7 @@ func TestPostgresUpdateDuringConcurrentChange(t *testing.T) {
 func TestPostgresReconnects(t *testing.T) {
 	db := newPostgresDatabase(t)
 	ctx := t.Context()
-	app := "hookflow_reconnect_" + randomHex()
+	app := pgtest.Name("hookflow_reconnect")
 	dsn := db.dsn
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
