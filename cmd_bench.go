@@ -129,6 +129,15 @@ func benchBaselineEmpty(workflow.Context) error { return nil }
 
 func benchNoop(context.Context) error { return nil }
 
+// progressTo prints a line of progress to w, unless the result is to be JSON.
+func (o benchOptions) progressTo(w io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		if !o.jsonOut {
+			fmt.Fprintf(w, format+"\n", args...)
+		}
+	}
+}
+
 func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
 	if o.messageCustomers > 0 {
 		return runMessageBench(ctx, o, stdout, stderr)
@@ -136,11 +145,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	if o.events < 1 || o.concurrency < 1 || o.distributions < 1 || o.rounds < 1 || o.rate < 0 || o.payloadBytes < 0 {
 		return errors.New("--events, --concurrency, --distributions and --rounds must be at least 1; --rate and --payload-bytes not negative")
 	}
-	progress := func(format string, args ...any) {
-		if !o.jsonOut {
-			fmt.Fprintf(stdout, format+"\n", args...)
-		}
-	}
+	progress := o.progressTo(stdout)
 	env, err := startBenchEnv(ctx, o, stderr)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,13 +13,7 @@ import (
 )
 
 func TestCodesCommand(t *testing.T) {
-	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := httptest.NewServer((&api.Server{Store: st}).Handler())
-	defer srv.Close()
+	st, srv := cliAPI(t, &api.Server{})
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		path := filepath.Join(dir, name)

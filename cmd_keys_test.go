@@ -12,16 +12,25 @@ import (
 	"github.com/hookflow/hookflow/store"
 )
 
-// TestKeysCommand makes the first key without a key (over loopback), then a second one
-// with it, lists them and revokes one, as a user would.
-func TestKeysCommand(t *testing.T) {
+// cliAPI serves the HTTP API on a SQLite store of the test's own, for the CLI tests to run
+// commands against; server holds the API's other settings.
+func cliAPI(t *testing.T, server *api.Server) (*store.SQLite, *httptest.Server) {
+	t.Helper()
 	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	srv := httptest.NewServer((&api.Server{Store: st, RequireKeys: true}).Handler())
-	defer srv.Close()
+	t.Cleanup(func() { st.Close() })
+	server.Store = st
+	srv := httptest.NewServer(server.Handler())
+	t.Cleanup(srv.Close)
+	return st, srv
+}
+
+// TestKeysCommand makes the first key without a key (over loopback), then a second one
+// with it, lists them and revokes one, as a user would.
+func TestKeysCommand(t *testing.T) {
+	st, srv := cliAPI(t, &api.Server{RequireKeys: true})
 	output := "text"
 	run := func(key string, args ...string) (string, string, error) {
 		var out, errOut bytes.Buffer

@@ -317,11 +317,7 @@ func runMessageBench(ctx context.Context, o benchOptions, stdout, stderr io.Writ
 	if n > api.MaxMessageCustomers {
 		return fmt.Errorf("--message-customers: at most %d", api.MaxMessageCustomers)
 	}
-	progress := func(format string, args ...any) {
-		if !o.jsonOut {
-			fmt.Fprintf(stdout, format+"\n", args...)
-		}
-	}
+	progress := o.progressTo(stdout)
 	env, err := startBenchEnv(ctx, o, stderr)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/starter"
-	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -36,11 +34,8 @@ func (f *cliMessages) CancelMessage(_ context.Context, id string) (workflows.Mes
 }
 
 func TestMessagesCommands(t *testing.T) {
-	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	fm := &cliMessages{}
+	st, srv := cliAPI(t, &api.Server{Starter: fm})
 	now := time.Now().UTC()
 	if err := st.CreateDistribution(t.Context(), distributions.Distribution{ID: "distr_m", Name: "Manual", Status: "live", Version: 1,
 		Trigger: distributions.Trigger{Events: []string{workflows.ManualEventType}},
@@ -48,9 +43,6 @@ func TestMessagesCommands(t *testing.T) {
 		Webhook: distributions.Webhook{URL: "https://example.com/h", EventName: "M", Version: "v2024-01-01"}, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	fm := &cliMessages{}
-	srv := httptest.NewServer((&api.Server{Store: st, Starter: fm}).Handler())
-	defer srv.Close()
 	run := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		cmd := newRootCommand()

@@ -3,25 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hookflow/hookflow/api"
-	"github.com/hookflow/hookflow/store"
 )
 
 // TestProgramsCommand runs the presets and the group commands against a real API and
 // store, in text and JSON, and checks that bad flags name what is wrong.
 func TestProgramsCommand(t *testing.T) {
-	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := httptest.NewServer((&api.Server{Store: st}).Handler())
-	defer srv.Close()
+	_, srv := cliAPI(t, &api.Server{})
 	run := func(output string, args ...string) (string, error) {
 		var out bytes.Buffer
 		cmd := newProgramsCommand(&globalFlags{api: srv.URL, output: output})
