@@ -75,7 +75,7 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 	if !o.requireKeys && !api.IsLoopbackListen(o.httpAddr) {
 		return fmt.Errorf("--require-api-key=false with --http %s: an open API only on loopback", o.httpAddr)
 	}
-	codec, err := o.temporal.encryptionKeys.codec()
+	cdc, err := o.temporal.encryptionKeys.codec()
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 
 	h := newHealth(c, o.temporal.namespace, st)
 	srv := &http.Server{
-		Handler:           h.handler(newAPIHandler(st, c, o.temporal.taskQueue, logger, o.requireKeys, codec, origins)),
+		Handler:           h.handler(newAPIHandler(st, c, o.temporal.taskQueue, logger, o.requireKeys, cdc, origins)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)
@@ -109,8 +109,8 @@ func runAPI(ctx context.Context, o apiOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  Temporal        %s (namespace %s, task queue %s%s)\n", o.temporal.address, o.temporal.namespace, o.temporal.taskQueue, transportNote(o.temporal))
 	fmt.Fprintf(stdout, "  Store           %s\n", redactURL(o.databaseURL))
 	fmt.Fprintf(stdout, "  Health          http://%s/readyz, /livez\n", l.Addr())
-	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(codec))
-	if codec != nil {
+	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(cdc))
+	if cdc != nil {
 		fmt.Fprintf(stdout, "  Codec endpoint  http://%s%s (Web UI: Settings > Codec Server, or its codec.endpoint)%s\n", l.Addr(), api.CodecPath, corsNote(origins))
 	}
 	if o.requireKeys {

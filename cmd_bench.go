@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/devserver"
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
@@ -445,7 +446,7 @@ func startBenchEnv(ctx context.Context, o benchOptions, stderr io.Writer) (env *
 	env.closes = append(env.closes, func() { env.st.Close() })
 	quiet := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if env.c, err = client.DialContext(ctx, client.Options{HostPort: env.srv.HostPort(), Namespace: env.srv.Namespace(),
-		Logger: quiet, DataConverter: workflows.DataConverter}); err != nil {
+		Logger: quiet, DataConverter: codec.DataConverter}); err != nil {
 		return nil, err
 	}
 	env.closes = append(env.closes, env.c.Close)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/devserver"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
@@ -120,7 +121,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	codec, err := o.encryption.codec()
+	cdc, err := o.encryption.codec()
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	// With a key, the Web UI decrypts payloads through the API's codec endpoint, which it
 	// can call only while the API is open: it sends no hookflow API key.
 	codecEndpoint := ""
-	if codec != nil && !requireKeys {
+	if cdc != nil && !requireKeys {
 		codecEndpoint = apiURL + api.CodecPath
 	}
 
@@ -188,9 +189,9 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		Logger:    sdklog.NewStructuredLogger(sdkLogger),
 		// Keeps the user's JSON byte for byte on its way through history, encrypted with
 		// --encryption-key.
-		DataConverter: workflows.DataConverterFor(codec),
+		DataConverter: codec.DataConverterFor(cdc),
 		// Failure details hold an attempt's answer and request: encrypted too.
-		FailureConverter: workflows.FailureConverterFor(codec),
+		FailureConverter: codec.FailureConverterFor(cdc),
 		MetricsHandler:   processMetrics.SDKHandler(),
 	})
 	if err != nil {
@@ -209,7 +210,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 
 	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
 	// /codec with a key.
-	handler := newHealth(c, srv.Namespace(), st).handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, codec, uiOrigins(uiURL)))
+	handler := newHealth(c, srv.Namespace(), st).handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, cdc, uiOrigins(uiURL)))
 	apiServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- apiServer.Serve(apiListener) }()
@@ -234,9 +235,9 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "  E-mail          off (--smtp-url); failures are in-app and logged\n")
 	}
-	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(codec))
+	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(cdc))
 	switch {
-	case codec == nil:
+	case cdc == nil:
 	case requireKeys:
 		fmt.Fprintf(stdout, "  Codec endpoint  %s%s (needs a manage API key, which the Web UI cannot send: it shows payloads encrypted)\n", apiURL, api.CodecPath)
 	case uiURL == "":

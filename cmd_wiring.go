@@ -27,6 +27,7 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
@@ -74,7 +75,7 @@ func (o *temporalFlags) register(f *pflag.FlagSet) {
 
 // keyList is the value of --encryption-key: id:base64 keys, comma-separated or repeated.
 // It never shows its value, not in help nor in an error, and never fails to be set:
-// workflows.ParseEncryptionKeys checks it, with errors that name keys only by id.
+// codec.ParseKeys checks it, with errors that name keys only by id.
 type keyList struct{ specs []string }
 
 func (k *keyList) register(f *pflag.FlagSet) {
@@ -97,17 +98,17 @@ func (k *keyList) Type() string       { return "keys" }
 func (k *keyList) Append(v string) error     { return k.Set(v) }
 func (k *keyList) Replace(vs []string) error { k.specs = append([]string(nil), vs...); return nil }
 func (k *keyList) GetSlice() []string        { return append([]string(nil), k.specs...) }
-func (k *keyList) keys() ([]workflows.EncryptionKey, error) {
-	return workflows.ParseEncryptionKeys(k.specs...)
+func (k *keyList) keys() ([]codec.Key, error) {
+	return codec.ParseKeys("--encryption-key", k.specs...)
 }
 
 // codec is the payload codec of --encryption-key, nil without a key.
-func (k *keyList) codec() (*workflows.Codec, error) {
+func (k *keyList) codec() (*codec.Codec, error) {
 	keys, err := k.keys()
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
-	return workflows.NewCodec(keys...)
+	return codec.New(keys...)
 }
 
 // corsNote tells the banner which Web UI may call the codec endpoint from a browser.
@@ -119,7 +120,7 @@ func corsNote(origins []string) string {
 }
 
 // encryptionNote tells the banner whether payloads are encrypted, by key id only.
-func encryptionNote(c *workflows.Codec) string {
+func encryptionNote(c *codec.Codec) string {
 	if c == nil {
 		return "off (--encryption-key): payloads are readable in Temporal history"
 	}
@@ -170,7 +171,7 @@ func (o *temporalFlags) identityOrDefault() string {
 	return fmt.Sprintf("%d@%s", os.Getpid(), host)
 }
 
-// clientOptions are the SDK client's options: workflows.DataConverter keeps the user's
+// clientOptions are the SDK client's options: codec.DataConverter keeps the user's
 // JSON byte for byte through history, so every process must use it, with the codec of
 // --encryption-key when one is given.
 func (o *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, error) {
@@ -178,7 +179,7 @@ func (o *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, erro
 	if err != nil {
 		return client.Options{}, err
 	}
-	codec, err := o.encryptionKeys.codec()
+	cdc, err := o.encryptionKeys.codec()
 	if err != nil {
 		return client.Options{}, err
 	}
@@ -187,8 +188,8 @@ func (o *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, erro
 		Namespace:         o.namespace,
 		Identity:          o.identityOrDefault(),
 		Logger:            sdklog.NewStructuredLogger(logger),
-		DataConverter:     workflows.DataConverterFor(codec),
-		FailureConverter:  workflows.FailureConverterFor(codec),
+		DataConverter:     codec.DataConverterFor(cdc),
+		FailureConverter:  codec.FailureConverterFor(cdc),
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
 		MetricsHandler:    processMetrics.SDKHandler(),
 	}
@@ -306,14 +307,14 @@ func connect(ctx context.Context, databaseURL string, t *temporalFlags, logger *
 // With a codec (--encryption-key), it also serves the codec endpoint at /codec/ for the
 // Web UI at uiOrigins, outside the API's refusal of browsers; the delivery log decodes
 // history with the codec.
-func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, codec *workflows.Codec, uiOrigins []string) http.Handler {
-	starts := &starter.Starter{Client: c, TaskQueue: taskQueue, DataConverter: workflows.DataConverterFor(codec)}
+func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, cdc *codec.Codec, uiOrigins []string) http.Handler {
+	starts := &starter.Starter{Client: c, TaskQueue: taskQueue, DataConverter: codec.DataConverterFor(cdc)}
 	srv := &api.Server{Store: st, Starter: starts, Log: starts, Logger: logger, RequireKeys: requireKeys}
-	if codec == nil {
+	if cdc == nil {
 		return srv.Handler()
 	}
 	mux := http.NewServeMux()
-	mux.Handle(api.CodecPath+"/", srv.CodecHandler(codec, uiOrigins))
+	mux.Handle(api.CodecPath+"/", srv.CodecHandler(cdc, uiOrigins))
 	mux.Handle("/", srv.Handler())
 	return mux
 }

@@ -92,7 +92,7 @@ func runWorker(ctx context.Context, o workerOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	codec, err := o.temporal.encryptionKeys.codec()
+	cdc, err := o.temporal.encryptionKeys.codec()
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func runWorker(ctx context.Context, o workerOptions, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "  Temporal        %s (namespace %s, task queue %s%s)\n", o.temporal.address, o.temporal.namespace, o.temporal.taskQueue, transportNote(o.temporal))
 	fmt.Fprintf(stdout, "  Identity        %s\n", o.temporal.identityOrDefault())
 	fmt.Fprintf(stdout, "  Store           %s\n", redactURL(o.databaseURL))
-	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(codec))
+	fmt.Fprintf(stdout, "  Encryption      %s\n", encryptionNote(cdc))
 	if healthListener != nil {
 		fmt.Fprintf(stdout, "  Health          http://%s/readyz, /livez\n", healthListener.Addr())
 	} else {

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -75,7 +76,7 @@ func TestDevCodec(t *testing.T) {
 	d := startDev(t, dir, nil)
 
 	plain := d.client(t) // no codec: what anyone with access to Temporal sees
-	dc, err := workflows.NewDataConverter(workflows.EncryptionKey{ID: "e2e-2026", Key: material})
+	dc, err := codec.NewDataConverter(codec.Key{ID: "e2e-2026", Key: material})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,11 +141,11 @@ func TestDevCodec(t *testing.T) {
 			encrypted = append(encrypted, in.GetPayloads()...)
 		}
 	}
-	if len(encrypted) != 1 || string(encrypted[0].Metadata[converter.MetadataEncoding]) != workflows.MetadataEncodingEncrypted ||
-		string(encrypted[0].Metadata[workflows.MetadataEncryptionKeyID]) != "e2e-2026" {
+	if len(encrypted) != 1 || string(encrypted[0].Metadata[converter.MetadataEncoding]) != codec.MetadataEncodingEncrypted ||
+		string(encrypted[0].Metadata[codec.MetadataEncryptionKeyID]) != "e2e-2026" {
 		t.Fatalf("the workflow's input is not encrypted: %v", encrypted)
 	}
-	if n := strings.Count(string(raw), workflows.MetadataEncodingEncrypted); n < 3 {
+	if n := strings.Count(string(raw), codec.MetadataEncodingEncrypted); n < 3 {
 		t.Errorf("the history holds %d encrypted payloads, want the input, the attempt and the result at least", n)
 	}
 	var plainRes workflows.DeliveryResult
@@ -324,7 +325,7 @@ func TestEncryptionKeyConfig(t *testing.T) {
 		t.Errorf("from the environment: %s", got)
 	}
 	opts, err := o.clientOptions(nil)
-	if err != nil || opts.DataConverter == workflows.DataConverter || opts.FailureConverter == nil {
+	if err != nil || opts.DataConverter == codec.DataConverter || opts.FailureConverter == nil {
 		t.Errorf("the client does not encrypt: %v", err)
 	}
 
@@ -348,7 +349,7 @@ func TestEncryptionKeyConfig(t *testing.T) {
 	if _, err := o.clientOptions(nil); err == nil || !strings.Contains(err.Error(), "--encryption-key: key 1 (id \"k1\"): 16 bytes, want 32") {
 		t.Errorf("bad key: %v", err)
 	}
-	if opts, err := (&temporalFlags{}).clientOptions(nil); err != nil || opts.DataConverter != workflows.DataConverter || opts.FailureConverter != nil {
+	if opts, err := (&temporalFlags{}).clientOptions(nil); err != nil || opts.DataConverter != codec.DataConverter || opts.FailureConverter != nil {
 		t.Errorf("without a key: %v", err)
 	}
 }

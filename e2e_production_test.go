@@ -22,6 +22,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/devserver"
 	"github.com/hookflow/hookflow/internal/pgtest"
 	"github.com/hookflow/hookflow/workflows"
@@ -442,7 +443,7 @@ func runProduction(t *testing.T, s productionSetup) {
 	}
 
 	// Every workflow closed delivered, and both workers did part of the work.
-	c, err := client.Dial(client.Options{HostPort: temporalAddr, Namespace: "default", Logger: quietSDKLogger{}, DataConverter: workflows.DataConverter})
+	c, err := client.Dial(client.Options{HostPort: temporalAddr, Namespace: "default", Logger: quietSDKLogger{}, DataConverter: codec.DataConverter})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,25 +14,25 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/store"
-	"github.com/hookflow/hookflow/workflows"
 )
 
 const uiOrigin = "http://127.0.0.1:8233"
 
-func newCodecServer(t *testing.T, requireKeys bool) (http.Handler, *store.SQLite, *workflows.Codec) {
+func newCodecServer(t *testing.T, requireKeys bool) (http.Handler, *store.SQLite, *codec.Codec) {
 	t.Helper()
 	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	codec, err := workflows.NewCodec(workflows.EncryptionKey{ID: "k1", Key: bytes.Repeat([]byte{3}, 32)})
+	cdc, err := codec.New(codec.Key{ID: "k1", Key: bytes.Repeat([]byte{3}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &Server{Store: st, Starter: &fakeStarter{}, RequireKeys: requireKeys}
-	return s.CodecHandler(codec, []string{uiOrigin + "/"}), st, codec
+	return s.CodecHandler(cdc, []string{uiOrigin + "/"}), st, cdc
 }
 
 func codecRequest(t *testing.T, h http.Handler, method, path, body string, header map[string]string) *httptest.ResponseRecorder {
@@ -69,14 +69,14 @@ func readPayloads(t *testing.T, w *httptest.ResponseRecorder) []*commonpb.Payloa
 }
 
 func TestCodecEndpointRoundTrip(t *testing.T) {
-	h, _, codec := newCodecServer(t, false)
-	plain, err := workflows.DataConverter.ToPayload(map[string]string{"email": "zoe.codec-test@example.com"})
+	h, _, cdc := newCodecServer(t, false)
+	plain, err := codec.DataConverter.ToPayload(map[string]string{"email": "zoe.codec-test@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Encode through the endpoint, as the UI does for a signal's input.
 	enc := readPayloads(t, codecRequest(t, h, "POST", "/codec/default/encode", payloadsJSON(t, plain), map[string]string{"X-Namespace": "default"}))
-	if len(enc) != 1 || string(enc[0].Metadata[converter.MetadataEncoding]) != workflows.MetadataEncodingEncrypted || bytes.Contains(enc[0].Data, []byte("zoe")) {
+	if len(enc) != 1 || string(enc[0].Metadata[converter.MetadataEncoding]) != codec.MetadataEncodingEncrypted || bytes.Contains(enc[0].Data, []byte("zoe")) {
 		t.Fatalf("encode answered %v", enc)
 	}
 	// Decode through the endpoint, as the UI does, with its query and headers.
@@ -89,7 +89,7 @@ func TestCodecEndpointRoundTrip(t *testing.T) {
 		t.Errorf("Access-Control-Allow-Origin %q", got)
 	}
 	// What the codec itself sealed, the endpoint opens; plain payloads pass.
-	sealed, _ := codec.Encode([]*commonpb.Payload{plain})
+	sealed, _ := cdc.Encode([]*commonpb.Payload{plain})
 	dec = readPayloads(t, codecRequest(t, h, "POST", "/codec/decode", payloadsJSON(t, sealed[0], plain), nil))
 	if len(dec) != 2 || string(dec[0].Data) != string(plain.Data) || string(dec[1].Data) != string(plain.Data) {
 		t.Errorf("decode of sealed and plain: %v", dec)

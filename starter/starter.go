@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -27,16 +28,16 @@ type Starter struct {
 	Client    client.Client
 	TaskQueue string
 	// DataConverter reads payloads from history in the delivery log: the client's, with
-	// its codec when payloads are encrypted. workflows.DataConverter when nil.
+	// its codec when payloads are encrypted. codec.DataConverter when nil.
 	DataConverter converter.DataConverter
 }
 
-// dataConverter is s.DataConverter or workflows.DataConverter.
+// dataConverter is s.DataConverter or codec.DataConverter.
 func (s *Starter) dataConverter() converter.DataConverter {
 	if s.DataConverter != nil {
 		return s.DataConverter
 	}
-	return workflows.DataConverter
+	return codec.DataConverter
 }
 
 // Start starts the Delivery workflow of ev, or finds the one a first submission of the same

@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookflow/hookflow/codec"
 )
 
 // fakeMessageStore plays the message activities: it records every batch asked for (with
@@ -198,7 +200,7 @@ func TestMessageContinuesAsNewCarryingTheNextCustomer(t *testing.T) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
 	var next MessageInput
-	if err := DataConverter.FromPayloads(can.Input, &next); err != nil {
+	if err := codec.DataConverter.FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
 	if next.NextSeq != 300 || !next.Sending || next.Run != 2 || next.Total != 1000 || next.BatchSize != 100 || !next.SendAt.Equal(in.SendAt) {

@@ -1,4 +1,7 @@
-package workflows
+// Package codec is how hookflow's processes write payloads to Temporal: JSON exactly as
+// given (converter.go), and, with a key, sealed with AES-256-GCM (this file). Every client
+// of the same namespace must use the same converters.
+package codec
 
 import (
 	"crypto/aes"
@@ -42,31 +45,28 @@ const (
 	encryptionCipher          = "AES256-GCM"
 )
 
-// EncryptionKeyFlag is the flag (and, as HOOKFLOW_ENCRYPTION_KEY, the variable) that
-// configures the keys; errors about the keys name it.
-const EncryptionKeyFlag = "--encryption-key"
-
-// EncryptionKey is one AES-256 key and the id that encrypted payloads name it by.
-type EncryptionKey struct {
+// Key is one AES-256 key and the id that encrypted payloads name it by.
+type Key struct {
 	ID  string
 	Key []byte
 }
 
 // String never shows the key material, so that a key printed by mistake stays secret.
-func (k EncryptionKey) String() string { return k.ID + ":<redacted>" }
+func (k Key) String() string { return k.ID + ":<redacted>" }
 
 // GoString, for %#v.
-func (k EncryptionKey) GoString() string { return k.String() }
+func (k Key) GoString() string { return k.String() }
 
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// ParseEncryptionKeys reads keys written as comma-separated id:base64 pairs, each of 32
-// bytes of key (standard or URL base64, padded or not), such as
+// ParseKeys reads keys written as comma-separated id:base64 pairs, each of 32 bytes of key
+// (standard or URL base64, padded or not), such as
 // "2026-01:q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=". Each item of specs may itself
-// hold several pairs; empty items are skipped. Errors name EncryptionKeyFlag and the key's
-// position and id, never its material.
-func ParseEncryptionKeys(specs ...string) ([]EncryptionKey, error) {
-	var keys []EncryptionKey
+// hold several pairs; empty items are skipped. Errors begin with source, the setting the
+// keys came from (a flag such as --encryption-key), and name the key's position and id,
+// never its material.
+func ParseKeys(source string, specs ...string) ([]Key, error) {
+	var keys []Key
 	seen := map[string]bool{}
 	n := 0
 	for _, spec := range specs {
@@ -79,23 +79,23 @@ func ParseEncryptionKeys(specs ...string) ([]EncryptionKey, error) {
 			id, material, ok := strings.Cut(item, ":")
 			id = strings.TrimSpace(id)
 			if !ok || id == "" || strings.TrimSpace(material) == "" {
-				return nil, fmt.Errorf("%s: key %d: want id:base64-of-32-bytes, such as 2026-01:$(openssl rand -base64 32)", EncryptionKeyFlag, n)
+				return nil, fmt.Errorf("%s: key %d: want id:base64-of-32-bytes, such as 2026-01:$(openssl rand -base64 32)", source, n)
 			}
 			if !keyIDPattern.MatchString(id) {
-				return nil, fmt.Errorf("%s: key %d: the id %q may hold only letters, digits, '_', '.' and '-' (at most 64)", EncryptionKeyFlag, n, id)
+				return nil, fmt.Errorf("%s: key %d: the id %q may hold only letters, digits, '_', '.' and '-' (at most 64)", source, n, id)
 			}
 			if seen[id] {
-				return nil, fmt.Errorf("%s: key %d: the id %q is used twice; every key needs its own id", EncryptionKeyFlag, n, id)
+				return nil, fmt.Errorf("%s: key %d: the id %q is used twice; every key needs its own id", source, n, id)
 			}
 			seen[id] = true
 			key, err := decodeKey(strings.TrimSpace(material))
 			if err != nil {
-				return nil, fmt.Errorf("%s: key %d (id %q): not base64: make one with openssl rand -base64 32", EncryptionKeyFlag, n, id)
+				return nil, fmt.Errorf("%s: key %d (id %q): not base64: make one with openssl rand -base64 32", source, n, id)
 			}
 			if len(key) != 32 {
-				return nil, fmt.Errorf("%s: key %d (id %q): %d bytes, want 32 (AES-256): make one with openssl rand -base64 32", EncryptionKeyFlag, n, id, len(key))
+				return nil, fmt.Errorf("%s: key %d (id %q): %d bytes, want 32 (AES-256): make one with openssl rand -base64 32", source, n, id, len(key))
 			}
-			keys = append(keys, EncryptionKey{ID: id, Key: key})
+			keys = append(keys, Key{ID: id, Key: key})
 		}
 	}
 	return keys, nil
@@ -124,29 +124,29 @@ type codecKey struct {
 
 var _ converter.PayloadCodec = (*Codec)(nil)
 
-// NewCodec is a codec that encrypts with keys[0] and decrypts with any of keys.
-func NewCodec(keys ...EncryptionKey) (*Codec, error) {
+// New is a codec that encrypts with keys[0] and decrypts with any of keys.
+func New(keys ...Key) (*Codec, error) {
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%s: no key", EncryptionKeyFlag)
+		return nil, errors.New("no encryption key")
 	}
 	c := &Codec{byID: map[string]cipher.AEAD{}}
 	for i, k := range keys {
 		if !keyIDPattern.MatchString(k.ID) {
-			return nil, fmt.Errorf("%s: key %d: the id %q may hold only letters, digits, '_', '.' and '-' (at most 64)", EncryptionKeyFlag, i+1, k.ID)
+			return nil, fmt.Errorf("key %d: the id %q may hold only letters, digits, '_', '.' and '-' (at most 64)", i+1, k.ID)
 		}
 		if _, dup := c.byID[k.ID]; dup {
-			return nil, fmt.Errorf("%s: key %d: the id %q is used twice; every key needs its own id", EncryptionKeyFlag, i+1, k.ID)
+			return nil, fmt.Errorf("key %d: the id %q is used twice; every key needs its own id", i+1, k.ID)
 		}
 		if len(k.Key) != 32 {
-			return nil, fmt.Errorf("%s: key %d (id %q): %d bytes, want 32 (AES-256)", EncryptionKeyFlag, i+1, k.ID, len(k.Key))
+			return nil, fmt.Errorf("key %d (id %q): %d bytes, want 32 (AES-256)", i+1, k.ID, len(k.Key))
 		}
 		block, err := aes.NewCipher(k.Key)
 		if err != nil {
-			return nil, fmt.Errorf("%s: key %d (id %q): %w", EncryptionKeyFlag, i+1, k.ID, err)
+			return nil, fmt.Errorf("key %d (id %q): %w", i+1, k.ID, err)
 		}
 		aead, err := cipher.NewGCM(block)
 		if err != nil {
-			return nil, fmt.Errorf("%s: key %d (id %q): %w", EncryptionKeyFlag, i+1, k.ID, err)
+			return nil, fmt.Errorf("key %d (id %q): %w", i+1, k.ID, err)
 		}
 		c.keys = append(c.keys, codecKey{id: k.ID, aead: aead})
 		c.byID[k.ID] = aead
@@ -204,7 +204,7 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		id := string(p.GetMetadata()[MetadataEncryptionKeyID])
 		aead, ok := c.byID[id]
 		if !ok {
-			return payloads, fmt.Errorf("%w: the payload names key %q; %s has %s", ErrUnknownKey, id, EncryptionKeyFlag, strings.Join(c.names, ", "))
+			return payloads, fmt.Errorf("%w: the payload names key %q; the keys configured are %s", ErrUnknownKey, id, strings.Join(c.names, ", "))
 		}
 		data := p.GetData()
 		if len(data) < aead.NonceSize()+aead.Overhead() {
@@ -224,11 +224,11 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 }
 
 // NewDataConverter is DataConverter, encrypting with keys when there are any.
-func NewDataConverter(keys ...EncryptionKey) (converter.DataConverter, error) {
+func NewDataConverter(keys ...Key) (converter.DataConverter, error) {
 	if len(keys) == 0 {
 		return DataConverter, nil
 	}
-	c, err := NewCodec(keys...)
+	c, err := New(keys...)
 	if err != nil {
 		return nil, err
 	}

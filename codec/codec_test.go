@@ -1,4 +1,4 @@
-package workflows
+package codec
 
 import (
 	"bytes"
@@ -11,15 +11,17 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/hookflow/hookflow/workflows"
 )
 
-func testKey(id string, fill byte) EncryptionKey {
-	return EncryptionKey{ID: id, Key: bytes.Repeat([]byte{fill}, 32)}
+func testKey(id string, fill byte) Key {
+	return Key{ID: id, Key: bytes.Repeat([]byte{fill}, 32)}
 }
 
-func mustCodec(t *testing.T, keys ...EncryptionKey) *Codec {
+func mustCodec(t *testing.T, keys ...Key) *Codec {
 	t.Helper()
-	c, err := NewCodec(keys...)
+	c, err := New(keys...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +175,7 @@ func TestEncryptingDataConverter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := DeliveryInput{}
+	in := workflows.DeliveryInput{}
 	in.Event.ID = "evt_1"
 	in.Event.Type = "customer.order.paid"
 	ps, err := dc.ToPayloads(in)
@@ -183,7 +185,7 @@ func TestEncryptingDataConverter(t *testing.T) {
 	if raw, _ := proto.Marshal(ps); bytes.Contains(raw, []byte("evt_1")) {
 		t.Error("the encrypting converter wrote plaintext")
 	}
-	var out DeliveryInput
+	var out workflows.DeliveryInput
 	if err := dc.FromPayloads(ps, &out); err != nil || out.Event.ID != "evt_1" {
 		t.Errorf("round trip: %+v %v", out, err)
 	}
@@ -192,7 +194,7 @@ func TestEncryptingDataConverter(t *testing.T) {
 		t.Error("the plain converter read an encrypted payload")
 	}
 	plain, _ := DataConverter.ToPayloads(in)
-	out = DeliveryInput{}
+	out = workflows.DeliveryInput{}
 	if err := dc.FromPayloads(plain, &out); err != nil || out.Event.ID != "evt_1" {
 		t.Errorf("unencrypted history through the encrypting converter: %+v %v", out, err)
 	}
@@ -204,7 +206,7 @@ func TestEncryptingDataConverter(t *testing.T) {
 	}
 }
 
-func TestParseEncryptionKeys(t *testing.T) {
+func TestParseKeys(t *testing.T) {
 	k32 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	k32url := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 32))
 	k31 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 31))
@@ -226,7 +228,7 @@ func TestParseEncryptionKeys(t *testing.T) {
 		{name: "duplicate id", specs: []string{"k1:" + k32, "k1:" + k32url}, wantErr: `key 2: the id "k1" is used twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			keys, err := ParseEncryptionKeys(tc.specs...)
+			keys, err := ParseKeys("--encryption-key", tc.specs...)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "--encryption-key: ") {
 					t.Fatalf("err %v, want one naming --encryption-key and %q", err, tc.wantErr)
@@ -258,11 +260,11 @@ func TestParseEncryptionKeys(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewCodec(); err == nil || !strings.Contains(err.Error(), "--encryption-key") {
-		t.Errorf("NewCodec(): %v", err)
+	if _, err := New(); err == nil || !strings.Contains(err.Error(), "no encryption key") {
+		t.Errorf("New(): %v", err)
 	}
-	if _, err := NewCodec(EncryptionKey{ID: "short", Key: []byte("x")}); err == nil || !strings.Contains(err.Error(), "want 32") {
-		t.Errorf("NewCodec(short key): %v", err)
+	if _, err := New(Key{ID: "short", Key: []byte("x")}); err == nil || !strings.Contains(err.Error(), "want 32") {
+		t.Errorf("New(short key): %v", err)
 	}
 }
 
