@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/api"
-	"github.com/hookflow/hookflow/starter"
+	"github.com/hookflow/hookflow/deliverylog"
 )
 
 func newDeliveriesCommand(g *globalFlags) *cobra.Command {
@@ -26,7 +26,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var d starter.Delivery
+			var d deliverylog.Delivery
 			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
 				return err
 			}
@@ -90,13 +90,13 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 				q.Set(bound.name, at.UTC().Format(time.RFC3339Nano))
 			}
 			q.Set("limit", strconv.Itoa(limit))
-			var l api.List[starter.EventSummary]
+			var l api.List[deliverylog.EventSummary]
 			if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &l); err != nil {
 				return err
 			}
 			for all && l.HasMore {
 				q.Set("page_token", l.NextPageToken)
-				var next api.List[starter.EventSummary]
+				var next api.List[deliverylog.EventSummary]
 				if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &next); err != nil {
 					return err
 				}
@@ -109,7 +109,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			if c.output != "text" {
 				return c.printData(l)
 			}
-			err = printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e starter.EventSummary) string {
+			err = printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e deliverylog.EventSummary) string {
 				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, e.Status, e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
 			})
 			if err != nil {
@@ -127,7 +127,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&eventType, "event-type", "", "only events of this type")
 	f.StringVar(&since, "since", "", "only events started at or after this RFC 3339 time, or this long ago such as 24h")
 	f.StringVar(&until, "until", "", "only events started before this RFC 3339 time, or this long ago such as 1h")
-	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many a page (1 to %d)", starter.MaxListLimit))
+	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many a page (1 to %d)", deliverylog.MaxListLimit))
 	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
 	f.BoolVar(&all, "all", false, "read every page")
 	retry := &cobra.Command{
@@ -137,7 +137,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var h starter.Handle
+			var h deliverylog.Run
 			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
 				return err
 			}
@@ -172,7 +172,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			body, _ := json.Marshal(map[string]any{"since": at, "limit": limit})
-			var l api.List[starter.Recovered]
+			var l api.List[deliverylog.Recovered]
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
 				return err
 			}
@@ -193,7 +193,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time, or a duration back from now such as 24h")
-	cmd.Flags().IntVar(&limit, "limit", starter.MaxRecover, "send at most this many")
+	cmd.Flags().IntVar(&limit, "limit", deliverylog.MaxRecover, "send at most this many")
 	return cmd
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/codec"
+	"github.com/hookflow/hookflow/deliverylog"
 	"github.com/hookflow/hookflow/metrics"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
@@ -308,8 +309,9 @@ func connect(ctx context.Context, databaseURL string, t *temporalFlags, logger *
 // Web UI at uiOrigins, outside the API's refusal of browsers; the delivery log decodes
 // history with the codec.
 func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, cdc *codec.Codec, uiOrigins []string) http.Handler {
-	starts := &starter.Starter{Client: c, TaskQueue: taskQueue, DataConverter: codec.DataConverterFor(cdc)}
-	srv := &api.Server{Store: st, Starter: starts, Log: starts, Logger: logger, RequireKeys: requireKeys}
+	starts := &starter.Starter{Client: c, TaskQueue: taskQueue}
+	log := &deliverylog.Log{Client: c, TaskQueue: taskQueue, DataConverter: codec.DataConverterFor(cdc)}
+	srv := &api.Server{Store: st, Starter: starts, Log: log, Logger: logger, RequireKeys: requireKeys}
 	if cdc == nil {
 		return srv.Handler()
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/api"
-	"github.com/hookflow/hookflow/starter"
+	"github.com/hookflow/hookflow/deliverylog"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -102,16 +102,16 @@ func TestDevRecover(t *testing.T) {
 // and through --since and --until windows.
 func checkDeliveryLogPages(t *testing.T, d *devProcess, since string, want []string) {
 	t.Helper()
-	list := func(args ...string) api.List[starter.EventSummary] {
+	list := func(args ...string) api.List[deliverylog.EventSummary] {
 		t.Helper()
-		var l api.List[starter.EventSummary]
+		var l api.List[deliverylog.EventSummary]
 		out := runCLI(t, d, append([]string{"deliveries", "list", "-o", "json"}, args...)...)
 		if err := json.Unmarshal([]byte(out), &l); err != nil {
 			t.Fatalf("deliveries list %v: %v\n%s", args, err, out)
 		}
 		return l
 	}
-	ids := func(l api.List[starter.EventSummary]) []string {
+	ids := func(l api.List[deliverylog.EventSummary]) []string {
 		var ids []string
 		for _, e := range l.Data {
 			ids = append(ids, e.WorkflowID)

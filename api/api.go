@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookflow/hookflow/deliverylog"
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/starter"
@@ -33,10 +34,10 @@ type EventStarter interface {
 
 // DeliveryLog reads deliveries and their attempts from Temporal.
 type DeliveryLog interface {
-	Delivery(ctx context.Context, id string) (starter.Delivery, error)
-	ListEvents(ctx context.Context, f starter.EventFilter) (starter.EventPage, error)
-	Resend(ctx context.Context, deliveryID string) (starter.Handle, error)
-	Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]starter.Recovered, error)
+	Delivery(ctx context.Context, id string) (deliverylog.Delivery, error)
+	ListEvents(ctx context.Context, f deliverylog.EventFilter) (deliverylog.EventPage, error)
+	Resend(ctx context.Context, deliveryID string) (deliverylog.Run, error)
+	Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]deliverylog.Recovered, error)
 }
 
 // Server serves the API.
@@ -497,7 +498,7 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := s.Log.Delivery(r.Context(), r.PathValue("id"))
-	if errors.Is(err, starter.ErrNotFound) {
+	if errors.Is(err, deliverylog.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error(), "id")
 		return
 	}
@@ -516,9 +517,9 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := s.Log.Resend(r.Context(), r.PathValue("id"))
 	switch {
-	case errors.Is(err, starter.ErrNotFound):
+	case errors.Is(err, deliverylog.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error(), "id")
-	case errors.Is(err, starter.ErrNotResendable):
+	case errors.Is(err, deliverylog.ErrNotResendable):
 		writeError(w, http.StatusConflict, "conflict", err.Error()+": only failed or skipped deliveries are sent again", "id")
 	case err != nil:
 		s.internal(w, "retry delivery", err)
@@ -550,8 +551,8 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "since is required: recover what failed or was skipped since this time (RFC 3339)", "since")
 		return
 	}
-	if in.Limit < 0 || in.Limit > starter.MaxRecover {
-		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: must be between 1 and %d", starter.MaxRecover), "limit")
+	if in.Limit < 0 || in.Limit > deliverylog.MaxRecover {
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: must be between 1 and %d", deliverylog.MaxRecover), "limit")
 		return
 	}
 	id := r.PathValue("id")
@@ -581,11 +582,11 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := starter.EventFilter{Status: q.Get("status"), DistributionID: q.Get("distribution"), EventType: q.Get("event_type"), PageToken: q.Get("page_token")}
+	f := deliverylog.EventFilter{Status: q.Get("status"), DistributionID: q.Get("distribution"), EventType: q.Get("event_type"), PageToken: q.Get("page_token")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > starter.MaxListLimit {
-			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: %q is not a number from 1 to %d", v, starter.MaxListLimit), "limit")
+		if err != nil || n < 1 || n > deliverylog.MaxListLimit {
+			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: %q is not a number from 1 to %d", v, deliverylog.MaxListLimit), "limit")
 			return
 		}
 		f.Limit = n
@@ -611,8 +612,8 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := s.Log.ListEvents(r.Context(), f)
-	if errors.Is(err, starter.ErrInvalidFilter) {
-		msg := strings.TrimPrefix(err.Error(), starter.ErrInvalidFilter.Error()+": ")
+	if errors.Is(err, deliverylog.ErrInvalidFilter) {
+		msg := strings.TrimPrefix(err.Error(), deliverylog.ErrInvalidFilter.Error()+": ")
 		field, _, _ := strings.Cut(msg, ":")
 		writeError(w, http.StatusBadRequest, "invalid_request", msg, field)
 		return

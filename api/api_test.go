@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookflow/hookflow/deliverylog"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
@@ -347,28 +348,28 @@ func TestWebhooks(t *testing.T) {
 }
 
 type fakeLog struct {
-	filters   []starter.EventFilter
+	filters   []deliverylog.EventFilter
 	recovered []string
 }
 
-func (f *fakeLog) Delivery(_ context.Context, id string) (starter.Delivery, error) {
+func (f *fakeLog) Delivery(_ context.Context, id string) (deliverylog.Delivery, error) {
 	if id == "whs_00000000000000000000000000000001" {
-		return starter.Delivery{ID: id, Status: "delivered", Attempts: []starter.Attempt{{Number: 1, Outcome: "delivered", StatusCode: 200}}}, nil
+		return deliverylog.Delivery{ID: id, Status: "delivered", Attempts: []deliverylog.Attempt{{Number: 1, Outcome: "delivered", StatusCode: 200}}}, nil
 	}
-	return starter.Delivery{}, fmt.Errorf("%w: no delivery %s", starter.ErrNotFound, id)
+	return deliverylog.Delivery{}, fmt.Errorf("%w: no delivery %s", deliverylog.ErrNotFound, id)
 }
 
 // ListEvents answers an empty page that goes on, a last page for the token of "last", and
 // refuses the token of "refused" as the visibility store would.
-func (f *fakeLog) ListEvents(_ context.Context, filter starter.EventFilter) (starter.EventPage, error) {
+func (f *fakeLog) ListEvents(_ context.Context, filter deliverylog.EventFilter) (deliverylog.EventPage, error) {
 	f.filters = append(f.filters, filter)
 	switch filter.PageToken {
 	case "":
-		return starter.EventPage{NextPageToken: pageToken("last")}, nil
+		return deliverylog.EventPage{NextPageToken: pageToken("last")}, nil
 	case pageToken("refused"):
-		return starter.EventPage{}, fmt.Errorf("%w: page_token: not a next_page_token of this list (bad token)", starter.ErrInvalidFilter)
+		return deliverylog.EventPage{}, fmt.Errorf("%w: page_token: not a next_page_token of this list (bad token)", deliverylog.ErrInvalidFilter)
 	}
-	return starter.EventPage{}, nil
+	return deliverylog.EventPage{}, nil
 }
 
 // pageToken is the delivery log's page token for the visibility store's token s: s and the
@@ -378,19 +379,19 @@ func pageToken(s string) string {
 	return base64.RawURLEncoding.EncodeToString(append([]byte(s), sum[:8]...))
 }
 
-func (f *fakeLog) Resend(_ context.Context, id string) (starter.Handle, error) {
+func (f *fakeLog) Resend(_ context.Context, id string) (deliverylog.Run, error) {
 	switch id {
 	case "whs_00000000000000000000000000000001":
-		return starter.Handle{}, fmt.Errorf("%w: delivery %s is delivered", starter.ErrNotResendable, id)
+		return deliverylog.Run{}, fmt.Errorf("%w: delivery %s is delivered", deliverylog.ErrNotResendable, id)
 	case "whs_00000000000000000000000000000002":
-		return starter.Handle{EventID: "evt_2", WorkflowID: "resend/" + id + "/1", RunID: "r"}, nil
+		return deliverylog.Run{EventID: "evt_2", WorkflowID: "resend/" + id + "/1", RunID: "r"}, nil
 	}
-	return starter.Handle{}, starter.ErrNotFound
+	return deliverylog.Run{}, deliverylog.ErrNotFound
 }
 
-func (f *fakeLog) Recover(_ context.Context, id string, since time.Time, limit int) ([]starter.Recovered, error) {
+func (f *fakeLog) Recover(_ context.Context, id string, since time.Time, limit int) ([]deliverylog.Recovered, error) {
 	f.recovered = append(f.recovered, fmt.Sprint(id, " ", since.UTC().Format(time.RFC3339), " ", limit))
-	return []starter.Recovered{{DeliveryID: "whs_x", EventID: "evt_x", Resent: &starter.Handle{WorkflowID: "resend/whs_x/1"}}}, nil
+	return []deliverylog.Recovered{{DeliveryID: "whs_x", EventID: "evt_x", Resent: &deliverylog.Run{WorkflowID: "resend/whs_x/1"}}}, nil
 }
 
 func TestResendAndRecover(t *testing.T) {

@@ -1,4 +1,6 @@
-// Package starter starts the Delivery workflow of an event, idempotently.
+// Package starter starts the workflows of events and messages, idempotently: the
+// Delivery workflow of an event (workflow id event/<event id>) and the Message workflow of a
+// manual or bulk message.
 package starter
 
 import (
@@ -7,10 +9,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -27,17 +27,6 @@ type Handle struct {
 type Starter struct {
 	Client    client.Client
 	TaskQueue string
-	// DataConverter reads payloads from history in the delivery log: the client's, with
-	// its codec when payloads are encrypted. codec.DataConverter when nil.
-	DataConverter converter.DataConverter
-}
-
-// dataConverter is s.DataConverter or codec.DataConverter.
-func (s *Starter) dataConverter() converter.DataConverter {
-	if s.DataConverter != nil {
-		return s.DataConverter
-	}
-	return codec.DataConverter
 }
 
 // Start starts the Delivery workflow of ev, or finds the one a first submission of the same

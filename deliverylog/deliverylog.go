@@ -1,4 +1,8 @@
-package starter
+// Package deliverylog reads hookflow's delivery log back from Temporal, where it lives: the
+// events from the visibility store (hookflow's search attributes), a delivery's attempts from
+// its workflow's history. It pages through the log and sends failed or skipped deliveries
+// again (resend, recover) as new runs of the Delivery workflow.
+package deliverylog
 
 import (
 	"bytes"
@@ -21,9 +25,34 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
+
+// Log reads the delivery log of one namespace and sends deliveries again on TaskQueue.
+type Log struct {
+	Client    client.Client
+	TaskQueue string
+	// DataConverter reads payloads from history: the client's, with its codec when payloads
+	// are encrypted. codec.DataConverter when nil.
+	DataConverter converter.DataConverter
+}
+
+// dataConverter is l.DataConverter or codec.DataConverter.
+func (l *Log) dataConverter() converter.DataConverter {
+	if l.DataConverter != nil {
+		return l.DataConverter
+	}
+	return codec.DataConverter
+}
+
+// Run is the workflow run that sends a delivery again.
+type Run struct {
+	EventID    string `json:"id"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
 
 // ErrNotFound is returned for a delivery id that no workflow holds.
 var ErrNotFound = errors.New("not found")
@@ -187,7 +216,7 @@ func excerpt(s string) string {
 // ListEvents lists the events of the delivery log that f selects, newest first, one page of
 // at most f.Limit (50 when unset). A filter that cannot select anything, or a page token that
 // the visibility store refuses, is an ErrInvalidFilter.
-func (s *Starter) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) {
+func (l *Log) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) {
 	q, err := f.Query()
 	if err != nil {
 		return EventPage{}, fmt.Errorf("%w: %w", ErrInvalidFilter, err)
@@ -197,7 +226,7 @@ func (s *Starter) ListEvents(ctx context.Context, f EventFilter) (EventPage, err
 	if limit <= 0 || limit > MaxListLimit {
 		limit = 50
 	}
-	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: int32(limit), NextPageToken: token})
+	resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: int32(limit), NextPageToken: token})
 	var invalid *serviceerror.InvalidArgument
 	if token != nil && errors.As(err, &invalid) {
 		return EventPage{}, fmt.Errorf("%w: page_token: the visibility store refuses it: %s", ErrInvalidFilter, invalid.Message)
@@ -238,11 +267,11 @@ var deliveryIDPattern = regexp.MustCompile(`^whs_[0-9a-f]{32}$`)
 
 // Delivery finds the delivery with this id and reads its attempts from its workflow's
 // history.
-func (s *Starter) Delivery(ctx context.Context, id string) (Delivery, error) {
+func (l *Log) Delivery(ctx context.Context, id string) (Delivery, error) {
 	if !deliveryIDPattern.MatchString(id) {
 		return Delivery{}, fmt.Errorf("%w: %q is not a delivery id (whs_ and 32 hex digits)", ErrNotFound, id)
 	}
-	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+	resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Query:    fmt.Sprintf("%s = '%s'", workflows.DeliveriesKey.GetName(), id),
 		PageSize: 1,
 	})
@@ -254,7 +283,7 @@ func (s *Starter) Delivery(ctx context.Context, id string) (Delivery, error) {
 	}
 	exec := resp.GetExecutions()[0].GetExecution()
 	d := Delivery{ID: id, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId(), Attempts: []Attempt{}}
-	iter := s.Client.GetWorkflowHistory(ctx, d.WorkflowID, d.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := l.Client.GetWorkflowHistory(ctx, d.WorkflowID, d.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var events []*historypb.HistoryEvent
 	for iter.HasNext() {
 		ev, err := iter.Next()
@@ -263,7 +292,7 @@ func (s *Starter) Delivery(ctx context.Context, id string) (Delivery, error) {
 		}
 		events = append(events, ev)
 	}
-	readHistory(&d, events, s.dataConverter())
+	readHistory(&d, events, l.dataConverter())
 	return d, nil
 }
 
@@ -396,25 +425,25 @@ var ErrNotResendable = errors.New("not failed or skipped")
 // Resend sends a failed or skipped delivery again, as a new run of the Delivery workflow
 // restricted to the delivery's distribution (or project webhook), which matches again on
 // its current version. The delivery id, and so webhook-id, stays the same.
-func (s *Starter) Resend(ctx context.Context, deliveryID string) (Handle, error) {
-	d, err := s.Delivery(ctx, deliveryID)
+func (l *Log) Resend(ctx context.Context, deliveryID string) (Run, error) {
+	d, err := l.Delivery(ctx, deliveryID)
 	if err != nil {
-		return Handle{}, err
+		return Run{}, err
 	}
 	if d.Status != workflows.StatusFailed && d.Status != workflows.StatusSkipped {
-		return Handle{}, fmt.Errorf("%w: delivery %s is %s", ErrNotResendable, deliveryID, d.Status)
+		return Run{}, fmt.Errorf("%w: delivery %s is %s", ErrNotResendable, deliveryID, d.Status)
 	}
 	if d.event.ID == "" || d.DistributionID == "" {
-		return Handle{}, fmt.Errorf("delivery %s: its workflow history does not hold the event", deliveryID)
+		return Run{}, fmt.Errorf("delivery %s: its workflow history does not hold the event", deliveryID)
 	}
-	h := Handle{EventID: d.EventID, WorkflowID: fmt.Sprintf("resend/%s/%d", deliveryID, time.Now().UnixMilli())}
-	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	h := Run{EventID: d.EventID, WorkflowID: fmt.Sprintf("resend/%s/%d", deliveryID, time.Now().UnixMilli())}
+	run, err := l.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    h.WorkflowID,
-		TaskQueue:             s.TaskQueue,
+		TaskQueue:             l.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(d.EventType)),
 	}, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: d.event, Only: []string{d.DistributionID}})
 	if err != nil {
-		return Handle{}, fmt.Errorf("resend delivery %s: %w", deliveryID, err)
+		return Run{}, fmt.Errorf("resend delivery %s: %w", deliveryID, err)
 	}
 	h.RunID = run.GetRunID()
 	return h, nil
@@ -425,7 +454,7 @@ type Recovered struct {
 	DeliveryID string `json:"delivery_id"`
 	EventID    string `json:"event_id"`
 	// Resent is the handle of the new run, when it was sent again.
-	Resent *Handle `json:"resent,omitempty"`
+	Resent *Run `json:"resent,omitempty"`
 	// Status is why it was not sent again (its latest run is delivered, or retrying).
 	Status string `json:"status,omitempty"`
 }
@@ -437,7 +466,7 @@ const MaxRecover = 1000
 // started since then, oldest first, at most limit. A delivery whose latest run (it may have
 // been sent again already) is not failed or skipped is left alone, so recovering twice
 // does not send twice what the first recovery delivered.
-func (s *Starter) Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]Recovered, error) {
+func (l *Log) Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]Recovered, error) {
 	if !safeID.MatchString(distributionID) {
 		return nil, fmt.Errorf("distribution: %q is not a distribution or webhook id", distributionID)
 	}
@@ -450,7 +479,7 @@ func (s *Starter) Recover(ctx context.Context, distributionID string, since time
 	var events []string
 	var token []byte
 	for len(events) < limit {
-		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 100, NextPageToken: token})
+		resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 100, NextPageToken: token})
 		if err != nil {
 			return nil, fmt.Errorf("list failed and skipped deliveries: %w", err)
 		}
@@ -468,7 +497,7 @@ func (s *Starter) Recover(ctx context.Context, distributionID string, since time
 	for i := len(events) - 1; i >= 0; i-- { // listed newest first; send oldest first
 		id := payloads.DeliveryID(events[i], distributionID)
 		r := Recovered{DeliveryID: id, EventID: events[i]}
-		h, err := s.Resend(ctx, id)
+		h, err := l.Resend(ctx, id)
 		switch {
 		case errors.Is(err, ErrNotResendable):
 			r.Status = strings.TrimPrefix(err.Error(), ErrNotResendable.Error()+": ")
