@@ -17,6 +17,9 @@ import (
 	"github.com/hookflow/hookflow/store"
 )
 
+// The campaigns' code pools, which publish_code distributions take codes from: import codes
+// into a pool (as text, CSV or JSON), and count what it holds and what is left.
+
 // Limits on a code import.
 const (
 	// MaxCodesBytes bounds the body of one import.
@@ -28,13 +31,6 @@ const (
 	// maxCampaignIDLength bounds a campaign id, as distributions do.
 	maxCampaignIDLength = 128
 )
-
-// codeRoutes are the campaigns' code pools, which publish_code distributions take codes
-// from.
-func (s *Server) codeRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/campaigns/{id}/codes", s.importCodes)
-	mux.HandleFunc("GET /v1/campaigns/{id}/codes/stats", s.codeStats)
-}
 
 // ImportedCodes is the answer to an import.
 type ImportedCodes struct {

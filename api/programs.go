@@ -11,17 +11,9 @@ import (
 	"github.com/hookflow/hookflow/store"
 )
 
-// programRoutes are the program presets (spec section 7): each makes the distributions of
-// one program's notifications for one campaign, labelled so that they are found, paused
-// and resumed together.
-func (s *Server) programRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/programs/{program}", s.applyProgram)
-	mux.HandleFunc("GET /v1/programs", s.listPrograms)
-	mux.HandleFunc("GET /v1/programs/{program}/{campaign}", s.getProgram)
-	mux.HandleFunc("POST /v1/programs/{program}/{campaign}/pause", s.setProgramStatus(distributions.StatusPaused))
-	mux.HandleFunc("POST /v1/programs/{program}/{campaign}/resume", s.setProgramStatus(distributions.StatusLive))
-	mux.HandleFunc("DELETE /v1/programs/{program}/{campaign}", s.deleteProgram)
-}
+// The program presets (spec section 7): each makes the distributions of one program's
+// notifications for one campaign, labelled so that they are found, paused and resumed
+// together.
 
 // ProgramResult is what applying a preset did.
 type ProgramResult struct {

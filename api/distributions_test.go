@@ -1,0 +1,147 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow/payloads"
+)
+
+const validDistribution = `{"name":"Paid orders","status":"live","trigger":{"events":["customer.order.paid"]},
+"action":{"type":"plain_message"},"webhook":{"event_name":"Order-paid","url":"https://example.com/h","version":"v2024-01-01"}}`
+
+func TestDistributions(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	status, _, body := do(t, "POST", srv.URL+"/v1/distributions", validDistribution)
+	if status != 201 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var created struct {
+		ID        string    `json:"id"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	if err := json.Unmarshal(body, &created); err != nil || !strings.HasPrefix(created.ID, "distr_") || created.CreatedAt.IsZero() {
+		t.Fatalf("created %s", body)
+	}
+	if status, _, got := do(t, "GET", srv.URL+"/v1/distributions/"+created.ID, ""); status != 200 || string(got) != string(body) {
+		t.Errorf("get: %d %s, want %s", status, got, body)
+	}
+	if status, _, got := do(t, "GET", srv.URL+"/v1/distributions", ""); status != 200 || !strings.Contains(string(got), `"total":1`) {
+		t.Errorf("list: %d %s", status, got)
+	}
+	if status, _, _ := do(t, "DELETE", srv.URL+"/v1/distributions/"+created.ID, ""); status != 204 {
+		t.Errorf("delete: %d", status)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		if status, e, _ := do(t, m, srv.URL+"/v1/distributions/"+created.ID, ""); status != 404 || e.Type != "not_found" {
+			t.Errorf("%s after delete: %d %+v", m, status, e)
+		}
+	}
+	if status, _, got := do(t, "GET", srv.URL+"/v1/distributions", ""); status != 200 || !strings.Contains(string(got), `"data":[]`) {
+		t.Errorf("empty list: %d %s", status, got)
+	}
+}
+
+func TestDistributionBadInput(t *testing.T) {
+	srv, _, st := newAPI(t)
+	tests := []struct {
+		name, body string
+		status     int
+		fields     []string
+	}{
+		{"malformed", `{"name":`, 400, []string{""}},
+		{"unknown field", `{"name":"n","colour":"red"}`, 400, []string{"colour"}},
+		{"wrong type", `{"name":["n"]}`, 400, []string{"name"}},
+		{"id given", strings.Replace(validDistribution, `{"name"`, `{"id":"distr_mine","name"`, 1), 400, []string{"id"}},
+		{"every problem listed", `{"status":"on","trigger":{"events":["nope"]},"action":{"type":"send_cake"},"webhook":{"url":"ftp://x","version":"v9"}}`,
+			422, []string{"name", "status", "trigger.events[0]", "action.type", "webhook.event_name", "webhook.url", "webhook.version"}},
+		{"credentials in url", strings.Replace(validDistribution, "https://example.com/h", "https://u:p@example.com/h", 1), 422, []string{"webhook.url"}},
+		{"bad schedule", strings.Replace(validDistribution, `"version"`, `"retry_schedule":"hourly","version"`, 1), 422, []string{"webhook.retry_schedule"}},
+		{"oversized", `{"name":"` + strings.Repeat("n", MaxDistributionBytes) + `"}`, 413, []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, e, body := do(t, "POST", srv.URL+"/v1/distributions", tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d (%s), want %d", status, body, tt.status)
+			}
+			var fields []string
+			for _, p := range e.Problems {
+				fields = append(fields, p.Field)
+			}
+			if len(e.Problems) == 0 {
+				fields = []string{e.Field}
+			}
+			if strings.Join(fields, ",") != strings.Join(tt.fields, ",") {
+				t.Errorf("fields %v, want %v (%s)", fields, tt.fields, body)
+			}
+		})
+	}
+	if ds, err := st.ListDistributions(context.Background()); err != nil || len(ds) != 0 {
+		t.Errorf("bad input stored %d distributions: %v", len(ds), err)
+	}
+}
+
+func TestDistributionLifecycle(t *testing.T) {
+	srv, _, st := newAPI(t)
+	secret := payloads.NewSecret()
+	withSecret := strings.Replace(validDistribution, `"version"`, `"secret":"`+secret+`","headers":[{"name":"x-api-key","value":"k3y","secret":true}],"version"`, 1)
+	status, _, body := do(t, "POST", srv.URL+"/v1/distributions", withSecret)
+	if status != 201 || strings.Contains(string(body), secret) || strings.Contains(string(body), "k3y") || !strings.Contains(string(body), `"has_secret":true`) {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var d map[string]any
+	_ = json.Unmarshal(body, &d)
+	id := d["id"].(string)
+	if d["version"].(float64) != 1 {
+		t.Errorf("version %v", d["version"])
+	}
+
+	// Round-trip what was shown, with a new name: secrets stay.
+	d["name"] = "Renamed"
+	b, _ := json.Marshal(d)
+	status, _, body = do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b))
+	if status != 200 || !strings.Contains(string(body), `"version":2`) || !strings.Contains(string(body), "Renamed") {
+		t.Fatalf("put: %d %s", status, body)
+	}
+	stored, _ := st.GetDistribution(context.Background(), id)
+	if stored.Webhook.Secret != secret || stored.Webhook.Headers[0].Value != "k3y" {
+		t.Errorf("update lost the secrets: %+v", stored.Webhook)
+	}
+	// The same body again names version 1: stale.
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 409 || e.Field != "version" {
+		t.Errorf("stale put: %d %+v", status, e)
+	}
+	delete(d, "version")
+	b, _ = json.Marshal(d)
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 400 || e.Field != "version" {
+		t.Errorf("put without version: %d %+v", status, e)
+	}
+	d["version"], d["webhook"] = 2, map[string]any{"url": "gopher://x"}
+	b, _ = json.Marshal(d)
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 422 || len(e.Problems) == 0 {
+		t.Errorf("invalid put: %d %+v", status, e)
+	}
+	if status, _, _ := do(t, "PUT", srv.URL+"/v1/distributions/distr_missing", `{"version":1}`); status != 422 && status != 404 {
+		t.Errorf("put missing: %d", status)
+	}
+
+	status, _, body = do(t, "POST", srv.URL+"/v1/distributions/"+id+"/pause", "")
+	if status != 200 || !strings.Contains(string(body), `"status":"paused"`) || !strings.Contains(string(body), `"version":3`) {
+		t.Errorf("pause: %d %s", status, body)
+	}
+	status, _, body = do(t, "POST", srv.URL+"/v1/distributions/"+id+"/pause", "")
+	if status != 200 || !strings.Contains(string(body), `"version":3`) {
+		t.Errorf("pause again changed the version: %d %s", status, body)
+	}
+	status, _, body = do(t, "POST", srv.URL+"/v1/distributions/"+id+"/resume", "")
+	if status != 200 || !strings.Contains(string(body), `"status":"live"`) || !strings.Contains(string(body), `"version":4`) {
+		t.Errorf("resume: %d %s", status, body)
+	}
+	if status, _, _ := do(t, "POST", srv.URL+"/v1/distributions/distr_missing/pause", ""); status != 404 {
+		t.Errorf("pause missing: %d", status)
+	}
+}

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/hookflow/hookflow/distributions"
+)
+
+// The route table: every route of the API in one place, grouped by the file that serves
+// it, and what stands in front of them all. The codec endpoint (codec.go) is not here: the
+// caller mounts CodecHandler under CodecPath, outside refuseBrowsers.
+
+// Handler returns the API's routes.
+//
+// With RequireKeys, a request needs "Authorization: Bearer <API key>": without one, or
+// with a key that is unknown or revoked, the answer is 401 with a WWW-Authenticate
+// header. POST /v1/events needs a key with the events scope; every other route, reading
+// ones too, needs the manage scope, and answers 403 to a key without it. The exception
+// that lets the first key be made: while no key exists, POST /v1/keys is allowed without
+// one from the machine itself (see the keys routes).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+
+	// events.go
+	mux.HandleFunc("POST /v1/events", s.postEvent)
+
+	// distributions.go
+	mux.HandleFunc("POST /v1/distributions", s.createDistribution)
+	mux.HandleFunc("GET /v1/distributions", s.listDistributions)
+	mux.HandleFunc("GET /v1/distributions/{id}", s.getDistribution)
+	mux.HandleFunc("PUT /v1/distributions/{id}", s.updateDistribution)
+	mux.HandleFunc("DELETE /v1/distributions/{id}", s.deleteDistribution)
+	mux.HandleFunc("POST /v1/distributions/{id}/pause", s.setDistributionStatus(distributions.StatusPaused))
+	mux.HandleFunc("POST /v1/distributions/{id}/resume", s.setDistributionStatus(distributions.StatusLive))
+
+	// messages.go: a distribution's manual and bulk messages.
+	mux.HandleFunc("POST /v1/distributions/{id}/messages", s.createMessage)
+	mux.HandleFunc("GET /v1/messages", s.listMessages)
+	mux.HandleFunc("GET /v1/messages/{id}", s.getMessage)
+	mux.HandleFunc("DELETE /v1/messages/{id}", s.cancelMessage)
+
+	// deliveries.go: the delivery log.
+	mux.HandleFunc("GET /v1/deliveries", s.listDeliveries)
+	mux.HandleFunc("GET /v1/deliveries/{id}", s.getDelivery)
+	mux.HandleFunc("POST /v1/deliveries/{id}/retry", s.retryDelivery)
+	mux.HandleFunc("POST /v1/distributions/{id}/recover", s.recoverDistribution)
+
+	// webhooks.go: project webhooks.
+	mux.HandleFunc("POST /v1/webhooks", s.createWebhook)
+	mux.HandleFunc("GET /v1/webhooks", s.listWebhooks)
+	mux.HandleFunc("GET /v1/webhooks/{id}", s.getWebhook)
+	mux.HandleFunc("PUT /v1/webhooks/{id}", s.updateWebhook)
+	mux.HandleFunc("DELETE /v1/webhooks/{id}", s.deleteWebhook)
+
+	// notifications.go and settings.go
+	mux.HandleFunc("GET /v1/notifications", s.listNotifications)
+	mux.HandleFunc("POST /v1/notifications/{id}/read", s.readNotification)
+	mux.HandleFunc("GET /v1/settings/notifications", s.getNotificationSettings)
+	mux.HandleFunc("PUT /v1/settings/notifications", s.putNotificationSettings)
+
+	// secrets.go
+	mux.HandleFunc("GET /v1/secrets", s.getSecrets)
+	mux.HandleFunc("POST /v1/secrets/rotate", s.rotateSecret)
+
+	// codes.go: campaigns' code pools.
+	mux.HandleFunc("POST /v1/campaigns/{id}/codes", s.importCodes)
+	mux.HandleFunc("GET /v1/campaigns/{id}/codes/stats", s.codeStats)
+
+	// programs.go: program presets.
+	mux.HandleFunc("POST /v1/programs/{program}", s.applyProgram)
+	mux.HandleFunc("GET /v1/programs", s.listPrograms)
+	mux.HandleFunc("GET /v1/programs/{program}/{campaign}", s.getProgram)
+	mux.HandleFunc("POST /v1/programs/{program}/{campaign}/pause", s.setProgramStatus(distributions.StatusPaused))
+	mux.HandleFunc("POST /v1/programs/{program}/{campaign}/resume", s.setProgramStatus(distributions.StatusLive))
+	mux.HandleFunc("DELETE /v1/programs/{program}/{campaign}", s.deleteProgram)
+
+	// keys.go: API keys.
+	mux.HandleFunc("POST /v1/keys", s.createKey)
+	mux.HandleFunc("GET /v1/keys", s.listKeys)
+	mux.HandleFunc("DELETE /v1/keys/{id}", s.revokeKey)
+
+	// Probes need no key (healthPaths, in keys.go); any other path is a JSON 404.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), "")
+	})
+
+	return refuseBrowsers(s.authenticate(mux))
+}
+
+// refuseBrowsers answers 403 to requests a web browser sends on a page's behalf (they carry
+// Origin or Sec-Fetch-Site: cross-site). hookflow's clients are programs; without this, any
+// page a user visits could post to an API open on loopback, as `hookflow dev` runs it.
+func refuseBrowsers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			writeError(w, http.StatusForbidden, "forbidden", "requests from web pages are not accepted: call the API from a program", "")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
