@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/hookflow/hookflow/activities"
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/store"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// DevConfig is `hookflow dev`: everything in one process.
+type DevConfig struct {
+	DataDir      string // Temporal's and hookflow's state
+	TemporalPort int    // the embedded frontend's
+	UIPort       int    // the Web UI's; 0 runs no UI
+	HTTP         string // the API's listen address
+	// AllowTargets admit webhook targets in these CIDR prefixes; loopback is always
+	// admitted in dev.
+	AllowTargets []string
+	// DatabaseURL is hookflow's own store; hookflow.db in DataDir when empty.
+	DatabaseURL string
+	// TemporalDatabaseURL keeps Temporal's state in PostgreSQL instead of SQLite.
+	TemporalDatabaseURL string
+	SMTPURL, SMTPFrom   string
+	// RequireAPIKey requires keys even on loopback; always on when HTTP is not loopback.
+	RequireAPIKey  bool
+	EncryptionKeys []string
+}
+
+// DefaultDataDir is per user: $XDG_DATA_HOME/hookflow, ~/.local/share/hookflow on Linux,
+// the user config dir elsewhere.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "hookflow")
+	}
+	if home, err := os.UserHomeDir(); err == nil && runtime.GOOS == "linux" {
+		return filepath.Join(home, ".local", "share", "hookflow")
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "hookflow")
+	}
+	return ".hookflow"
+}
+
+// RunDev runs `hookflow dev` until ctx ends: an embedded Temporal server persisted under
+// DataDir, the Web UI, a worker and the API, all on one client.
+func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if cfg.UIPort < 0 || cfg.UIPort > 65535 {
+		return fmt.Errorf("--ui-port %d: not a port", cfg.UIPort)
+	}
+	if cfg.TemporalPort <= 0 || cfg.TemporalPort > 65535 {
+		return fmt.Errorf("--temporal-port %d: not a port", cfg.TemporalPort)
+	}
+	allow, err := activities.ParseAllowList(cfg.AllowTargets)
+	if err != nil {
+		return err
+	}
+	// dev is for a receiver on this machine: loopback is admitted, other internal ranges
+	// only when asked.
+	allow = append(append([]netip.Prefix{}, activities.Loopback...), allow...)
+	mailer, err := newMailer(cfg.SMTPURL, cfg.SMTPFrom)
+	if err != nil {
+		return err
+	}
+	temporal := TemporalConfig{EncryptionKeys: cfg.EncryptionKeys}
+	cdc, err := temporal.Codec()
+	if err != nil {
+		return err
+	}
+	apiHost, apiPort, err := net.SplitHostPort(cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("--http %q: want host:port such as %s", cfg.HTTP, DefaultAPIAddr)
+	}
+
+	p := newProcess("dev", stdout)
+	defer p.close()
+	// Check the API's port before the slow start of Temporal.
+	apiListener, err := p.listen("--http", cfg.HTTP)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
+	}
+
+	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
+	requireKeys := cfg.RequireAPIKey || !api.IsLoopbackListen(cfg.HTTP)
+	apiURL := "http://" + net.JoinHostPort(apiHost, apiPort)
+	// With a key, the Web UI decrypts payloads through the API's codec endpoint, which it
+	// can call only while the API is open: it sends no hookflow API key.
+	codecEndpoint := ""
+	if cdc != nil && !requireKeys {
+		codecEndpoint = apiURL + api.CodecPath
+	}
+
+	temporalFile := filepath.Join(cfg.DataDir, "temporal.db")
+	if cfg.TemporalDatabaseURL != "" {
+		temporalFile = ""
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DatabaseFile:     temporalFile,
+		PostgresURL:      cfg.TemporalDatabaseURL,
+		LogFile:          filepath.Join(cfg.DataDir, "temporal.log"),
+		FrontendPort:     cfg.TemporalPort,
+		UIPort:           cfg.UIPort,
+		Namespace:        "default",
+		SearchAttributes: workflows.SearchAttributes,
+		CodecEndpoint:    codecEndpoint,
+	})
+	if err != nil {
+		return err
+	}
+	p.onClose(srv.Stop)
+
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = filepath.Join(cfg.DataDir, "hookflow.db")
+	}
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("--database-url: %w", err)
+	}
+	p.onClose(func() { st.Close() })
+	proj, err := st.Project(ctx)
+	if err != nil {
+		return fmt.Errorf("read project settings: %w", err)
+	}
+
+	temporal.Address, temporal.Namespace = srv.HostPort(), srv.Namespace()
+	c, err := temporal.Dial(ctx, nil, NewSDKLogger("text", stderr))
+	if err != nil {
+		return err
+	}
+	p.onClose(c.Close)
+
+	uiURL := srv.UIURL()
+	w := NewWorker(WorkerSetup{Client: c, TaskQueue: workflows.TaskQueue, Namespace: srv.Namespace(), Store: st,
+		Allow: allow, Mailer: mailer, Logger: logger, UIURL: uiURL})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	p.onClose(w.Stop)
+
+	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
+	// /codec with a key.
+	p.health = newHealth(c, srv.Namespace(), st)
+	p.serve("API server", apiListener, p.health.handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, cdc, UIOrigins(uiURL))))
+
+	b := &Banner{Title: "hookflow dev is running"}
+	b.Row("API", "%s", apiURL)
+	b.Row("Temporal", "%s (namespace %s, task queue %s)", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
+	if uiURL != "" {
+		b.Row("Web UI", "%s/namespaces/%s/workflows", uiURL, srv.Namespace())
+	} else {
+		b.Row("Web UI", "off (--ui-port 0)")
+	}
+	b.Row("Data dir", "%s", cfg.DataDir)
+	if cfg.TemporalDatabaseURL != "" {
+		b.Row("Temporal state", "%s", RedactURL(cfg.TemporalDatabaseURL))
+	}
+	b.Row("Store", "%s", RedactURL(dbURL))
+	b.Row("Project id", "%s", proj.ID)
+	b.Row("Signing secret", "%s", proj.Secret)
+	if cfg.SMTPURL != "" {
+		b.Row("E-mail", "%s, from %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom)
+	} else {
+		b.Row("E-mail", "off (--smtp-url); failures are in-app and logged")
+	}
+	b.Row("Encryption", "%s", encryptionNote(cdc))
+	switch {
+	case cdc == nil:
+	case requireKeys:
+		b.Row("Codec endpoint", "%s%s (needs a manage API key, which the Web UI cannot send: it shows payloads encrypted)", apiURL, api.CodecPath)
+	case uiURL == "":
+		b.Row("Codec endpoint", "%s (temporal workflow show --codec-endpoint)", codecEndpoint)
+	default:
+		b.Row("Codec endpoint", "%s (the Web UI decrypts through it)", codecEndpoint)
+	}
+	b.Row("Targets", "public addresses and %s (--allow-target adds more)", prefixList(allow))
+	if !requireKeys {
+		b.Row("API keys", "not required: the API is open to programs on this machine (--require-api-key)")
+	} else if keys, err := st.ListAPIKeys(ctx); err == nil && len(keys) == 0 {
+		b.Row("API keys", "required; create the first on this machine: hookflow keys create --name ops --scope manage")
+	} else {
+		b.Row("API keys", "required (Authorization: Bearer; HOOKFLOW_API_KEY for the CLI)")
+	}
+	b.Notes = []string{"Ctrl-C stops it; deliveries still retrying resume at the next start."}
+	p.ready(b, Ready{API: apiURL, Temporal: srv.HostPort(), Namespace: srv.Namespace(), TaskQueue: workflows.TaskQueue,
+		UI: uiURL, DataDir: cfg.DataDir, ProjectID: proj.ID})
+	return p.run(ctx, 10*time.Second, nil)
+}

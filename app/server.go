@@ -1,0 +1,106 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// ServerConfig is `hookflow server`: the embedded Temporal server and its Web UI alone, for
+// api and worker processes.
+type ServerConfig struct {
+	DataDir string // the SQLite database and the server's log
+	// TemporalDatabaseURL keeps Temporal's state in PostgreSQL instead of SQLite.
+	TemporalDatabaseURL string
+	IP                  string // the frontend's and the Web UI's
+	TemporalPort        int
+	UIPort              int // 0 runs no UI
+	Namespace           string
+	Retention           time.Duration // of closed workflows, for a new namespace
+	// CodecEndpoint is hookflow api's codec endpoint, for the Web UI to show encrypted
+	// payloads.
+	CodecEndpoint string
+}
+
+// RunServer runs `hookflow server` until ctx ends.
+func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
+	if cfg.TemporalPort <= 0 || cfg.TemporalPort > 65535 {
+		return fmt.Errorf("--temporal-port %d: not a port", cfg.TemporalPort)
+	}
+	if cfg.UIPort < 0 || cfg.UIPort > 65535 {
+		return fmt.Errorf("--ui-port %d: not a port", cfg.UIPort)
+	}
+	if net.ParseIP(cfg.IP) == nil {
+		return fmt.Errorf("--ip %q: want an IP address such as 127.0.0.1 or 0.0.0.0", cfg.IP)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
+	}
+	opts := devserver.Options{
+		PostgresURL:      cfg.TemporalDatabaseURL,
+		LogFile:          filepath.Join(cfg.DataDir, "temporal.log"),
+		IP:               cfg.IP,
+		FrontendPort:     cfg.TemporalPort,
+		UIPort:           cfg.UIPort,
+		Namespace:        cfg.Namespace,
+		Retention:        cfg.Retention,
+		SearchAttributes: workflows.SearchAttributes,
+		CodecEndpoint:    strings.TrimRight(cfg.CodecEndpoint, "/"),
+	}
+	if cfg.CodecEndpoint != "" {
+		if u, err := url.Parse(cfg.CodecEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--codec-endpoint %q: want the URL of hookflow api's /codec, such as http://127.0.0.1:7280/codec", cfg.CodecEndpoint)
+		}
+	}
+	persistence := ""
+	if cfg.TemporalDatabaseURL != "" {
+		history, visibility, err := devserver.PostgresDatabases(cfg.TemporalDatabaseURL)
+		if err != nil {
+			return fmt.Errorf("--temporal-database-url: %w", err)
+		}
+		persistence = fmt.Sprintf("PostgreSQL %s (databases %s and %s)", RedactURL(cfg.TemporalDatabaseURL), history, visibility)
+	} else {
+		opts.DatabaseFile = filepath.Join(cfg.DataDir, "temporal.db")
+		persistence = "SQLite " + opts.DatabaseFile
+	}
+
+	p := newProcess("server", stdout)
+	defer p.close()
+	srv, err := devserver.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	p.onClose(srv.Stop)
+
+	b := &Banner{Title: "hookflow server is running"}
+	b.Row("Temporal", "%s (namespace %s)", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.TemporalPort)), srv.Namespace())
+	if ui := srv.UIURL(); ui != "" {
+		b.Row("Web UI", "%s/namespaces/%s/workflows", ui, srv.Namespace())
+		if cfg.CodecEndpoint != "" {
+			b.Row("Codec endpoint", "%s (the Web UI decodes payloads through it)", opts.CodecEndpoint)
+		}
+	} else {
+		b.Row("Web UI", "off (--ui-port 0)")
+	}
+	b.Row("Persistence", "%s", persistence)
+	b.Row("Log", "%s", opts.LogFile)
+	if ip := net.ParseIP(cfg.IP); !ip.IsLoopback() {
+		b.Warn("Temporal and its Web UI listen on %s without authentication", cfg.IP)
+	}
+	b.Notes = []string{
+		"Workers and the API connect with --temporal-address " + srv.HostPort() + ".",
+		"Ctrl-C or SIGTERM stops it.",
+	}
+	p.ready(b, Ready{Temporal: srv.HostPort(), Namespace: srv.Namespace(), UI: srv.UIURL(), DataDir: cfg.DataDir})
+	return p.run(ctx, time.Second, nil)
+}

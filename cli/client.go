@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/app"
+)
+
+// globalFlags are the flags of every command that talks to a running hookflow, and -o.
+// Their variables (HOOKFLOW_API, HOOKFLOW_API_KEY) are read when a command runs, not as
+// the flags' defaults, so that --help never prints a key.
+type globalFlags struct {
+	api    string
+	apiKey string
+	output string
+	getenv func(string) string
+}
+
+func (g *globalFlags) register(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&g.api, "api", "http://"+app.DefaultAPIAddr, "hookflow API base URL (env HOOKFLOW_API)")
+	f.StringVar(&g.apiKey, "api-key", "", "API key (env HOOKFLOW_API_KEY)")
+	f.StringVarP(&g.output, "output", "o", formatText, "output format: "+strings.Join(formats, ", "))
+}
+
+// resolve is run before every command: it takes the variables of the flags not given, and
+// refuses an -o that the command cannot honour.
+func (g *globalFlags) resolve(cmd *cobra.Command) error {
+	flags := cmd.Flags()
+	if f := flags.Lookup("api"); f != nil && !f.Changed {
+		if v := g.getenv("HOOKFLOW_API"); v != "" {
+			g.api = v
+		}
+	}
+	if f := flags.Lookup("api-key"); f != nil && !f.Changed {
+		g.apiKey = g.getenv("HOOKFLOW_API_KEY")
+	}
+	if !slices.Contains(formats, g.output) {
+		return fmt.Errorf("--output %q: use %s", g.output, strings.Join(formats, ", "))
+	}
+	if f := flags.Lookup("output"); f != nil && f.Changed && cmd.Annotations[noOutputAnnotation] != "" {
+		return fmt.Errorf("--output: %s prints no data to format; leave -o out", cmd.CommandPath())
+	}
+	return nil
+}
+
+// printer prints to cmd's standard output in the format of -o.
+func (g *globalFlags) printer(cmd *cobra.Command) printer {
+	return printer{format: g.output, out: cmd.OutOrStdout()}
+}
+
+// apiClient calls the hookflow API and prints what it answers.
+type apiClient struct {
+	printer
+	base string
+	key  string
+	http *http.Client
+}
+
+func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
+	u, err := url.Parse(g.api)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--api %q: want a URL such as http://%s", g.api, app.DefaultAPIAddr)
+	}
+	return &apiClient{
+		printer: g.printer(cmd),
+		base:    strings.TrimRight(g.api, "/"), key: g.apiKey,
+		http: &http.Client{Timeout: 30 * time.Second},
+	}, nil
+}
+
+// do sends a request with a JSON body (or none) and decodes a 2xx JSON answer into v (when
+// not nil; a *json.RawMessage takes the answer as it is). Numbers decoded into an any are
+// json.Number, so they keep their digits. A non-2xx answer becomes an error with the API's
+// message.
+func (c *apiClient) do(method, path string, body []byte, v any) error {
+	return c.send(c.http, method, path, "application/json", body, v)
+}
+
+// upload is do for a large body of any content type (a file of codes or customers), with
+// time enough to send and store it.
+func (c *apiClient) upload(method, path, contentType string, body []byte, v any) error {
+	hc := *c.http
+	hc.Timeout = 10 * time.Minute
+	return c.send(&hc, method, path, contentType, body, v)
+}
+
+func (c *apiClient) send(hc *http.Client, method, path, contentType string, body []byte, v any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("content-type", contentType)
+	}
+	if c.key != "" {
+		req.Header.Set("authorization", "Bearer "+c.key)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb api.ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
+			if len(eb.Error.Problems) > 1 {
+				var b strings.Builder
+				fmt.Fprintf(&b, "%d %s:", resp.StatusCode, eb.Error.Type)
+				for _, p := range eb.Error.Problems {
+					fmt.Fprintf(&b, "\n  %s: %s", p.Field, p.Message)
+				}
+				return errors.New(b.String())
+			}
+			return fmt.Errorf("%d %s: %s", resp.StatusCode, eb.Error.Type, eb.Error.Message)
+		}
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if v == nil || len(data) == 0 {
+		return nil
+	}
+	if raw, ok := v.(*json.RawMessage); ok {
+		*raw = append((*raw)[:0], data...)
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// putEdited changes the resource at path: it reads it, replaces it with the document of
+// file (which takes the current value of the field revision, what the API checks a change
+// against) or, without a file, lets edit change it, and PUTs the result, decoding the
+// answer into out.
+func (c *apiClient) putEdited(cmd *cobra.Command, path, revision, file string, edit func(map[string]any), out any) error {
+	var current map[string]any
+	if err := c.do(http.MethodGet, path, nil, &current); err != nil {
+		return err
+	}
+	next := current
+	if file != "" {
+		doc, err := readDocument(cmd, file)
+		if err != nil {
+			return err
+		}
+		next = doc
+		next[revision] = current[revision]
+	} else {
+		edit(next)
+	}
+	body, err := json.Marshal(next)
+	if err != nil {
+		return err
+	}
+	return c.do(http.MethodPut, path, body, out)
+}
+
+// getList GETs the list answer at path. With -o other than text it prints the answer and
+// says done; otherwise the command prints l.Data as text.
+func getList[T any](c *apiClient, path string) (l api.List[T], done bool, err error) {
+	var raw json.RawMessage
+	if err := c.do(http.MethodGet, path, nil, &raw); err != nil {
+		return l, true, err
+	}
+	if c.format != formatText {
+		return l, true, c.data(raw)
+	}
+	return l, false, json.Unmarshal(raw, &l)
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).
+func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
+	return &cobra.Command{
+		Use: "get ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var v json.RawMessage
+			if err := c.do(http.MethodGet, path+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
+				return err
+			}
+			return c.data(v)
+		},
+	}
+}
+
+// newDeleteCommand is `<noun> delete ID`: DELETE path/ID.
+func newDeleteCommand(g *globalFlags, path, noun string) *cobra.Command {
+	return &cobra.Command{
+		Use: "delete ID", Short: "Delete a " + noun, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.do(http.MethodDelete, path+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			return c.print(map[string]any{"id": args[0], "deleted": true}, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "deleted %s %s\n", noun, args[0])
+				return err
+			})
+		},
+	}
+}

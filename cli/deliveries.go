@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/deliverylog"
+)
+
+func newDeliveriesCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "deliveries", Aliases: []string{"delivery"}, Short: "Read the delivery log"}
+
+	show := &cobra.Command{
+		Use: "show ID", Short: "Show a delivery (whs_...) with every attempt", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var d deliverylog.Delivery
+			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(d)
+			}
+			fmt.Fprintf(c.out, "delivery %s: %s", d.ID, d.Status)
+			if d.Reason != "" {
+				fmt.Fprintf(c.out, " (%s)", d.Reason)
+			}
+			fmt.Fprintf(c.out, "\n  event         %s (%s)\n  distribution  %s\n  url           %s\n  workflow      %s\n",
+				d.EventID, d.EventType, d.DistributionID, d.URL, d.WorkflowID)
+			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  #\tSTARTED\tOUTCOME\tSTATUS\tLATENCY\tERROR")
+			for _, a := range d.Attempts {
+				started, status, latency := "-", "-", "-"
+				if a.StartedAt != nil {
+					started = a.StartedAt.Local().Format(time.DateTime)
+				}
+				if a.StatusCode != 0 {
+					status = strconv.Itoa(a.StatusCode)
+				}
+				if a.LatencyMs != 0 || a.StatusCode != 0 {
+					latency = fmt.Sprintf("%dms", a.LatencyMs)
+				}
+				fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", a.Number, started, a.Outcome, status, latency, a.Error)
+			}
+			return tw.Flush()
+		},
+	}
+
+	var status, distribution, eventType, since, until, pageToken string
+	var limit int
+	var all bool
+	list := &cobra.Command{
+		Use: "list", Short: "List events of the delivery log, newest first, a page at a time", Args: cobra.NoArgs,
+		Example: `  hookflow deliveries list --status failed --since 24h
+  hookflow deliveries list --distribution distr_123 --limit 20
+  hookflow deliveries list --status failed --page-token TOKEN_FROM_THE_LAST_PAGE
+  hookflow deliveries list --since 2026-11-27T08:00:00Z --until 2026-11-27T09:00:00Z --all -o json`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"status": status, "distribution": distribution, "event_type": eventType, "page_token": pageToken} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			now := time.Now()
+			for _, bound := range []struct{ name, value string }{{"since", since}, {"until", until}} {
+				if bound.value == "" {
+					continue
+				}
+				at, err := parseTimeFlag(bound.name, bound.value, now)
+				if err != nil {
+					return err
+				}
+				q.Set(bound.name, at.UTC().Format(time.RFC3339Nano))
+			}
+			q.Set("limit", strconv.Itoa(limit))
+			var l api.List[deliverylog.EventSummary]
+			if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &l); err != nil {
+				return err
+			}
+			for all && l.HasMore {
+				q.Set("page_token", l.NextPageToken)
+				var next api.List[deliverylog.EventSummary]
+				if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &next); err != nil {
+					return err
+				}
+				if next.HasMore && next.NextPageToken == l.NextPageToken {
+					return fmt.Errorf("the delivery log answered page token %s with itself; stopped after %d events", l.NextPageToken, len(l.Data))
+				}
+				l.Data, l.HasMore, l.NextPageToken = append(l.Data, next.Data...), next.HasMore, next.NextPageToken
+				l.Total = len(l.Data)
+			}
+			if !c.isText() {
+				return c.data(l)
+			}
+			err = printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e deliverylog.EventSummary) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, e.Status, e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
+			})
+			if err != nil {
+				return err
+			}
+			if l.HasMore {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", l.NextPageToken)
+			}
+			return nil
+		},
+	}
+	f := list.Flags()
+	f.StringVar(&status, "status", "", "delivered, retrying, failed, no_match or skipped")
+	f.StringVar(&distribution, "distribution", "", "only events delivered to this distribution (or webhook) id")
+	f.StringVar(&eventType, "event-type", "", "only events of this type")
+	f.StringVar(&since, "since", "", "only events started at or after this RFC 3339 time, or this long ago such as 24h")
+	f.StringVar(&until, "until", "", "only events started before this RFC 3339 time, or this long ago such as 1h")
+	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many a page (1 to %d)", deliverylog.MaxListLimit))
+	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
+	f.BoolVar(&all, "all", false, "read every page")
+	retry := &cobra.Command{
+		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var h deliverylog.Run
+			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(h)
+			}
+			fmt.Fprintf(c.out, "sending %s again (workflow %s)\n", args[0], h.WorkflowID)
+			return nil
+		},
+	}
+	cmd.AddCommand(show, list, retry)
+	return cmd
+}
+
+// parseTimeFlag reads the flag --name: an RFC 3339 time or a duration back from now.
+func parseTimeFlag(name, v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q: not an RFC 3339 time (2026-11-27T08:00:00Z) or a duration (24h)", name, v)
+}

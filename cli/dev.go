@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/app"
+)
+
+func newDevCommand(getenv func(string) string) *cobra.Command {
+	var cfg app.DevConfig
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything in one process: Temporal (SQLite), the Web UI, a worker and the API",
+		Long: `Run everything in one process: an embedded Temporal server persisted in SQLite under
+--data-dir, the Temporal Web UI, a worker and the hookflow HTTP API. Deliveries that were still
+retrying when it stopped resume when it starts again on the same data dir.
+
+Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
+--database-url, ...), then the YAML file --config names, then the defaults.`,
+		Args:    cobra.NoArgs,
+		PreRunE: applyConfig(getenv),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return app.RunDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(), "where Temporal's and hookflow's state is kept")
+	f.IntVar(&cfg.TemporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
+	f.IntVar(&cfg.UIPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
+	f.StringVar(&cfg.HTTP, "http", app.DefaultAPIAddr, "listen address of the hookflow API")
+	f.Var(&secretValue{p: &cfg.DatabaseURL}, "database-url",
+		"hookflow's own store: postgres://... or a SQLite file (default hookflow.db in --data-dir)")
+	f.Var(&secretValue{p: &cfg.TemporalDatabaseURL}, "temporal-database-url",
+		"keep Temporal's state in PostgreSQL (postgres://...) instead of SQLite under --data-dir, as hookflow server does")
+	f.Var(&secretValue{p: &cfg.SMTPURL}, "smtp-url", "SMTP server for failure e-mails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...")
+	f.StringVar(&cfg.SMTPFrom, "smtp-from", "hookflow@localhost", "sender address of failure e-mails")
+	f.BoolVar(&cfg.RequireAPIKey, "require-api-key", false, "require API keys (hookflow keys create) even on loopback; always on when --http is not loopback")
+	f.StringArrayVar(&cfg.AllowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
+	registerEncryptionKey(f, &cfg.EncryptionKeys)
+	f.Lookup("encryption-key").Usage += "; the Web UI decrypts through the API's /codec"
+	addConfigFlags(cmd)
+	return noOutput(cmd)
+}

@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/distributions"
+)
+
+// distributionFlags are the fields that create and update take as flags.
+type distributionFlags struct {
+	file, name, events, url, eventName, version, status, schedule, timeout, filter string
+}
+
+func (f *distributionFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "the distribution as JSON or YAML (a file, or - for standard input)")
+	fl.StringVar(&f.name, "name", "", "name")
+	fl.StringVar(&f.events, "events", "", "comma-separated event types or patterns, e.g. customer.order.paid,customer.order.*")
+	fl.StringVar(&f.url, "url", "", "webhook URL")
+	fl.StringVar(&f.eventName, "event-name", "", "the label sent as the payload's type, e.g. Order-paid")
+	fl.StringVar(&f.version, "version", "", "payload version (default v2024-01-01)")
+	fl.StringVar(&f.status, "status", "", "live (default), paused or draft")
+	fl.StringVar(&f.schedule, "retry-schedule", "", "voucherify (default), standard, or comma-separated intervals such as 10s,1m,5m")
+	fl.StringVar(&f.timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
+	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
+}
+
+func (f *distributionFlags) anyField() bool {
+	return f.name != "" || f.events != "" || f.url != "" || f.eventName != "" || f.version != "" ||
+		f.status != "" || f.schedule != "" || f.timeout != "" || f.filter != ""
+}
+
+// applyTo sets the fields given as flags on a JSON-shaped distribution.
+func (f *distributionFlags) applyTo(d map[string]any) {
+	section := func(name string) map[string]any {
+		m, ok := d[name].(map[string]any)
+		if !ok {
+			m = map[string]any{}
+			d[name] = m
+		}
+		return m
+	}
+	set := func(m map[string]any, key, v string) {
+		if v != "" {
+			m[key] = v
+		}
+	}
+	set(d, "name", f.name)
+	set(d, "status", f.status)
+	if f.events != "" {
+		section("trigger")["events"] = splitList(f.events)
+	}
+	set(section("trigger"), "filter", f.filter)
+	hook := section("webhook")
+	set(hook, "url", f.url)
+	set(hook, "event_name", f.eventName)
+	set(hook, "version", f.version)
+	set(hook, "timeout", f.timeout)
+	switch f.schedule {
+	case "":
+	case distributions.ScheduleVoucherify, distributions.ScheduleStandard:
+		hook["retry_schedule"] = f.schedule
+	default:
+		hook["retry_schedule"] = splitList(f.schedule)
+	}
+}
+
+func newDistributionsCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "distributions", Aliases: []string{"distribution", "distr"}, Short: "Manage distributions"}
+
+	var cf distributionFlags
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a distribution",
+		Example: `  hookflow distributions create --name "Paid orders" --events customer.order.paid \
+      --url http://127.0.0.1:9000/hooks --event-name Order-paid
+  hookflow distributions create -f distribution.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var body []byte
+			if cf.file != "" {
+				if cf.anyField() {
+					return errors.New("--file and the field flags exclude each other")
+				}
+				doc, err := readDocument(cmd, cf.file)
+				if err != nil {
+					return err
+				}
+				if body, err = json.Marshal(doc); err != nil {
+					return err
+				}
+			} else {
+				d := map[string]any{"action": map[string]any{"type": distributions.ActionPlainMessage}}
+				cf.applyTo(d)
+				if body, err = json.Marshal(d); err != nil {
+					return err
+				}
+			}
+			var out distributions.Distribution
+			if err := c.do(http.MethodPost, "/v1/distributions", body, &out); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(out)
+			}
+			fmt.Fprintf(c.out, "created distribution %s (%s)\n", out.ID, out.Status)
+			return nil
+		},
+	}
+	cf.register(create)
+
+	var uf distributionFlags
+	update := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a distribution: the fields given as flags, or the whole of it from --file",
+		Example: `  hookflow distributions update distr_123 --url https://example.com/new
+  hookflow distributions update distr_123 -f distribution.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			switch {
+			case uf.file != "" && uf.anyField():
+				return errors.New("--file and the field flags exclude each other")
+			case uf.file == "" && !uf.anyField():
+				return errors.New("nothing to change: give --file or field flags such as --url")
+			}
+			var out distributions.Distribution
+			if err := c.putEdited(cmd, "/v1/distributions/"+url.PathEscape(args[0]), "version", uf.file, uf.applyTo, &out); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(out)
+			}
+			fmt.Fprintf(c.out, "updated distribution %s (version %d)\n", out.ID, out.Version)
+			return nil
+		},
+	}
+	uf.register(update)
+
+	list := &cobra.Command{
+		Use: "list", Short: "List distributions", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			l, done, err := getList[distributions.Distribution](c, "/v1/distributions")
+			if done {
+				return err
+			}
+			return printTable(c.out, "ID\tSTATUS\tVERSION\tNAME\tEVENTS\tURL", l.Data, func(d distributions.Distribution) string {
+				return fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s", d.ID, d.Status, d.Version, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
+			})
+		},
+	}
+	get := newGetCommand(g, "/v1/distributions", "Show one distribution (-o yaml prints what apply reads)")
+	del := newDeleteCommand(g, "/v1/distributions", "distribution")
+	cmd.AddCommand(create, update, list, get, del,
+		newStatusCommand(g, "pause", "Pause a distribution: it sends nothing, matching events are recorded as skipped"),
+		newStatusCommand(g, "resume", "Set a distribution live again"),
+		newApplyCommand(g),
+		newRecoverCommand(g))
+	return cmd
+}
+
+func newStatusCommand(g *globalFlags, verb, short string) *cobra.Command {
+	return &cobra.Command{
+		Use: verb + " ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var d distributions.Distribution
+			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/"+verb, nil, &d); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(d)
+			}
+			fmt.Fprintf(c.out, "distribution %s is %s (version %d)\n", d.ID, d.Status, d.Version)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/deliverylog"
+)
+
+// newRecoverCommand is `distributions recover ID --since TIME`.
+func newRecoverCommand(g *globalFlags) *cobra.Command {
+	var since string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "recover ID --since TIME",
+		Short: "Send again every failed or skipped delivery of a live distribution since TIME",
+		Example: `  hookflow distributions resume distr_123
+  hookflow distributions recover distr_123 --since 2026-11-27T08:00:00Z
+  hookflow distributions recover distr_123 --since 24h`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			at, err := parseSince(since, time.Now())
+			if err != nil {
+				return err
+			}
+			body, _ := json.Marshal(map[string]any{"since": at, "limit": limit})
+			var l api.List[deliverylog.Recovered]
+			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(l)
+			}
+			resent := 0
+			for _, r := range l.Data {
+				if r.Resent != nil {
+					resent++
+					fmt.Fprintf(c.out, "resent   %s  event %s  (workflow %s)\n", r.DeliveryID, r.EventID, r.Resent.WorkflowID)
+				} else {
+					fmt.Fprintf(c.out, "left     %s  event %s  (%s)\n", r.DeliveryID, r.EventID, r.Status)
+				}
+			}
+			fmt.Fprintf(c.out, "%d of %d deliveries sent again\n", resent, len(l.Data))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time, or a duration back from now such as 24h")
+	cmd.Flags().IntVar(&limit, "limit", deliverylog.MaxRecover, "send at most this many")
+	return cmd
+}
+
+// parseSince reads the required --since flag: an RFC 3339 time or a duration back from now.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, fmt.Errorf("--since is required: an RFC 3339 time or a duration such as 24h")
+	}
+	return parseTimeFlag("since", v, now)
+}

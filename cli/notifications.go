@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/store"
+)
+
+func newNotificationsCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "notifications", Aliases: []string{"notification"}, Short: "Read failure notifications"}
+	var unread bool
+	list := &cobra.Command{
+		Use: "list", Short: "List notifications, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			path := "/v1/notifications"
+			if unread {
+				path += "?unread=true"
+			}
+			l, done, err := getList[store.Notification](c, path)
+			if done {
+				return err
+			}
+			if len(l.Data) == 0 {
+				fmt.Fprintln(c.out, "no notifications")
+				return nil
+			}
+			for _, n := range l.Data {
+				state := "unread"
+				if n.ReadAt != nil {
+					state = "read"
+				}
+				fmt.Fprintf(c.out, "%s  %s  %s\n  %s\n", n.ID, n.CreatedAt.Format(time.RFC3339), state, n.Message)
+				if n.Link != "" {
+					fmt.Fprintf(c.out, "  %s\n", n.Link)
+				}
+			}
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&unread, "unread", false, "only unread notifications")
+	read := &cobra.Command{
+		Use: "read ID", Short: "Mark a notification read", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			var n store.Notification
+			if err := c.do(http.MethodPost, "/v1/notifications/"+url.PathEscape(args[0])+"/read", nil, &n); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(n)
+			}
+			fmt.Fprintf(c.out, "marked %s read\n", n.ID)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, read)
+	return cmd
+}

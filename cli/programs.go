@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/distributions"
+)
+
+// newProgramsCommand is `programs`: the loyalty and referral presets, and the programs
+// they made, managed together.
+func newProgramsCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "programs", Aliases: []string{"program"}, Short: "Loyalty and referral program notifications (presets of distributions)"}
+	cmd.AddCommand(
+		newProgramPresetCommand(g, distributions.ProgramLoyalty,
+			`  hookflow programs loyalty --campaign camp_loyal --url https://example.com/hooks
+  hookflow programs loyalty --campaign camp_loyal --url https://example.com/hooks --notify points-added,reward-redeemed`),
+		newProgramPresetCommand(g, distributions.ProgramReferral,
+			`  hookflow programs referral --campaign camp_ref --url https://example.com/hooks --recipient both`),
+		newProgramsListCommand(g),
+		newProgramActionCommand(g, "pause", "Pause every notification of a program's campaign"),
+		newProgramActionCommand(g, "resume", "Resume every notification of a program's campaign"),
+		newProgramActionCommand(g, "delete", "Delete every notification of a program's campaign"),
+	)
+	return cmd
+}
+
+func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Command {
+	var req distributions.ProgramRequest
+	var notify, version string
+	var draft bool
+	names := make([]string, 0, 3)
+	for _, n := range distributions.ProgramNotifications[program] {
+		names = append(names, n.Name)
+	}
+	cmd := &cobra.Command{
+		Use:   program,
+		Short: fmt.Sprintf("Create (or update) the %s program notifications of a campaign", program),
+		Long: fmt.Sprintf("Creates one distribution per notification (%s), scoped to the campaign and labelled\n"+
+			"program=%s, campaign=ID, notification=NAME. Running it again updates them.", strings.Join(names, ", "), program),
+		Example: example,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			if notify != "" {
+				req.Notify = splitList(notify)
+			}
+			req.Version = version
+			if draft {
+				req.Status = distributions.StatusDraft
+			}
+			body, err := json.Marshal(req)
+			if err != nil {
+				return err
+			}
+			var out api.ProgramResult
+			if err := c.do(http.MethodPost, "/v1/programs/"+program, body, &out); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(out)
+			}
+			fmt.Fprintf(c.out, "%s program for campaign %s: %d created, %d updated\n", program, out.Campaign, len(out.Created), len(out.Updated))
+			printProgramMembers(c, out.Distributions)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (required)")
+	f.StringVar(&req.URL, "url", "", "where the notifications are sent (required)")
+	f.StringVar(&notify, "notify", "", "comma-separated notifications, of "+strings.Join(names, ", ")+" (default all)")
+	f.StringVar(&version, "version", "", "payload version (default v2024-01-01)")
+	f.BoolVar(&draft, "draft", false, "create them as drafts, not live")
+	if program == distributions.ProgramReferral {
+		f.StringVar(&req.Recipient, "recipient", "", "whom the payload's customer is: referrer (default), referee or both")
+	}
+	return cmd
+}
+
+func newProgramsListCommand(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use: "list", Short: "List the programs and their notifications", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			out, done, err := getList[distributions.Program](c, "/v1/programs")
+			if done {
+				return err
+			}
+			if len(out.Data) == 0 {
+				fmt.Fprintln(c.out, "no programs: make one with hookflow programs loyalty|referral")
+			}
+			for _, p := range out.Data {
+				fmt.Fprintf(c.out, "%s %s (%s)\n", p.Program, p.Campaign, p.Status)
+				printProgramMembers(c, p.Distributions)
+			}
+			return nil
+		},
+	}
+}
+
+func newProgramActionCommand(g *globalFlags, action, short string) *cobra.Command {
+	return &cobra.Command{
+		Use: action + " PROGRAM CAMPAIGN", Short: short, Args: cobra.ExactArgs(2),
+		Example: fmt.Sprintf("  hookflow programs %s loyalty camp_loyal", action),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			path := "/v1/programs/" + url.PathEscape(args[0]) + "/" + url.PathEscape(args[1])
+			if action == "delete" {
+				if err := c.do(http.MethodDelete, path, nil, nil); err != nil {
+					return err
+				}
+				if !c.isText() {
+					return c.data(map[string]any{"program": args[0], "campaign": args[1], "deleted": true})
+				}
+				fmt.Fprintf(c.out, "deleted the %s program notifications of %s\n", args[0], args[1])
+				return nil
+			}
+			var out distributions.Program
+			if err := c.do(http.MethodPost, path+"/"+action, nil, &out); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(out)
+			}
+			fmt.Fprintf(c.out, "%s %s is %s\n", out.Program, out.Campaign, out.Status)
+			printProgramMembers(c, out.Distributions)
+			return nil
+		},
+	}
+}
+
+func printProgramMembers(c *apiClient, ms []distributions.ProgramMember) {
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	for _, m := range ms {
+		recipient := m.Recipient
+		if recipient == "" {
+			recipient = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", m.ID, m.Notification, recipient, m.Status, m.URL)
+	}
+	tw.Flush()
+}

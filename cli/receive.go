@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/payloads"
+)
+
+// receiveMaxBody bounds what `hookflow receive` reads of one delivery.
+const receiveMaxBody = 1 << 20
+
+type receiveOptions struct {
+	listen string
+	secret string
+	fail   int
+	status int
+}
+
+func newReceiveCommand(getenv func(string) string) *cobra.Command {
+	var o receiveOptions
+	cmd := &cobra.Command{
+		Use:   "receive",
+		Short: "Run a local webhook receiver that prints and verifies every delivery",
+		Long: `Run a local webhook receiver for development: it prints every delivery (headers and
+pretty body), checks both signatures when given the secret, and can answer errors to the
+first N attempts of each delivery to watch the retries.`,
+		Example: `  hookflow receive --listen 127.0.0.1:9000 --secret whsec_...
+  hookflow receive --listen 127.0.0.1:9000 --fail 2 --status 503`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Read here rather than as the flag's default, so that --help never shows it.
+			if !cmd.Flags().Changed("secret") {
+				o.secret = getenv("HOOKFLOW_SECRET")
+			}
+			return runReceive(cmd.Context(), o, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:9000", "address to listen on")
+	f.Var(&secretValue{p: &o.secret}, "secret", "signing secret to verify with (env HOOKFLOW_SECRET)")
+	f.IntVar(&o.fail, "fail", 0, "answer an error to the first N attempts of each delivery")
+	f.IntVar(&o.status, "status", http.StatusServiceUnavailable, "the error status that --fail answers")
+	return noOutput(cmd)
+}
+
+func runReceive(ctx context.Context, o receiveOptions, out io.Writer) error {
+	if o.fail < 0 {
+		return fmt.Errorf("--fail %d: must be 0 or more", o.fail)
+	}
+	if o.status < 300 || o.status > 599 {
+		return fmt.Errorf("--status %d: want an error status between 300 and 599", o.status)
+	}
+	if o.secret != "" {
+		if _, err := payloads.StandardSignature(o.secret, "", 0, nil); err != nil {
+			return fmt.Errorf("--secret: %v", err)
+		}
+	}
+	l, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %v", o.listen, errors.Unwrap(err))
+	}
+	r := &devReceiver{opts: o, out: out, attempts: map[string]int{}}
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(out, "hookflow receive: listening on http://%s\n", l.Addr())
+	if o.secret == "" {
+		fmt.Fprintln(out, "  signatures are not checked: pass --secret (printed by hookflow dev)")
+	}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// devReceiver prints deliveries and answers them.
+type devReceiver struct {
+	opts     receiveOptions
+	mu       sync.Mutex
+	out      io.Writer
+	attempts map[string]int // by webhook-id
+}
+
+func (r *devReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, receiveMaxBody))
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	id := req.Header.Get("webhook-id")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts[id]++
+	attempt := r.attempts[id]
+	status := http.StatusOK
+	if attempt <= r.opts.fail {
+		status = r.opts.status
+	}
+	fmt.Fprintf(r.out, "\n%s %s %s  attempt %d  -> %d\n", time.Now().Format("15:04:05"), req.Method, req.URL.RequestURI(), attempt, status)
+	names := make([]string, 0, len(req.Header))
+	for k := range req.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(r.out, "  %s: %s\n", strings.ToLower(k), strings.Join(req.Header[k], ", "))
+	}
+	for _, line := range verifyDelivery(r.opts.secret, req.Header, body, time.Now()) {
+		fmt.Fprintf(r.out, "  %s\n", line)
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, body, "  ", "  ") == nil {
+		fmt.Fprintf(r.out, "  %s\n", pretty.String())
+	} else {
+		fmt.Fprintf(r.out, "  (body is not JSON) %q\n", body)
+	}
+	w.WriteHeader(status)
+}
+
+// verifyDelivery says whether each signature of a delivery verifies with secret.
+func verifyDelivery(secret string, h http.Header, body []byte, now time.Time) []string {
+	if secret == "" {
+		return []string{"check signatures: not checked (no --secret)"}
+	}
+	var lines []string
+	want := payloads.VoucherifySignature(secret, body)
+	if hmac.Equal([]byte(h.Get("x-voucherify-signature")), []byte(want)) {
+		lines = append(lines, "check x-voucherify-signature: verified")
+	} else {
+		lines = append(lines, "check x-voucherify-signature: DOES NOT VERIFY")
+	}
+	ts, err := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
+	if err != nil {
+		return append(lines, "check webhook-signature: DOES NOT VERIFY (no valid webhook-timestamp)")
+	}
+	expected, err := payloads.StandardSignature(secret, h.Get("webhook-id"), ts, body)
+	if err != nil {
+		return append(lines, "check webhook-signature: "+err.Error())
+	}
+	verified := false
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		verified = verified || hmac.Equal([]byte(sig), []byte(expected))
+	}
+	switch skew := now.Sub(time.Unix(ts, 0)); {
+	case !verified:
+		lines = append(lines, "check webhook-signature: DOES NOT VERIFY")
+	case skew > 5*time.Minute || skew < -5*time.Minute:
+		lines = append(lines, fmt.Sprintf("check webhook-signature: verified, but the timestamp is %s off (receivers reject more than 5m)", skew.Round(time.Second)))
+	default:
+		lines = append(lines, "check webhook-signature: verified")
+	}
+	return lines
+}

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/payloads"
+)
+
+func TestReceive(t *testing.T) {
+	secret := payloads.NewSecret()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runReceive(ctx, receiveOptions{listen: addr, secret: secret, fail: 1, status: 503}, out)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	post := func(body string, tamper bool) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", "http://"+addr+"/hooks", strings.NewReader(body))
+		if err := payloads.SignHeaders(req.Header, []string{secret}, "whs_r1", time.Now(), []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		if tamper {
+			req.Body = http.NoBody
+			req.ContentLength = 0
+		}
+		var resp *http.Response
+		var err error
+		for i := 0; i < 50; i++ { // the listener may not be up yet
+			if resp, err = http.DefaultClient.Do(req.Clone(context.Background())); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+			req.Body, _ = req.GetBody()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(`{"id":"whs_r1","data":{"a":1}}`, false); code != 503 {
+		t.Errorf("first attempt answered %d, want the --fail status 503", code)
+	}
+	if code := post(`{"id":"whs_r1","data":{"a":1}}`, false); code != 200 {
+		t.Errorf("second attempt answered %d, want 200", code)
+	}
+	got := out.String()
+	if strings.Count(got, "check x-voucherify-signature: verified") != 2 || strings.Count(got, "check webhook-signature: verified") != 2 ||
+		!strings.Contains(got, `"a": 1`) || !strings.Contains(got, "attempt 2  -> 200") {
+		t.Errorf("output:\n%s", got)
+	}
+	post(`{"x":1}`, true)
+	if !strings.Contains(out.String(), "DOES NOT VERIFY") {
+		t.Errorf("a tampered body verified:\n%s", out.String())
+	}
+}
+
+func TestReceiveBadFlags(t *testing.T) {
+	for _, o := range []receiveOptions{
+		{listen: "127.0.0.1:0", fail: -1, status: 503},
+		{listen: "127.0.0.1:0", status: 200},
+		{listen: "127.0.0.1:0", status: 503, secret: "whsec_!!"},
+		{listen: "not an address", status: 503},
+	} {
+		if err := runReceive(context.Background(), o, &bytes.Buffer{}); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// lockedBuffer is a bytes.Buffer that the receiver and the test may use at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

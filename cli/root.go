@@ -1,0 +1,97 @@
+// Package cli is the hookflow command line: a file per command (named for the command tree,
+// distributions.go, distributions_apply.go, ...), one output printer (printer.go), one HTTP
+// client of the API (client.go), one reader of files and standard input (input.go), and the
+// config loader that fills the long-running processes' settings from flags, HOOKFLOW_*
+// variables and a YAML file (config.go). The processes themselves are built by package app.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/app"
+)
+
+// Main runs hookflow with the process's arguments and returns its exit code: 0, or 1 after
+// printing the error to standard error. version names the release (main's -ldflags -X).
+// The first SIGINT or SIGTERM cancels the command's context, which every command stops on;
+// a second one ends the process at once.
+func Main(version string) int {
+	app.SetVersion(version)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal is not caught: it ends the process
+	}()
+	if err := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hookflow:", err)
+		return 1
+	}
+	return 0
+}
+
+// Run runs one hookflow command line, args without the program's name, with these
+// streams, until it ends or ctx does.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRootCommand(os.Getenv)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// noOutputAnnotation marks a command that prints no data for -o to format.
+const noOutputAnnotation = "hookflow/no-output"
+
+// noOutput marks cmd as printing no data: -o on it is refused.
+func noOutput(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[noOutputAnnotation] = "true"
+	return cmd
+}
+
+func newRootCommand(getenv func(string) string) *cobra.Command {
+	g := &globalFlags{getenv: getenv}
+	root := &cobra.Command{
+		Use:           "hookflow",
+		Short:         "Durable webhooks on Temporal",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.resolve(cmd)
+		},
+	}
+	g.register(root)
+	root.AddCommand(
+		newDevCommand(getenv),
+		newServerCommand(getenv),
+		newWorkerCommand(getenv),
+		newAPICommand(getenv),
+		newVersionCommand(g),
+		newSendCommand(g),
+		newDistributionsCommand(g),
+		newNotificationsCommand(g),
+		newWebhooksCommand(g),
+		newDeliveriesCommand(g),
+		newSecretsCommand(g),
+		newSettingsCommand(g),
+		newBenchCommand(g),
+		newHealthCommand(),
+		newKeysCommand(g),
+		newReceiveCommand(getenv),
+		newProgramsCommand(g),
+		newCodesCommand(g),
+		newMessagesCommand(g),
+	)
+	return root
+}

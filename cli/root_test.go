@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestOutputRefused: -o on a command that prints no data is an error that names --output,
+// an unknown format too; the commands that print data take every format.
+func TestOutputRefused(t *testing.T) {
+	h := &harness{t: t, env: map[string]string{}}
+	for _, args := range [][]string{
+		{"dev", "-o", "json"},
+		{"server", "-o", "yaml"},
+		{"worker", "--output", "json"},
+		{"api", "-o", "jsonl"},
+		{"receive", "-o", "json"},
+		{"health", "http://127.0.0.1:1/readyz", "-o", "json"},
+	} {
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), "--output: hookflow "+args[0]+" prints no data") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	if _, _, err := h.run("distributions", "apply", "-f", "x.yaml", "-o", "json"); err == nil || !strings.Contains(err.Error(), "--output: hookflow distributions apply prints no data") {
+		t.Errorf("apply -o json: %v", err)
+	}
+	if _, _, err := h.run("distributions", "list", "-o", "csv"); err == nil || !strings.Contains(err.Error(), `--output "csv": use text, json, jsonl, yaml`) {
+		t.Errorf("-o csv: %v", err)
+	}
+}
+
+// TestHelpShowsNoSecret: with every HOOKFLOW_* variable that can hold a credential set,
+// no command's --help prints one (they used to show as flag defaults).
+func TestHelpShowsNoSecret(t *testing.T) {
+	const secret = "PASSWORD-3f9a"
+	env := map[string]string{
+		"HOOKFLOW_DATABASE_URL":          "postgres://hook:" + secret + "@db:5432/hookflow",
+		"HOOKFLOW_TEMPORAL_DATABASE_URL": "postgres://temporal:" + secret + "@db:5432/temporal",
+		"HOOKFLOW_SMTP_URL":              "smtp://mail:" + secret + "@mail:587",
+		"HOOKFLOW_API_KEY":               "hfk_" + secret,
+		"HOOKFLOW_TEMPORAL_API_KEY":      secret,
+		"HOOKFLOW_ENCRYPTION_KEY":        "k1:" + secret,
+		"HOOKFLOW_SECRET":                "whsec_" + secret,
+		"HOOKFLOW_API":                   "http://u:" + secret + "@127.0.0.1:7280",
+	}
+	h := &harness{t: t, env: env}
+	var paths [][]string
+	var walk func(cmd *cobra.Command, path []string)
+	walk = func(cmd *cobra.Command, path []string) {
+		paths = append(paths, path)
+		for _, sub := range cmd.Commands() {
+			walk(sub, append(append([]string{}, path...), sub.Name()))
+		}
+	}
+	walk(newRootCommand(func(k string) string { return env[k] }), nil)
+	if len(paths) < 40 {
+		t.Fatalf("walked %d commands; the tree has more", len(paths))
+	}
+	for _, path := range paths {
+		out, errOut, err := h.run(append(path, "--help")...)
+		if err != nil {
+			t.Errorf("hookflow %v --help: %v", path, err)
+		}
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("hookflow %v --help shows a credential:\n%s", path, out)
+		}
+	}
+}
+
+// TestDevSettings: dev takes its settings as the other processes do, flag > HOOKFLOW_*
+// variable > --config file; a bad value is refused before anything starts, naming the
+// flag.
+func TestDevSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hookflow.yaml")
+	if err := os.WriteFile(file, []byte("ui-port: 70001\ntemporal-port: 70002\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, env: map[string]string{"HOOKFLOW_CONFIG": file}}
+	dir := t.TempDir()
+	if _, _, err := h.run("dev", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "--ui-port 70001") {
+		t.Errorf("from the file: %v", err)
+	}
+	h.env["HOOKFLOW_UI_PORT"] = "70003"
+	if _, _, err := h.run("dev", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "--ui-port 70003") {
+		t.Errorf("the variable over the file: %v", err)
+	}
+	if _, _, err := h.run("dev", "--data-dir", dir, "--ui-port", "0"); err == nil || !strings.Contains(err.Error(), "--temporal-port 70002") {
+		t.Errorf("the flag over the variable: %v", err)
+	}
+	h.env = map[string]string{"HOOKFLOW_HTTP": "no-port"}
+	if _, _, err := h.run("dev", "--data-dir", dir, "--ui-port", "0"); err == nil || !strings.Contains(err.Error(), `--http "no-port"`) {
+		t.Errorf("HOOKFLOW_HTTP: %v", err)
+	}
+}

@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/distributions"
+)
+
+// webhookFlags are the fields that webhooks create and update take as flags.
+type webhookFlags struct {
+	file, url, events, description, active string
+}
+
+func (f *webhookFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "the webhook as JSON or YAML (a file, or - for standard input)")
+	fl.StringVar(&f.url, "url", "", "URL to post to")
+	fl.StringVar(&f.events, "events", "", "comma-separated project event types or patterns, e.g. voucher.created,campaign.*")
+	fl.StringVar(&f.description, "description", "", "what the webhook is for")
+	fl.StringVar(&f.active, "active", "", "true or false")
+}
+
+func (f *webhookFlags) fields() (map[string]any, error) {
+	m := map[string]any{}
+	if f.url != "" {
+		m["url"] = f.url
+	}
+	if f.events != "" {
+		m["events"] = splitList(f.events)
+	}
+	if f.description != "" {
+		m["description"] = f.description
+	}
+	switch f.active {
+	case "":
+	case "true":
+		m["active"] = true
+	case "false":
+		m["active"] = false
+	default:
+		return nil, fmt.Errorf("--active %q: use true or false", f.active)
+	}
+	if f.file != "" && len(m) > 0 {
+		return nil, errors.New("--file and the field flags exclude each other")
+	}
+	return m, nil
+}
+
+func newWebhooksCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "webhooks", Aliases: []string{"webhook"}, Short: "Manage project webhooks (project-level event types)"}
+
+	var cf webhookFlags
+	create := &cobra.Command{
+		Use:     "create",
+		Short:   "Subscribe a URL to project event types",
+		Example: `  hookflow webhooks create --url https://example.com/hooks --events voucher.created,voucher.published`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			fields, err := cf.fields()
+			if err != nil {
+				return err
+			}
+			if cf.file != "" {
+				if fields, err = readDocument(cmd, cf.file); err != nil {
+					return err
+				}
+			}
+			body, err := json.Marshal(fields)
+			if err != nil {
+				return err
+			}
+			var out distributions.ProjectWebhook
+			if err := c.do(http.MethodPost, "/v1/webhooks", body, &out); err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(out)
+			}
+			fmt.Fprintf(c.out, "created webhook %s\n", out.ID)
+			return nil
+		},
+	}
+	cf.register(create)
+
+	var uf webhookFlags
+	update := &cobra.Command{
+		Use:     "update ID",
+		Short:   "Change a project webhook",
+		Example: `  hookflow webhooks update wh_123 --active true`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			fields, err := uf.fields()
+			if err != nil {
+				return err
+			}
+			if uf.file == "" && len(fields) == 0 {
+				return errors.New("nothing to change: give --file or field flags such as --active")
+			}
+			var out distributions.ProjectWebhook
+			err = c.putEdited(cmd, "/v1/webhooks/"+url.PathEscape(args[0]), "revision", uf.file, func(next map[string]any) {
+				for k, v := range fields {
+					next[k] = v
+				}
+			}, &out)
+			if err != nil {
+				return err
+			}
+			if !c.isText() {
+				return c.data(out)
+			}
+			fmt.Fprintf(c.out, "updated webhook %s (revision %d, active %v)\n", out.ID, out.Revision, out.Active)
+			return nil
+		},
+	}
+	uf.register(update)
+
+	list := &cobra.Command{
+		Use: "list", Short: "List project webhooks", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			l, done, err := getList[distributions.ProjectWebhook](c, "/v1/webhooks")
+			if done {
+				return err
+			}
+			return printTable(c.out, "ID\tACTIVE\tEVENTS\tURL", l.Data, func(w distributions.ProjectWebhook) string {
+				return fmt.Sprintf("%s\t%v\t%s\t%s", w.ID, w.Active, strings.Join(w.Events, ","), w.URL)
+			})
+		},
+	}
+	get := newGetCommand(g, "/v1/webhooks", "Show one project webhook")
+	del := newDeleteCommand(g, "/v1/webhooks", "webhook")
+	cmd.AddCommand(create, update, list, get, del)
+	return cmd
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/app"
+)
+
+func newWorkerCommand(getenv func(string) string) *cobra.Command {
+	var cfg app.WorkerConfig
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker: deliver the webhooks of the events a Temporal cluster holds",
+		Long: `Run a worker: it polls Temporal for hookflow's workflows and activities, reads the
+distributions from the store, and posts the webhooks. Run as many as the load needs, on any
+machines that reach Temporal, the store and the receivers; Temporal shares the work out.
+
+Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_TEMPORAL_ADDRESS for
+--temporal-address, ...), then the YAML file --config names, then the defaults.
+SIGTERM or Ctrl-C stops polling and lets the activities in flight finish (--stop-timeout).
+GET /livez and /readyz on --health answer for probes.`,
+		Args:    cobra.NoArgs,
+		PreRunE: applyConfig(getenv),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return app.RunWorker(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	registerTemporalFlags(f, &cfg.Temporal)
+	f.Var(&secretValue{p: &cfg.DatabaseURL}, "database-url", "hookflow's store: postgres://... or a SQLite file (required)")
+	f.Var(&secretValue{p: &cfg.SMTPURL}, "smtp-url", "SMTP server for failure e-mails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...")
+	f.StringVar(&cfg.SMTPFrom, "smtp-from", "hookflow@localhost", "sender address of failure e-mails")
+	f.StringArrayVar(&cfg.AllowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix, such as 10.0.0.0/8 (repeatable); only public addresses otherwise")
+	f.StringVar(&cfg.Health, "health", app.DefaultHealthAddr, "listen address of /livez and /readyz; empty for none")
+	f.StringVar(&cfg.UIURL, "ui-url", "", "Temporal Web UI base URL, for links in failure notifications, such as http://temporal-ui:8080")
+	f.DurationVar(&cfg.StopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long activities in flight may run on before they are cancelled")
+	f.IntVar(&cfg.MaxConcurrentActivities, "max-concurrent-activities", 0, "activities (webhook posts) run at once (0: the SDK's default, 1000)")
+	f.IntVar(&cfg.MaxConcurrentWorkflowTasks, "max-concurrent-workflow-tasks", 0, "workflow tasks run at once (0: the SDK's default, 1000)")
+	f.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
+	addConfigFlags(cmd)
+	return noOutput(cmd)
+}
