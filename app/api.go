@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"time"
 
@@ -27,11 +26,8 @@ type APIConfig struct {
 
 // RunAPI runs `hookflow api` until ctx ends, then lets the requests in flight finish.
 func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error {
-	logger, err := NewLogger(cfg.LogFormat, stderr, slog.LevelInfo)
+	logger, err := serviceLogger(cfg.LogFormat, cfg.DatabaseURL, stderr)
 	if err != nil {
-		return err
-	}
-	if err := requireDatabaseURL(cfg.DatabaseURL); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(cfg.HTTP); err != nil {

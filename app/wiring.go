@@ -160,12 +160,17 @@ func (p *process) connect(ctx context.Context, databaseURL string, t TemporalCon
 	return st, c, nil
 }
 
-// requireDatabaseURL refuses to run api or worker without a store.
-func requireDatabaseURL(databaseURL string) error {
-	if databaseURL == "" {
-		return errors.New("--database-url is required (env HOOKFLOW_DATABASE_URL): postgres://... or a SQLite file")
+// serviceLogger is the logger of a process that stands on a store and a Temporal cluster
+// (api, worker), which refuses to run without a store.
+func serviceLogger(logFormat, databaseURL string, stderr io.Writer) (*slog.Logger, error) {
+	logger, err := NewLogger(logFormat, stderr, slog.LevelInfo)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if databaseURL == "" {
+		return nil, errors.New("--database-url is required (env HOOKFLOW_DATABASE_URL): postgres://... or a SQLite file")
+	}
+	return logger, nil
 }
 
 // UIOrigins are the origins a browser sends for the Web UI at uiURL: its scheme and host,

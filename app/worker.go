@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"time"
 
@@ -37,11 +36,8 @@ type WorkerConfig struct {
 // RunWorker runs `hookflow worker` until ctx ends, then stops polling and lets the
 // activities in flight finish.
 func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) error {
-	logger, err := NewLogger(cfg.LogFormat, stderr, slog.LevelInfo)
+	logger, err := serviceLogger(cfg.LogFormat, cfg.DatabaseURL, stderr)
 	if err != nil {
-		return err
-	}
-	if err := requireDatabaseURL(cfg.DatabaseURL); err != nil {
 		return err
 	}
 	// Unlike dev, nothing internal is admitted by default: a production worker would

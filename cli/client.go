@@ -199,21 +199,37 @@ func splitList(s string) []string {
 	return out
 }
 
+// newListCommand is `<noun> list`: GET path, printed as a table of header (columns
+// separated by tabs) and a row an item, or as -o asks; none, when set, is what to print
+// instead of an empty table.
+func newListCommand[T any](g *globalFlags, short, path, header, none string, row func(T) string) *cobra.Command {
+	return &cobra.Command{
+		Use: "list", Short: short, Args: cobra.NoArgs,
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+			l, done, err := getList[T](c, path)
+			if done {
+				return err
+			}
+			if len(l.Data) == 0 && none != "" {
+				_, err := fmt.Fprintln(c.out, none)
+				return err
+			}
+			return printTable(c.out, header, l.Data, row)
+		}),
+	}
+}
+
 // newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).
 func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
 	return &cobra.Command{
 		Use: "get ID", Short: short, Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var v json.RawMessage
 			if err := c.do(http.MethodGet, path+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
 				return err
 			}
 			return c.data(v)
-		},
+		}),
 	}
 }
 
@@ -221,11 +237,7 @@ func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
 func newDeleteCommand(g *globalFlags, path, noun string) *cobra.Command {
 	return &cobra.Command{
 		Use: "delete ID", Short: "Delete a " + noun, Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			if err := c.do(http.MethodDelete, path+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -233,6 +245,18 @@ func newDeleteCommand(g *globalFlags, path, noun string) *cobra.Command {
 				_, err := fmt.Fprintf(w, "deleted %s %s\n", noun, args[0])
 				return err
 			})
-		},
+		}),
+	}
+}
+
+// withClient is the RunE of a command that calls the API: run gets the client of the
+// global flags.
+func (g *globalFlags) withClient(run func(c *apiClient, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := g.client(cmd)
+		if err != nil {
+			return err
+		}
+		return run(c, cmd, args)
 	}
 }

@@ -37,15 +37,11 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			if err := checkCampaignFlag(campaign); err != nil {
 				return err
 			}
 			contentType, err := codesContentType(format, args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -62,7 +58,7 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 			}
 			fmt.Fprintf(c.out, "imported %d code(s) into campaign %s, %d duplicate(s) skipped\n", out.Added, campaign, out.Duplicates)
 			return printCodeStats(c, out.Stats)
-		},
+		}),
 	}
 	imp.Flags().StringVar(&campaign, "campaign", "", "the campaign id whose pool takes the codes (the id of a publish_code distribution's action.campaign)")
 	imp.Flags().StringVar(&format, "format", "auto", "lines (one code a line), csv (a header row with a code column), or auto: csv for a .csv file, lines otherwise")
@@ -72,12 +68,8 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 		Use:   "stats --campaign ID",
 		Short: "Count a campaign's codes: total, published, available",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if err := checkCampaignFlag(statsCampaign); err != nil {
-				return err
-			}
-			c, err := g.client(cmd)
-			if err != nil {
 				return err
 			}
 			var out store.CodeStats
@@ -88,7 +80,7 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 				return c.data(out)
 			}
 			return printCodeStats(c, out)
-		},
+		}),
 	}
 	stats.Flags().StringVar(&statsCampaign, "campaign", "", "the campaign id")
 

@@ -20,11 +20,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a delivery (whs_...) with every attempt", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d deliverylog.Delivery
 			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
 				return err
@@ -54,7 +50,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", a.Number, started, a.Outcome, status, latency, a.Error)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 
 	var status, distribution, eventType, since, until, pageToken string
@@ -66,11 +62,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
   hookflow deliveries list --distribution distr_123 --limit 20
   hookflow deliveries list --status failed --page-token TOKEN_FROM_THE_LAST_PAGE
   hookflow deliveries list --since 2026-11-27T08:00:00Z --until 2026-11-27T09:00:00Z --all -o json`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			q := url.Values{}
 			for k, v := range map[string]string{"status": status, "distribution": distribution, "event_type": eventType, "page_token": pageToken} {
 				if v != "" {
@@ -108,7 +100,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			if !c.isText() {
 				return c.data(l)
 			}
-			err = printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e deliverylog.EventSummary) string {
+			err := printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e deliverylog.EventSummary) string {
 				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, e.Status, e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
 			})
 			if err != nil {
@@ -118,7 +110,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", l.NextPageToken)
 			}
 			return nil
-		},
+		}),
 	}
 	f := list.Flags()
 	f.StringVar(&status, "status", "", "delivered, retrying, failed, no_match or skipped")
@@ -131,11 +123,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	f.BoolVar(&all, "all", false, "read every page")
 	retry := &cobra.Command{
 		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var h deliverylog.Run
 			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
 				return err
@@ -145,7 +133,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "sending %s again (workflow %s)\n", args[0], h.WorkflowID)
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(show, list, retry)
 	return cmd

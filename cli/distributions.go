@@ -83,12 +83,8 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
       --url http://127.0.0.1:9000/hooks --event-name Order-paid
   hookflow distributions create -f distribution.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			var body []byte
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+			d := map[string]any{"action": map[string]any{"type": distributions.ActionPlainMessage}}
 			if cf.file != "" {
 				if cf.anyField() {
 					return errors.New("--file and the field flags exclude each other")
@@ -97,15 +93,13 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if body, err = json.Marshal(doc); err != nil {
-					return err
-				}
+				d = doc
 			} else {
-				d := map[string]any{"action": map[string]any{"type": distributions.ActionPlainMessage}}
 				cf.applyTo(d)
-				if body, err = json.Marshal(d); err != nil {
-					return err
-				}
+			}
+			body, err := json.Marshal(d)
+			if err != nil {
+				return err
 			}
 			var out distributions.Distribution
 			if err := c.do(http.MethodPost, "/v1/distributions", body, &out); err != nil {
@@ -116,7 +110,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "created distribution %s (%s)\n", out.ID, out.Status)
 			return nil
-		},
+		}),
 	}
 	cf.register(create)
 
@@ -127,11 +121,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 		Example: `  hookflow distributions update distr_123 --url https://example.com/new
   hookflow distributions update distr_123 -f distribution.yaml`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			switch {
 			case uf.file != "" && uf.anyField():
 				return errors.New("--file and the field flags exclude each other")
@@ -147,26 +137,14 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "updated distribution %s (version %d)\n", out.ID, out.Version)
 			return nil
-		},
+		}),
 	}
 	uf.register(update)
 
-	list := &cobra.Command{
-		Use: "list", Short: "List distributions", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			l, done, err := getList[distributions.Distribution](c, "/v1/distributions")
-			if done {
-				return err
-			}
-			return printTable(c.out, "ID\tSTATUS\tVERSION\tNAME\tEVENTS\tURL", l.Data, func(d distributions.Distribution) string {
-				return fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s", d.ID, d.Status, d.Version, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
-			})
-		},
-	}
+	list := newListCommand(g, "List distributions", "/v1/distributions", "ID\tSTATUS\tVERSION\tNAME\tEVENTS\tURL", "",
+		func(d distributions.Distribution) string {
+			return fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s", d.ID, d.Status, d.Version, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
+		})
 	get := newGetCommand(g, "/v1/distributions", "Show one distribution (-o yaml prints what apply reads)")
 	del := newDeleteCommand(g, "/v1/distributions", "distribution")
 	cmd.AddCommand(create, update, list, get, del,
@@ -180,11 +158,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 func newStatusCommand(g *globalFlags, verb, short string) *cobra.Command {
 	return &cobra.Command{
 		Use: verb + " ID", Short: short, Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d distributions.Distribution
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/"+verb, nil, &d); err != nil {
 				return err
@@ -194,6 +168,6 @@ func newStatusCommand(g *globalFlags, verb, short string) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "distribution %s is %s (version %d)\n", d.ID, d.Status, d.Version)
 			return nil
-		},
+		}),
 	}
 }

@@ -27,11 +27,7 @@ func newApplyCommand(g *globalFlags) *cobra.Command {
 The file's version is ignored: apply writes over the current version, as
 "hookflow distributions get ID -o yaml" prints it. --dry-run shows what would change.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if file == "" {
 				return errors.New("-f FILE is required (- for standard input)")
 			}
@@ -51,7 +47,7 @@ The file's version is ignored: apply writes over the current version, as
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file of distributions, - for standard input")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")

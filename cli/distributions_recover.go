@@ -24,11 +24,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
   hookflow distributions recover distr_123 --since 2026-11-27T08:00:00Z
   hookflow distributions recover distr_123 --since 24h`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			at, err := parseSince(since, time.Now())
 			if err != nil {
 				return err
@@ -52,7 +48,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "%d of %d deliveries sent again\n", resent, len(l.Data))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time, or a duration back from now such as 24h")
 	cmd.Flags().IntVar(&limit, "limit", deliverylog.MaxRecover, "send at most this many")

@@ -46,11 +46,7 @@ but only on the machine that runs the API.`,
   hookflow keys create --name ci --scope events,manage
   hookflow keys create --name "web ui proxy" --scope codec`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(name) == "" {
 				return errors.New("--name is required: what the key is for, e.g. --name \"shop backend\"")
 			}
@@ -83,44 +79,24 @@ but only on the machine that runs the API.`,
 				k.ID, k.Name, k.Prefix, strings.Join(k.Scopes, ", "))
 			fmt.Fprintln(c.out, k.Key)
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&name, "name", "", "what the key is for, e.g. \"shop backend\"")
 	create.Flags().StringSliceVar(&scopes, "scope", nil, "events, manage, codec, or several (repeat the flag or separate with commas)")
 
-	list := &cobra.Command{
-		Use: "list", Short: "List API keys (their prefixes, never the keys)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
+	list := newListCommand(g, "List API keys (their prefixes, never the keys)", "/v1/keys",
+		"ID\tPREFIX\tSCOPES\tNAME\tCREATED\tLAST USED", "no API keys", func(k store.APIKey) string {
+			used := "never"
+			if k.LastUsedAt != nil {
+				used = k.LastUsedAt.Local().Format(time.DateTime)
 			}
-			l, done, err := getList[store.APIKey](c, "/v1/keys")
-			if done {
-				return err
-			}
-			if len(l.Data) == 0 {
-				fmt.Fprintln(c.out, "no API keys")
-				return nil
-			}
-			return printTable(c.out, "ID\tPREFIX\tSCOPES\tNAME\tCREATED\tLAST USED", l.Data, func(k store.APIKey) string {
-				used := "never"
-				if k.LastUsedAt != nil {
-					used = k.LastUsedAt.Local().Format(time.DateTime)
-				}
-				return fmt.Sprintf("%s\t%s...\t%s\t%s\t%s\t%s", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(time.DateTime), used)
-			})
-		},
-	}
+			return fmt.Sprintf("%s\t%s...\t%s\t%s\t%s\t%s", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(time.DateTime), used)
+		})
 
 	revoke := &cobra.Command{
 		Use: "revoke ID", Short: "Revoke an API key: it stops working at once", Args: cobra.ExactArgs(1),
 		Example: `  hookflow keys revoke key_0123456789abcdef01234567`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			if err := c.do(http.MethodDelete, "/v1/keys/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -128,7 +104,7 @@ but only on the machine that runs the API.`,
 				_, err := fmt.Fprintf(w, "revoked API key %s\n", args[0])
 				return err
 			})
-		},
+		}),
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd

@@ -43,11 +43,7 @@ message. At most 100,000 customers per message.`,
   hookflow messages send --distribution distr_123 --customers customers.csv
   hookflow messages send --distribution distr_123 --customers customers.jsonl --delay 1h --id spring-sale`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if distribution == "" {
 				return errors.New("--distribution is required: the id of the distribution to send through")
 			}
@@ -62,6 +58,7 @@ message. At most 100,000 customers per message.`,
 			path := "/v1/distributions/" + url.PathEscape(distribution) + "/messages"
 			var contentType string
 			var body []byte
+			var err error
 			if customer != "" {
 				raw, err := readValue(cmd, "customer", customer, api.MaxCustomerBytes)
 				if err != nil {
@@ -106,7 +103,7 @@ message. At most 100,000 customers per message.`,
 				m.ID, m.Total, plural(m.Total), m.DistributionID, m.DistributionName, m.SendAt.Local().Format(time.RFC3339), m.Delay)
 			fmt.Fprintf(c.out, "  progress: hookflow messages show %s\n  cancel before then: hookflow messages cancel %s\n", m.ID, m.ID)
 			return nil
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&distribution, "distribution", "", "id of the distribution to send through (required)")
@@ -184,11 +181,7 @@ func readCustomersFile(cmd *cobra.Command, file, format string) (string, []byte,
 func newMessagesShowCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "show ID", Short: "Show a message and its progress", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var m api.MessageView
 			if err := c.do(http.MethodGet, "/v1/messages/"+url.PathEscape(args[0]), nil, &m); err != nil {
 				return err
@@ -198,7 +191,7 @@ func newMessagesShowCommand(g *globalFlags) *cobra.Command {
 			}
 			printMessage(c.out, m)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -229,11 +222,7 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use: "list", Short: "List messages, newest first", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			l, done, err := getList[api.MessageView](c, fmt.Sprintf("/v1/messages?limit=%d", limit))
 			if done {
 				return err
@@ -241,7 +230,7 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 			return printTable(c.out, "ID\tSTATUS\tSENT\tTOTAL\tSEND AT\tDISTRIBUTION", l.Data, func(m api.MessageView) string {
 				return fmt.Sprintf("%s\t%s\t%d\t%d\t%s\t%s", m.ID, m.Status, m.Sent, m.Total, m.SendAt.Local().Format(time.RFC3339), m.DistributionID)
 			})
-		},
+		}),
 	}
 	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many (1 to %d)", api.MaxMessageList))
 	return cmd
@@ -250,11 +239,7 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 func newMessagesCancelCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "cancel ID", Short: "Cancel a message during its delay: nothing is sent", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var m api.MessageView
 			if err := c.do(http.MethodDelete, "/v1/messages/"+url.PathEscape(args[0]), nil, &m); err != nil {
 				return err
@@ -264,6 +249,6 @@ func newMessagesCancelCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "canceled message %s: none of its %d customer%s will be sent\n", m.ID, m.Total, plural(m.Total))
 			return nil
-		},
+		}),
 	}
 }

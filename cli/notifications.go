@@ -16,11 +16,7 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 	var unread bool
 	list := &cobra.Command{
 		Use: "list", Short: "List notifications, newest first", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			path := "/v1/notifications"
 			if unread {
 				path += "?unread=true"
@@ -44,16 +40,12 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	list.Flags().BoolVar(&unread, "unread", false, "only unread notifications")
 	read := &cobra.Command{
 		Use: "read ID", Short: "Mark a notification read", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var n store.Notification
 			if err := c.do(http.MethodPost, "/v1/notifications/"+url.PathEscape(args[0])+"/read", nil, &n); err != nil {
 				return err
@@ -63,7 +55,7 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "marked %s read\n", n.ID)
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(list, read)
 	return cmd

@@ -47,11 +47,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 			"program=%s, campaign=ID, notification=NAME. Running it again updates them.", strings.Join(names, ", "), program),
 		Example: example,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if notify != "" {
 				req.Notify = splitList(notify)
 			}
@@ -73,7 +69,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 			fmt.Fprintf(c.out, "%s program for campaign %s: %d created, %d updated\n", program, out.Campaign, len(out.Created), len(out.Updated))
 			printProgramMembers(c, out.Distributions)
 			return nil
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (required)")
@@ -90,11 +86,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 func newProgramsListCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the programs and their notifications", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			out, done, err := getList[distributions.Program](c, "/v1/programs")
 			if done {
 				return err
@@ -107,7 +99,7 @@ func newProgramsListCommand(g *globalFlags) *cobra.Command {
 				printProgramMembers(c, p.Distributions)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -115,11 +107,7 @@ func newProgramActionCommand(g *globalFlags, action, short string) *cobra.Comman
 	return &cobra.Command{
 		Use: action + " PROGRAM CAMPAIGN", Short: short, Args: cobra.ExactArgs(2),
 		Example: fmt.Sprintf("  hookflow programs %s loyalty camp_loyal", action),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			path := "/v1/programs/" + url.PathEscape(args[0]) + "/" + url.PathEscape(args[1])
 			if action == "delete" {
 				if err := c.do(http.MethodDelete, path, nil, nil); err != nil {
@@ -141,7 +129,7 @@ func newProgramActionCommand(g *globalFlags, action, short string) *cobra.Comman
 			fmt.Fprintf(c.out, "%s %s is %s\n", out.Program, out.Campaign, out.Status)
 			printProgramMembers(c, out.Distributions)
 			return nil
-		},
+		}),
 	}
 }
 

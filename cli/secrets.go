@@ -24,17 +24,13 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 	}
 	show := &cobra.Command{
 		Use: "show", Short: "Show the current signing secret", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			var s api.Secrets
 			if err := c.do(http.MethodGet, "/v1/secrets", nil, &s); err != nil {
 				return err
 			}
 			return printSecrets(c, s)
-		},
+		}),
 	}
 	var expire string
 	rotate := &cobra.Command{
@@ -44,18 +40,14 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 webhook-signature values (new and old, space-separated), so receivers can switch to the new
 secret without rejecting a delivery; x-voucherify-signature uses the new secret at once.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			body, _ := json.Marshal(map[string]string{"expire": expire})
 			var s api.Secrets
 			if err := c.do(http.MethodPost, "/v1/secrets/rotate", body, &s); err != nil {
 				return err
 			}
 			return printSecrets(c, s)
-		},
+		}),
 	}
 	rotate.Flags().StringVar(&expire, "expire", "24h", "how long the old secret keeps signing (0s: stop at once)")
 	cmd.AddCommand(show, rotate)

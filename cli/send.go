@@ -20,11 +20,7 @@ func newSendCommand(g *globalFlags) *cobra.Command {
   hookflow send --type customer.order.paid --data @order.json --id evt_123
   cat order.json | hookflow send --type customer.order.paid --data -`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if typ == "" {
 				return errors.New("--type is required, e.g. --type customer.order.paid")
 			}
@@ -61,7 +57,7 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "accepted event %s (workflow %s)\n", h.ID, h.WorkflowID)
 			return nil
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&typ, "type", "", "event type, e.g. customer.order.paid")

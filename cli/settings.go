@@ -25,11 +25,7 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 		Args: cobra.NoArgs,
 	}
 	var kind, email, recipients, inApp string
-	notifications.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := g.client(cmd)
-		if err != nil {
-			return err
-		}
+	notifications.RunE = g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 		var ns distributions.NotificationSettings
 		if err := c.do(http.MethodGet, "/v1/settings/notifications", nil, &ns); err != nil {
 			return err
@@ -68,7 +64,7 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 			fmt.Fprintf(c.out, "%-14s e-mail %s to [%s], in-app %s\n", k.name, onOff(k.ch.Email), strings.Join(k.ch.Recipients, ", "), onOff(k.ch.InApp))
 		}
 		return nil
-	}
+	})
 	f := notifications.Flags()
 	f.StringVar(&kind, "for", "distributions", "which settings to change: distributions or webhooks")
 	f.StringVar(&email, "email", "", "on or off")

@@ -62,11 +62,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 		Short:   "Subscribe a URL to project event types",
 		Example: `  hookflow webhooks create --url https://example.com/hooks --events voucher.created,voucher.published`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			fields, err := cf.fields()
 			if err != nil {
 				return err
@@ -89,7 +85,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "created webhook %s\n", out.ID)
 			return nil
-		},
+		}),
 	}
 	cf.register(create)
 
@@ -99,11 +95,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 		Short:   "Change a project webhook",
 		Example: `  hookflow webhooks update wh_123 --active true`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			fields, err := uf.fields()
 			if err != nil {
 				return err
@@ -125,26 +117,14 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(c.out, "updated webhook %s (revision %d, active %v)\n", out.ID, out.Revision, out.Active)
 			return nil
-		},
+		}),
 	}
 	uf.register(update)
 
-	list := &cobra.Command{
-		Use: "list", Short: "List project webhooks", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			l, done, err := getList[distributions.ProjectWebhook](c, "/v1/webhooks")
-			if done {
-				return err
-			}
-			return printTable(c.out, "ID\tACTIVE\tEVENTS\tURL", l.Data, func(w distributions.ProjectWebhook) string {
-				return fmt.Sprintf("%s\t%v\t%s\t%s", w.ID, w.Active, strings.Join(w.Events, ","), w.URL)
-			})
-		},
-	}
+	list := newListCommand(g, "List project webhooks", "/v1/webhooks", "ID\tACTIVE\tEVENTS\tURL", "",
+		func(w distributions.ProjectWebhook) string {
+			return fmt.Sprintf("%s\t%v\t%s\t%s", w.ID, w.Active, strings.Join(w.Events, ","), w.URL)
+		})
 	get := newGetCommand(g, "/v1/webhooks", "Show one project webhook")
 	del := newDeleteCommand(g, "/v1/webhooks", "webhook")
 	cmd.AddCommand(create, update, list, get, del)

@@ -180,14 +180,14 @@ func FuzzAppendJSONString(f *testing.F) {
 }
 
 // TestRenderMatchesEndToEndGolden renders the event of the end-to-end test into its golden
-// (../testdata), whose ids are placeholders, so that a change of the plain v2024 body shows
+// (../e2e/testdata), whose ids are placeholders, so that a change of the plain v2024 body shows
 // here, in a second, rather than only in the end-to-end run.
 func TestRenderMatchesEndToEndGolden(t *testing.T) {
-	event, err := os.ReadFile(filepath.Join("..", "testdata", "e2e_order_paid.event.json"))
+	event, err := os.ReadFile(filepath.Join("..", "e2e", "testdata", "e2e_order_paid.event.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden, err := os.ReadFile(filepath.Join("..", "testdata", "e2e_order_paid.v2024-01-01.golden.json"))
+	golden, err := os.ReadFile(filepath.Join("..", "e2e", "testdata", "e2e_order_paid.v2024-01-01.golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

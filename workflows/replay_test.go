@@ -11,7 +11,7 @@ import (
 )
 
 // TestReplayRecordedHistories replays histories recorded from real runs (regenerate with
-// `go test -run TestDev -record-history .` at the root): a change to Delivery that breaks
+// `go test -run TestDev -record-history ./e2e`): a change to Delivery that breaks
 // determinism for workflows already running fails here.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.history.json")

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -10,7 +10,39 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hookflow/hookflow/devserver"
+	"github.com/hookflow/hookflow/internal/pgtest"
 )
+
+// The PostgreSQL helpers: databases on the shared server of HOOKFLOW_TEST_POSTGRES_DSN for
+// hookflow's store, on that of HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN for Temporal's state,
+// and a private server of one test's own that it may stop, kill and restart.
+
+// temporalDatabase makes a fresh PostgreSQL database for one dev process's Temporal state
+// when HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN is set (CI runs the end-to-end suite a second
+// time so), and drops it and its visibility twin at the end of the test.
+func temporalDatabase(t *testing.T) string {
+	dsn := os.Getenv("HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN")
+	if dsn == "" {
+		return ""
+	}
+	// hookflow dev creates both databases.
+	name := pgtest.Name("hookflow_e2e_temporal")
+	pgtest.DropAtCleanup(t, dsn, name, name+devserver.VisibilitySuffix)
+	return pgtest.WithDatabase(t, dsn, name)
+}
+
+// postgresStoreURL is the URL of a new database, dropped after the test, on the PostgreSQL of
+// HOOKFLOW_TEST_POSTGRES_DSN, for a store that hookflow dev keeps there. Without the
+// variable, or in -short mode, the test is skipped.
+func postgresStoreURL(t *testing.T, prefix string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	return pgtest.NewDatabase(t, prefix)
+}
 
 // privatePostgres is a PostgreSQL server of one test's own, on a free loopback port, so that
 // the test may stop, kill and restart it without disturbing the shared server other tests

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -9,19 +9,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/workflows"
@@ -170,50 +167,6 @@ func TestMessagesDev(t *testing.T) {
 	})
 }
 
-// customerReceiver answers 200 at once and counts requests per webhook-id and the
-// webhook-ids each customer was sent under.
-type customerReceiver struct {
-	*httptest.Server
-	mu        sync.Mutex
-	ids       map[string]int
-	customers map[string]map[string]bool
-}
-
-func newCustomerReceiver(t *testing.T) *customerReceiver {
-	r := &customerReceiver{ids: map[string]int{}, customers: map[string]map[string]bool{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		var env struct {
-			Data struct {
-				Customer struct {
-					ID string `json:"id"`
-				} `json:"customer"`
-			} `json:"data"`
-		}
-		_ = json.Unmarshal(body, &env)
-		id := req.Header.Get("webhook-id")
-		r.mu.Lock()
-		r.ids[id]++
-		if r.customers[env.Data.Customer.ID] == nil {
-			r.customers[env.Data.Customer.ID] = map[string]bool{}
-		}
-		r.customers[env.Data.Customer.ID][id] = true
-		r.mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *customerReceiver) counts() (customers, distinct, total int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, n := range r.ids {
-		total += n
-	}
-	return len(r.customers), len(r.ids), total
-}
-
 // TestMessagesBulkWorkerKilled sends one message to 2,000 customers (10,000 in CI:
 // HOOKFLOW_TEST_MESSAGE_CUSTOMERS changes it) through `hookflow server` + `api` + one
 // `worker`, and SIGKILLs the worker while it sends, starting a new one. Every customer must
@@ -234,7 +187,7 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 	}
 	temporalAddr, apiURL, startWorker := startCluster(t)
 	worker := startWorker(1)
-	recv := newCustomerReceiver(t)
+	recv := newReceiver(t)
 	distr := createManualDistribution(t, apiURL, recv.URL+"/hooks")
 
 	var file strings.Builder
@@ -264,11 +217,11 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 	for i, reached := range []func() (bool, string){
 		func() (bool, string) {
 			m := getMessage(t, apiURL, m.ID)
-			c, _, _ := recv.counts()
+			c, _, _ := recv.customerCounts()
 			return m.Sent >= n/4, fmt.Sprintf("%d started, %d delivered", m.Sent, c)
 		},
 		func() (bool, string) {
-			c, _, _ := recv.counts()
+			c, _, _ := recv.customerCounts()
 			return c >= n/2, fmt.Sprintf("%d started, %d delivered", getMessage(t, apiURL, m.ID).Sent, c)
 		},
 	} {
@@ -278,16 +231,16 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 		if !worker.wait(30 * time.Second) {
 			t.Fatal("the worker did not die")
 		}
-		before, _, _ := recv.counts()
+		before, _, _ := recv.customerCounts()
 		killed := time.Now()
 		worker = startWorker(i + 2)
-		waitFor(t, 3*time.Minute, func() bool { c, _, _ := recv.counts(); return c > before })
+		waitFor(t, 3*time.Minute, func() bool { c, _, _ := recv.customerCounts(); return c > before })
 		kills = append(kills, fmt.Sprintf("at %s (first new delivery %v after)", at, time.Since(killed).Round(time.Millisecond)))
 	}
 
-	waitFor(t, timeout, func() bool { c, _, _ := recv.counts(); return c >= n })
+	waitFor(t, timeout, func() bool { c, _, _ := recv.customerCounts(); return c >= n })
 	elapsed := time.Since(start)
-	customers, distinct, total := recv.counts()
+	customers, distinct, total := recv.customerCounts()
 
 	// The last record of the message may queue behind deliveries still being answered.
 	var final api.MessageView
@@ -295,23 +248,17 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 	if final.Sent != n || final.FinishedAt == nil {
 		t.Errorf("message at the end %+v", final)
 	}
-	recv.mu.Lock()
-	for id, hooks := range recv.customers {
-		if len(hooks) != 1 {
-			t.Errorf("customer %s received under %d webhook-ids", id, len(hooks))
+	for id, hooks := range recv.webhookIDsByCustomer() {
+		if hooks != 1 {
+			t.Errorf("customer %s received under %d webhook-ids", id, hooks)
 		}
 	}
-	recv.mu.Unlock()
 	if customers != n || distinct != n {
 		t.Errorf("%d customers under %d webhook-ids received, want %d", customers, distinct, n)
 	}
 
 	// Every run of the message's workflow, and how long its history is.
-	c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: quietSDKLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTemporal(t, temporalAddr, nil)
 	var runs []int64
 	waitFor(t, time.Minute, func() bool {
 		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{

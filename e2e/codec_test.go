@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -15,15 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
 	commonpb "go.temporal.io/api/common/v1"
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/hookflow/hookflow/cli"
 	"github.com/hookflow/hookflow/codec"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
@@ -31,31 +27,6 @@ import (
 
 // codecEmail is the customer e-mail address the encryption test looks for.
 const codecEmail = "zoe.codec-test@example.com"
-
-// rawHistory reads a workflow's history with c, which should have no codec, and returns
-// it serialized as protobuf (where a payload's bytes appear as they are) and as JSON,
-// with the history itself.
-func rawHistory(t *testing.T, c client.Client, workflowID string) (raw, text []byte, hist *historypb.History) {
-	t.Helper()
-	iter := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	hist = &historypb.History{}
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
-	raw, err := proto.Marshal(hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err = protojson.Marshal(hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw, text, hist
-}
 
 // TestDevCodec runs `hookflow dev` with an encryption key (from HOOKFLOW_ENCRYPTION_KEY)
 // and checks that a delivery's workflow history, read without the key, and the process's
@@ -80,11 +51,7 @@ func TestDevCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withCodec, err := client.Dial(client.Options{HostPort: d.temporal, Namespace: "default", Logger: quietSDKLogger{}, DataConverter: dc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer withCodec.Close()
+	withCodec := dialTemporal(t, d.temporal, dc)
 
 	// The first attempt fails: its answer, with the request, goes into a failure's details.
 	recv := newReceiver(t, 503, 200)
@@ -215,11 +182,8 @@ func TestDevCodec(t *testing.T) {
 	// A bad key is refused at start, naming the flag and not the key.
 	t.Run("bad key", func(t *testing.T) {
 		var out bytes.Buffer
-		cmd := newRootCommand()
-		cmd.SetArgs([]string{"dev", "--data-dir", t.TempDir(), "--encryption-key", "k1:" + keyB64[:20]})
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		err := cmd.Execute()
+		err := cli.Run(context.Background(), []string{"dev", "--data-dir", t.TempDir(), "--encryption-key", "k1:" + keyB64[:20]},
+			strings.NewReader(""), &out, &out)
 		if err == nil || !strings.Contains(err.Error(), "--encryption-key") || strings.Contains(err.Error(), keyB64[:20]) {
 			t.Errorf("bad key: %v", err)
 		}
@@ -229,7 +193,7 @@ func TestDevCodec(t *testing.T) {
 	// check finds the e-mail in the raw history. The delivery log still reads the
 	// history written in plain.
 	t.Run("without a key the e-mail is in history", func(t *testing.T) {
-		d.stop(syscall.SIGTERM)
+		d.stop(syscall.SIGTERM, 30*time.Second)
 		t.Setenv("HOOKFLOW_ENCRYPTION_KEY", "")
 		d2 := startDev(t, dir, d)
 		plain := d2.client(t)
@@ -244,112 +208,4 @@ func TestDevCodec(t *testing.T) {
 			t.Errorf("banner without a key:\n%s", d2.output)
 		}
 	})
-}
-
-func callWithHeaders(t *testing.T, method, url string, body []byte, header map[string]string) (int, []byte) {
-	t.Helper()
-	status, out, _ := callFull(t, method, url, body, header)
-	return status, out
-}
-
-func callFull(t *testing.T, method, url string, body []byte, header map[string]string) (int, []byte, http.Header) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(resp.Body)
-	return resp.StatusCode, buf.Bytes(), resp.Header
-}
-
-// TestEncryptionKeyConfig: --encryption-key comes from the flag (repeated or
-// comma-separated), HOOKFLOW_ENCRYPTION_KEY (comma-separated) or a list in the config file,
-// every long-running command that talks to Temporal has it, and it never shows its value.
-func TestEncryptionKeyConfig(t *testing.T) {
-	k1 := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
-	k2 := "k2:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32))
-	ids := func(k *keyList) string {
-		t.Helper()
-		keys, err := k.keys()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, key := range keys {
-			out = append(out, key.ID)
-		}
-		return strings.Join(out, ",")
-	}
-	for _, name := range []string{"worker", "api", "dev"} {
-		cmd, _, err := newRootCommand().Find([]string{name})
-		if err != nil || cmd.Flags().Lookup("encryption-key") == nil {
-			t.Errorf("hookflow %s has no --encryption-key: %v", name, err)
-		}
-	}
-	if !serviceConfigKeys()["encryption-key"] || !serviceConfigKeys()["ui-url"] {
-		t.Error("encryption-key or ui-url is not a service config key")
-	}
-
-	var o temporalFlags
-	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	o.register(fs)
-	fs.String(configFlag, "", "")
-	if err := fs.Parse([]string{"--encryption-key", k2 + "," + k1}); err != nil {
-		t.Fatal(err)
-	}
-	if got := ids(&o.encryptionKeys); got != "k2,k1" {
-		t.Errorf("from the flag: %s", got)
-	}
-	if s := fs.Lookup("encryption-key").Value.String(); strings.Contains(s, k1[3:]) || s != "<redacted>" {
-		t.Errorf("the flag shows %q", s)
-	}
-
-	o = temporalFlags{}
-	fs = pflag.NewFlagSet("test", pflag.ContinueOnError)
-	o.register(fs)
-	fs.String(configFlag, "", "")
-	_ = fs.Parse(nil)
-	if err := loadConfig(fs, envMap(map[string]string{"HOOKFLOW_ENCRYPTION_KEY": k1 + "," + k2}), nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := ids(&o.encryptionKeys); got != "k1,k2" {
-		t.Errorf("from the environment: %s", got)
-	}
-	opts, err := o.clientOptions(nil)
-	if err != nil || opts.DataConverter == codec.DataConverter || opts.FailureConverter == nil {
-		t.Errorf("the client does not encrypt: %v", err)
-	}
-
-	file := filepath.Join(t.TempDir(), "hookflow.yaml")
-	writeFile(t, file, "encryption-key:\n  - "+k2+"\n  - "+k1+"\n")
-	o = temporalFlags{}
-	fs = pflag.NewFlagSet("test", pflag.ContinueOnError)
-	o.register(fs)
-	fs.String(configFlag, "", "")
-	_ = fs.Parse([]string{"--config", file})
-	if err := loadConfig(fs, envMap(nil), nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := ids(&o.encryptionKeys); got != "k2,k1" {
-		t.Errorf("from the config file: %s", got)
-	}
-
-	// A bad key fails the client's options with the flag's name, not the key.
-	o = temporalFlags{}
-	_ = o.encryptionKeys.Set("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 16)))
-	if _, err := o.clientOptions(nil); err == nil || !strings.Contains(err.Error(), "--encryption-key: key 1 (id \"k1\"): 16 bytes, want 32") {
-		t.Errorf("bad key: %v", err)
-	}
-	if opts, err := (&temporalFlags{}).clientOptions(nil); err != nil || opts.DataConverter != codec.DataConverter || opts.FailureConverter != nil {
-		t.Errorf("without a key: %v", err)
-	}
 }

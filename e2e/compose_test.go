@@ -1,16 +1,17 @@
-package main
+package e2e
 
 import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime/debug"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hookflow/hookflow/app"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -22,26 +23,19 @@ type composeFile struct {
 	} `yaml:"services"`
 }
 
+// moduleVersion is the version of a Go module that go.mod requires, without its v: a test
+// binary carries no list of the modules it was built with (TestVersion checks that the
+// hookflow binary is built with the versions go.mod requires).
 func moduleVersion(t *testing.T, path string) string {
 	t.Helper()
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		t.Skip("no build info")
-	}
-	for _, d := range info.Deps {
-		if d.Path == path {
-			return strings.TrimPrefix(d.Version, "v")
-		}
-	}
-	t.Fatalf("%s is not a dependency", path)
-	return ""
+	return strings.TrimPrefix(requiredVersion(t, path), "v")
 }
 
 // TestComposeAgreesWithTheCode keeps docker-compose.yml in step with the code: image
 // versions with the Go modules, ports with the defaults, search attributes with the
 // workflow's.
 func TestComposeAgreesWithTheCode(t *testing.T) {
-	raw, err := os.ReadFile("docker-compose.yml")
+	raw, err := os.ReadFile(filepath.Join(moduleRoot, "docker-compose.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +55,9 @@ func TestComposeAgreesWithTheCode(t *testing.T) {
 			t.Errorf("service %s: image %q, want %q (the Go modules' versions)", name, got, want)
 		}
 	}
-	_, apiPort, _ := net.SplitHostPort(defaultAPIAddr)
-	_, healthPort, _ := net.SplitHostPort(defaultHealthAddr)
-	_, temporalPort, _ := net.SplitHostPort(defaultTemporalAddress)
+	_, apiPort, _ := net.SplitHostPort(app.DefaultAPIAddr)
+	_, healthPort, _ := net.SplitHostPort(app.DefaultHealthAddr)
+	_, temporalPort, _ := net.SplitHostPort(app.DefaultTemporalAddress)
 	if p := c.Services["hookflow-api"].Ports; len(p) != 1 || p[0] != apiPort+":"+apiPort {
 		t.Errorf("hookflow-api ports %v, want %s", p, apiPort)
 	}
@@ -95,7 +89,7 @@ func TestComposeConfig(t *testing.T) {
 	if err != nil {
 		t.Skip("docker-compose is not installed (apt-get install docker-compose); .ci/run installs it")
 	}
-	out, err := exec.Command(bin, "-f", "docker-compose.yml", "config", "-q").CombinedOutput()
+	out, err := exec.Command(bin, "-f", filepath.Join(moduleRoot, "docker-compose.yml"), "config", "-q").CombinedOutput()
 	if err != nil {
 		t.Errorf("docker-compose config: %v\n%s", err, out)
 	}

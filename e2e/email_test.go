@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -170,7 +170,7 @@ func TestDevFailureEmailAfterCrash(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the failure e-mail never started")
 	}
-	d.stop(syscall.SIGKILL)
+	d.stop(syscall.SIGKILL, 30*time.Second)
 	close(mb.hold) // the held session's client is gone: that message never comes
 
 	d2 := startDev(t, dir, d, args...)

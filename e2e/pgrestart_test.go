@@ -1,18 +1,13 @@
-package main
+package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/hookflow/hookflow/payloads"
 )
@@ -38,7 +33,7 @@ func TestFaultStoreRestarted(t *testing.T) {
 	)
 	pg := startPrivatePostgres(t)
 	d := startDev(t, t.TempDir(), nil, "--database-url", pg.DSN)
-	recv := newArrivalReceiver(t, 5*time.Millisecond)
+	recv := newSlowReceiver(t, 5*time.Millisecond)
 	status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
 		"name": "Stream", "trigger": map[string]any{"events": []string{"customer.order.paid"}},
 		"webhook": map[string]any{"event_name": "Order-paid", "url": recv.URL + "/hooks", "retry_schedule": []string{"1s", "2s", "4s", "8s", "16s"}},
@@ -48,11 +43,6 @@ func TestFaultStoreRestarted(t *testing.T) {
 	}
 	var distr struct{ ID string }
 	mustJSON(t, body, &distr)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("output of hookflow dev:\n%s", d.output)
-		}
-	})
 
 	start := time.Now()
 	ids := make(chan int, events)
@@ -165,19 +155,10 @@ func TestFaultStoreRestarted(t *testing.T) {
 
 	// Every workflow closed, as delivered; none left running.
 	c := d.client(t)
-	count := func(query string) int64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
-		if err != nil {
-			return -1
-		}
-		return resp.GetCount()
-	}
 	var running, delivered int64 = -1, -1
 	waitFor(t, 2*time.Minute, func() bool {
-		running = count("WorkflowType = 'Delivery' AND ExecutionStatus = 'Running'")
-		delivered = count("WorkflowType = 'Delivery' AND ExecutionStatus = 'Completed' AND HookflowStatus = 'delivered'")
+		running = countWorkflows(c, "WorkflowType = 'Delivery' AND ExecutionStatus = 'Running'")
+		delivered = countWorkflows(c, "WorkflowType = 'Delivery' AND ExecutionStatus = 'Completed' AND HookflowStatus = 'delivered'")
 		return running == 0 && delivered == events
 	})
 
@@ -228,106 +209,4 @@ func burstOfReads(t *testing.T, api string, n int) int {
 	}
 	failed.Wait()
 	return bad
-}
-
-// probeClient bounds a request to the API: a route that hangs is a failure, not a wait.
-var probeClient = &http.Client{Timeout: 20 * time.Second}
-
-// getBody GETs u and returns the status, the body and how long the answer took.
-func getBody(t *testing.T, u string) (int, string, time.Duration) {
-	t.Helper()
-	began := time.Now()
-	resp, err := probeClient.Get(u)
-	if err != nil {
-		t.Fatalf("GET %s: %v (after %v)", u, err, time.Since(began))
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), time.Since(began)
-}
-
-// getJSON GETs a health endpoint and decodes its answer.
-func getJSON(t *testing.T, u string) (int, readiness, time.Duration) {
-	t.Helper()
-	status, body, took := getBody(t, u)
-	var r readiness
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
-		t.Fatalf("GET %s: %d %s: %v", u, status, body, err)
-	}
-	return status, r, took
-}
-
-// arrivalReceiver answers 200 after a pause and records every request's webhook-id and
-// arrival time.
-type arrivalReceiver struct {
-	*httptest.Server
-	mu       sync.Mutex
-	ids      map[string]int
-	first    map[string]time.Time // by webhook-id
-	arrivals []time.Time
-}
-
-func newArrivalReceiver(t *testing.T, pause time.Duration) *arrivalReceiver {
-	r := &arrivalReceiver{ids: map[string]int{}, first: map[string]time.Time{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		_, _ = io.Copy(io.Discard, req.Body)
-		time.Sleep(pause)
-		r.mu.Lock()
-		id, now := req.Header.Get("webhook-id"), time.Now()
-		if r.ids[id] == 0 {
-			r.first[id] = now
-		}
-		r.ids[id]++
-		r.arrivals = append(r.arrivals, now)
-		r.mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// counts returns the distinct webhook-ids received and the number of requests.
-func (r *arrivalReceiver) counts() (distinct, total int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.ids), len(r.arrivals)
-}
-
-// firstSeen is when the first request with webhook-id id arrived.
-func (r *arrivalReceiver) firstSeen(id string) (time.Time, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	at, ok := r.first[id]
-	return at, ok
-}
-
-// arrivalsBetween counts the requests that arrived in [from, to).
-func (r *arrivalReceiver) arrivalsBetween(from, to time.Time) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, at := range r.arrivals {
-		if !at.Before(from) && at.Before(to) {
-			n++
-		}
-	}
-	return n
-}
-
-// waitArrivalAfter waits for the first request that arrives after t0 and returns its time.
-func (r *arrivalReceiver) waitArrivalAfter(t *testing.T, t0 time.Time, timeout time.Duration) time.Time {
-	t.Helper()
-	var first time.Time
-	waitFor(t, timeout, func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for _, at := range r.arrivals {
-			if at.After(t0) {
-				first = at
-				return true
-			}
-		}
-		return false
-	})
-	return first
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -8,82 +8,24 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
-	"fmt"
-	"net/http"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/hookflow/hookflow/cli"
 	"github.com/hookflow/hookflow/workflows"
 )
 
-var recordHistory = flag.Bool("record-history", false, "write the history of the retried delivery to workflows/testdata")
-
-type distributionOut struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-}
-
-type handleOut struct {
-	ID         string `json:"id"`
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-}
-
-func createDistribution(t *testing.T, d *devProcess, target string, schedule any) distributionOut {
-	t.Helper()
-	hook := map[string]any{"event_name": "Order-paid", "url": target, "version": "v2024-01-01"}
-	if schedule != nil {
-		hook["retry_schedule"] = schedule
-	}
-	status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
-		"name": "Paid orders", "status": "live",
-		"trigger": map[string]any{"events": []string{"customer.order.paid"}},
-		"action":  map[string]any{"type": "plain_message"},
-		"webhook": hook,
-	})
-	if status != 201 {
-		t.Fatalf("create distribution: %d %s", status, body)
-	}
-	var out distributionOut
-	mustJSON(t, body, &out)
-	if !strings.HasPrefix(out.ID, "distr_") || out.Status != "live" {
-		t.Fatalf("created %s", body)
-	}
-	// Later subtests share the process: take this one out of their way. The process may
-	// be gone by then, which is fine.
-	t.Cleanup(func() {
-		if req, err := http.NewRequest("DELETE", d.api+"/v1/distributions/"+out.ID, nil); err == nil {
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				resp.Body.Close()
-			}
-		}
-	})
-	return out
-}
-
-func sendEvent(t *testing.T, d *devProcess, id string) handleOut {
-	t.Helper()
-	status, body := call(t, "POST", d.api+"/v1/events", fmt.Sprintf(
-		`{"id":%q,"type":"customer.order.paid","data":{"customer":{"id":"cust_1"},"order":{"id":"ord_1","amount":100}}}`, id))
-	if status != 202 {
-		t.Fatalf("send event: %d %s", status, body)
-	}
-	var h handleOut
-	mustJSON(t, body, &h)
-	return h
-}
+var recordHistory = flag.Bool("record-history", false, "write the history of the retried delivery to ../workflows/testdata")
 
 // listWorkflowsInUI asks the Web UI's server, as the browser does, for the workflows that
 // a visibility query selects.
@@ -114,20 +56,11 @@ func waitListedInUI(t *testing.T, d *devProcess, workflowID, query string) {
 	t.Helper()
 	var ids []string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if ids = listWorkflowsInUI(t, d, query); contains(ids, workflowID) {
+		if ids = listWorkflowsInUI(t, d, query); slices.Contains(ids, workflowID) {
 			return
 		}
 	}
 	t.Errorf("the Web UI does not list %s for %s: %v", workflowID, query, ids)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestDev runs one `hookflow dev` and checks, through its API, a real receiver and the Web
@@ -258,7 +191,7 @@ func TestDev(t *testing.T) {
 			t.Errorf("the signing secret is in the history of %s", h.WorkflowID)
 		}
 		if *recordHistory {
-			if err := os.WriteFile(filepath.FromSlash("workflows/testdata/delivery_local_first.history.json"), hist, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(moduleRoot, "workflows", "testdata", "delivery_local_first.history.json"), hist, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -406,30 +339,6 @@ func TestDev(t *testing.T) {
 	})
 }
 
-// runCLI runs a hookflow command in-process against d's API and returns its output.
-func runCLI(t *testing.T, d *devProcess, args ...string) string {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := newRootCommand()
-	cmd.SetArgs(append(args, "--api", d.api))
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	if err := cmd.Execute(); err != nil {
-		t.Fatalf("hookflow %v: %v\n%s", args, err, out.String())
-	}
-	return out.String()
-}
-
-func runCLIErr(t *testing.T, d *devProcess, args ...string) error {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := newRootCommand()
-	cmd.SetArgs(append(args, "--api", d.api))
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	return cmd.Execute()
-}
-
 // TestDevResumesAfterRestart stops `hookflow dev` while a delivery waits for its retry and
 // starts it again on the same data dir: the retry still happens, once.
 func TestDevResumesAfterRestart(t *testing.T) {
@@ -444,7 +353,7 @@ func TestDevResumesAfterRestart(t *testing.T) {
 			createDistribution(t, d, recv.URL, []string{"6s", "6s"})
 			h := sendEvent(t, d, "evt_restart")
 			recv.waitRequests(t, 1, 30*time.Second)
-			d.stop(sig)
+			d.stop(sig, 30*time.Second)
 			recv.setCodes(200)
 
 			restart := time.Now()
@@ -470,13 +379,15 @@ func TestDevResumesAfterRestart(t *testing.T) {
 	}
 }
 
+// TestDevTakenPort: a port that is taken, or a setting that is not valid, ends `hookflow
+// dev` at once with an error that names the flag to change.
 func TestDevTakenPort(t *testing.T) {
-	taken, err := netListen()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	port := taken.Addr().(interface{ String() string }).String()
+	port := taken.Addr().String()
 	for _, args := range [][]string{
 		{"--http", port},
 		{"--temporal-port", port[strings.LastIndex(port, ":")+1:]},
@@ -484,33 +395,15 @@ func TestDevTakenPort(t *testing.T) {
 		{"--http", "no-port"},
 		{"--ui-port", "70000"},
 	} {
-		cmd := newRootCommand()
+		// Bounded, so that a dev that starts after all ends (and fails the check) instead
+		// of running until go test's timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		var out bytes.Buffer
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(append([]string{"dev", "--data-dir", t.TempDir(), "--ui-port", "0", "--http", "127.0.0.1:0"}, args...))
-		err := cmd.ExecuteContext(context.Background())
+		err := cli.Run(ctx, append([]string{"dev", "--data-dir", t.TempDir(), "--ui-port", "0", "--http", "127.0.0.1:0"}, args...),
+			strings.NewReader(""), &out, &out)
+		cancel()
 		if err == nil || !strings.Contains(err.Error(), args[0]) {
-			t.Errorf("dev %v: err %v, want one that names %s", args, err, args[0])
+			t.Errorf("dev %v: err %v, want one that names %s\n%s", args, err, args[0], out.String())
 		}
 	}
-}
-
-// historyJSON is a workflow's history in the JSON that the replayer reads.
-func historyJSON(t *testing.T, c client.Client, workflowID string) []byte {
-	t.Helper()
-	iter := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	hist := &historypb.History{}
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(b, '\n')
 }

@@ -1,15 +1,11 @@
-package main
+package e2e
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 )
 
 // TestFaultWorkerKilledTwice sends a burst of 1,000 events to `hookflow server` + `api` +
@@ -77,18 +73,10 @@ func TestFaultWorkerKilledTwice(t *testing.T) {
 	distinct, total := recv.counts()
 
 	// Nothing stuck: every Delivery workflow closes.
-	c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: quietSDKLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTemporal(t, temporalAddr, nil)
 	var running int64 = -1
 	waitFor(t, 2*time.Minute, func() bool {
-		resp, err := c.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
-			Query: "WorkflowType = 'Delivery' AND ExecutionStatus = 'Running'"})
-		if err == nil {
-			running = resp.GetCount()
-		}
+		running = countWorkflows(c, "WorkflowType = 'Delivery' AND ExecutionStatus = 'Running'")
 		return running == 0
 	})
 	report(t, "accounting: %d events, %d delivered (distinct webhook-id), %d POSTs received, %d duplicates, %d still running; "+
@@ -97,15 +85,4 @@ func TestFaultWorkerKilledTwice(t *testing.T) {
 	if distinct != events {
 		t.Errorf("%d of %d events delivered", distinct, events)
 	}
-}
-
-// waitFor polls cond until it holds or timeout passes (then the test fails).
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("not true within %v", timeout)
 }
