@@ -6,20 +6,19 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
@@ -47,8 +46,13 @@ type Options struct {
 	MessageCustomers int
 }
 
-// Result is what a run measured. Rates and latencies are medians over the rounds.
+// Result is what a run measured. Rates, latencies and CPU are medians over the rounds;
+// the ratios divide hookflow's deliveries per second by a yardstick's workflows per
+// second, measured in the same run on the same server.
 type Result struct {
+	// RunID begins the ids of this run's events and workflows, so that a run on a database
+	// an earlier run used counts nothing of that one.
+	RunID                  string  `json:"run_id"`
 	Events                 int     `json:"events"`
 	Rounds                 int     `json:"rounds"`
 	Concurrency            int     `json:"concurrency"`
@@ -56,8 +60,10 @@ type Result struct {
 	Distributions          int     `json:"distributions"`
 	PayloadBytes           int     `json:"payload_bytes"`
 	DeliveriesPerSec       float64 `json:"deliveries_per_sec"`
+	FloorPerSec            float64 `json:"floor_per_sec"`
 	BaselineActivityPerSec float64 `json:"baseline_activity_per_sec"`
 	BaselineEmptyPerSec    float64 `json:"baseline_empty_per_sec"`
+	RatioVsFloor           float64 `json:"ratio_vs_floor"`
 	RatioVsActivity        float64 `json:"ratio_vs_activity"`
 	RatioVsEmpty           float64 `json:"ratio_vs_empty"`
 	P50FirstAttemptMs      float64 `json:"p50_first_attempt_ms"`
@@ -67,33 +73,22 @@ type Result struct {
 	P95CompletionMs        float64 `json:"p95_completion_ms"`
 	P99CompletionMs        float64 `json:"p99_completion_ms"`
 	CPUMsPerDelivery       float64 `json:"cpu_ms_per_delivery"`
+	CPUMsPerFloor          float64 `json:"cpu_ms_per_floor_workflow"`
 	CPUMsPerBaseline       float64 `json:"cpu_ms_per_baseline_activity_workflow"`
-	IdleRSSMB              float64 `json:"idle_rss_mb"`
-	PeakRSSMB              float64 `json:"peak_rss_mb"`
-	Lost                   int     `json:"lost"`
-	Duplicates             int     `json:"duplicates"`
+	// CPURatioVsActivity is CPUMsPerDelivery over CPUMsPerBaseline.
+	CPURatioVsActivity float64 `json:"cpu_ratio_vs_activity"`
+	IdleRSSMB          float64 `json:"idle_rss_mb"`
+	PeakRSSMB          float64 `json:"peak_rss_mb"`
+	Lost               int     `json:"lost"`
+	Duplicates         int     `json:"duplicates"`
 
 	// load describes the load for the text summary.
 	load string
 }
 
-const baselineTaskQueue = "hookflow-bench-baseline"
-
-// baselineActivity is the yardstick: a workflow with one regular no-op activity, default
-// options.
-func baselineActivity(ctx workflow.Context) error {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
-	return workflow.ExecuteActivity(ctx, "BenchNoop").Get(ctx, nil)
-}
-
-// baselineEmpty is the other yardstick: a workflow that does nothing.
-func baselineEmpty(workflow.Context) error { return nil }
-
-func noop(context.Context) error { return nil }
-
 // Run measures hookflow's deliveries on an embedded server, and the yardsticks beside
-// them, printing progress to progress. Every event is accounted for by id at the receiver:
-// a run that loses one returns its result and an error.
+// them, printing progress to progress. Every delivery is accounted for by id at the
+// receiver: a run that loses one returns its result and a *LostError.
 func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 	if o.Events < 1 || o.Concurrency < 1 || o.Distributions < 1 || o.Rounds < 1 || o.Rate < 0 || o.PayloadBytes < 0 {
 		return Result{}, errors.New("--events, --concurrency, --distributions and --rounds must be at least 1; --rate and --payload-bytes not negative")
@@ -124,16 +119,16 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 	if err := env.startWorker(); err != nil {
 		return Result{}, err
 	}
-	bw := sdkworker.New(c, baselineTaskQueue, sdkworker.Options{})
-	bw.RegisterWorkflowWithOptions(baselineActivity, workflow.RegisterOptions{Name: "BenchBaselineActivity"})
-	bw.RegisterWorkflowWithOptions(baselineEmpty, workflow.RegisterOptions{Name: "BenchBaselineEmpty"})
-	bw.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: "BenchNoop"})
-	if err := bw.Start(); err != nil {
+	yardstick := &arrivals{}
+	stopYardsticks, err := startYardsticks(c, yardstick)
+	if err != nil {
 		return Result{}, err
 	}
-	defer bw.Stop()
+	defer stopYardsticks()
 
-	res := Result{Events: o.Events, Rounds: o.Rounds, Concurrency: o.Concurrency, Rate: o.Rate,
+	runID := newRunID()
+	say("run %s: events evt_bench_%s_<round>_<n>, yardstick workflows bench/%s/...", runID, runID, runID)
+	res := Result{RunID: runID, Events: o.Events, Rounds: o.Rounds, Concurrency: o.Concurrency, Rate: o.Rate,
 		Distributions: o.Distributions, PayloadBytes: o.PayloadBytes, load: loadDescription(o)}
 	time.Sleep(time.Second)
 	res.IdleRSSMB = rssMB()
@@ -152,72 +147,48 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 		defer pprof.StopCPUProfile()
 	}
 	data := eventData(o.PayloadBytes)
-	starts := &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
-	var hook, act, empty []phaseResult
+	yardsticks := []struct {
+		name, workflow, taskQueue string
+		eager                     bool
+		results                   []phaseResult
+	}{
+		{name: "floor", workflow: floorWorkflow, taskQueue: floorTaskQueue, eager: true},
+		{name: "activity", workflow: activityWorkflow, taskQueue: baselineTaskQueue},
+		{name: "empty", workflow: emptyWorkflow, taskQueue: baselineTaskQueue},
+	}
+	var hook []phaseResult
 	for round := 1; round <= o.Rounds; round++ {
 		if o.Baselines {
-			r, err := runPhase(ctx, o, func(ctx context.Context, i int) error {
-				run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench/activity/%d/%d", round, i), TaskQueue: baselineTaskQueue}, "BenchBaselineActivity")
+			for y := range yardsticks {
+				ys := &yardsticks[y]
+				prefix := fmt.Sprintf("bench/%s/%s/%d/", runID, ys.name, round)
+				fr := inFlight(o)
+				tr := newTracker(o.Events, 1, fr)
+				yardstick.set(tr)
+				r, err := runPhase(ctx, c, o, phase{name: ys.name, unitsPerEvent: 1, prefix: prefix, closed: "ExecutionStatus = 'Completed'",
+					start: func(ctx context.Context, i int) error {
+						_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: prefix + strconv.Itoa(i), TaskQueue: ys.taskQueue,
+							EnableEagerStart: ys.eager}, ys.workflow, i)
+						return err
+					}}, tr, fr)
 				if err != nil {
-					return err
+					return Result{}, err
 				}
-				return run.Get(ctx, nil)
-			})
-			if err != nil {
-				return Result{}, err
-			}
-			act = append(act, r)
-			say("round %d  baseline, one activity   %7.1f workflows/s", round, r.perSec(1))
-			r, err = runPhase(ctx, o, func(ctx context.Context, i int) error {
-				run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench/empty/%d/%d", round, i), TaskQueue: baselineTaskQueue}, "BenchBaselineEmpty")
-				if err != nil {
-					return err
+				if r.lost > 0 {
+					return Result{}, fmt.Errorf("%s yardstick: %d of %d no-ops never ran", ys.name, r.lost, r.units)
 				}
-				return run.Get(ctx, nil)
-			})
-			if err != nil {
-				return Result{}, err
+				ys.results = append(ys.results, r)
+				say("round %d  %-20s %7.1f workflows/s, %.1f ms CPU each", round, "yardstick "+ys.name, r.perSec(), r.cpuMsPer())
 			}
-			empty = append(empty, r)
-			say("round %d  baseline, empty workflow %7.1f workflows/s", round, r.perSec(1))
 		}
-		intake := make([]time.Time, o.Events)
-		r, err := runPhase(ctx, o, func(ctx context.Context, i int) error {
-			ev := payloads.Event{ID: fmt.Sprintf("evt_bench_%d_%d", round, i), Type: "customer.order.paid",
-				CreatedAt: time.Now().UTC(), Source: json.RawMessage(`{"channel":"API"}`), Data: data}
-			intake[i] = time.Now()
-			h, err := starts.Start(ctx, ev)
-			if err != nil {
-				return err
-			}
-			var out workflows.DeliveryResult
-			if err := c.GetWorkflow(ctx, h.WorkflowID, h.RunID).Get(ctx, &out); err != nil {
-				return err
-			}
-			if out.Status != workflows.StatusDelivered {
-				return fmt.Errorf("event %s: %s", ev.ID, out.Status)
-			}
-			return nil
-		})
+		r, err := env.deliveries(ctx, o, fmt.Sprintf("%s_%d", runID, round), distrIDs, data)
 		if err != nil {
 			return Result{}, err
 		}
-		// Accounting and latency to the first POST, from what the receiver saw.
-		var first []time.Duration
-		for i := range o.Events {
-			for _, d := range distrIDs {
-				at, ok := recv.firstSeen(payloads.DeliveryID(fmt.Sprintf("evt_bench_%d_%d", round, i), d))
-				if !ok {
-					res.Lost++
-					continue
-				}
-				first = append(first, at.Sub(intake[i]))
-			}
-		}
-		r.first = first
+		res.Lost += r.lost
 		hook = append(hook, r)
-		say("round %d  hookflow deliveries      %7.1f deliveries/s, first POST p50 %.0f ms p99 %.0f ms",
-			round, r.perSec(o.Distributions), ms(percentile(first, 50)), ms(percentile(first, 99)))
+		say("round %d  %-20s %7.1f deliveries/s, %.1f ms CPU each, first POST p50 %.0f ms p99 %.0f ms",
+			round, "hookflow", r.perSec(), r.cpuMsPer(), ms(percentile(r.first, 50)), ms(percentile(r.first, 99)))
 	}
 	res.PeakRSSMB = sampler.stop()
 	res.Duplicates = recv.duplicates()
@@ -229,26 +200,65 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 		}
 		return median(vals)
 	}
-	k := o.Distributions
-	res.DeliveriesPerSec = round1(med(hook, func(r phaseResult) float64 { return r.perSec(k) }))
+	perSec := func(r phaseResult) float64 { return r.perSec() }
+	cpuMs := func(r phaseResult) float64 { return r.cpuMsPer() }
+	res.DeliveriesPerSec = round1(med(hook, perSec))
 	res.P50FirstAttemptMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.first, 50)) }))
 	res.P95FirstAttemptMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.first, 95)) }))
 	res.P99FirstAttemptMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.first, 99)) }))
-	res.P50CompletionMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.latencies, 50)) }))
-	res.P95CompletionMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.latencies, 95)) }))
-	res.P99CompletionMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.latencies, 99)) }))
-	res.CPUMsPerDelivery = round1(med(hook, func(r phaseResult) float64 { return r.cpuMsPer(k) }))
+	res.P50CompletionMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.completion, 50)) }))
+	res.P95CompletionMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.completion, 95)) }))
+	res.P99CompletionMs = round1(med(hook, func(r phaseResult) float64 { return ms(percentile(r.completion, 99)) }))
+	res.CPUMsPerDelivery = round1(med(hook, cpuMs))
 	if o.Baselines {
-		res.BaselineActivityPerSec = round1(med(act, func(r phaseResult) float64 { return r.perSec(1) }))
-		res.BaselineEmptyPerSec = round1(med(empty, func(r phaseResult) float64 { return r.perSec(1) }))
-		res.CPUMsPerBaseline = round1(med(act, func(r phaseResult) float64 { return r.cpuMsPer(1) }))
+		floor, act, empty := yardsticks[0].results, yardsticks[1].results, yardsticks[2].results
+		res.FloorPerSec = round1(med(floor, perSec))
+		res.BaselineActivityPerSec = round1(med(act, perSec))
+		res.BaselineEmptyPerSec = round1(med(empty, perSec))
+		res.CPUMsPerFloor = round1(med(floor, cpuMs))
+		res.CPUMsPerBaseline = round1(med(act, cpuMs))
+		res.RatioVsFloor = round2(res.DeliveriesPerSec / res.FloorPerSec)
 		res.RatioVsActivity = round2(res.DeliveriesPerSec / res.BaselineActivityPerSec)
 		res.RatioVsEmpty = round2(res.DeliveriesPerSec / res.BaselineEmptyPerSec)
+		res.CPURatioVsActivity = round2(med(hook, cpuMs) / med(act, cpuMs))
 	}
 	if res.Lost > 0 {
 		return res, &LostError{Lost: res.Lost, What: "deliveries lost"}
 	}
 	return res, nil
+}
+
+// deliveries measures one phase of hookflow's deliveries: o.Events events of
+// customer.order.paid, each matching distrIDs, with ids evt_bench_<batch>_<n>.
+func (e *env) deliveries(ctx context.Context, o Options, batch string, distrIDs []string, data map[string]json.RawMessage) (phaseResult, error) {
+	eventID := func(i int) string { return fmt.Sprintf("evt_bench_%s_%d", batch, i) }
+	ids := make(map[string]int, o.Events*len(distrIDs))
+	for i := range o.Events {
+		for _, d := range distrIDs {
+			ids[payloads.DeliveryID(eventID(i), d)] = i
+		}
+	}
+	fr := inFlight(o)
+	tr := newTracker(o.Events, len(distrIDs), fr)
+	e.recv.expect(ids, tr)
+	starts := &starter.Starter{Client: e.c, TaskQueue: workflows.TaskQueue}
+	return runPhase(ctx, e.c, o, phase{name: "hookflow", unitsPerEvent: len(distrIDs), completion: true,
+		prefix: workflows.WorkflowID(fmt.Sprintf("evt_bench_%s_", batch)),
+		closed: fmt.Sprintf("ExecutionStatus = 'Completed' AND %s = '%s'", workflows.StatusKey.GetName(), workflows.StatusDelivered),
+		start: func(ctx context.Context, i int) error {
+			_, err := starts.Start(ctx, payloads.Event{ID: eventID(i), Type: "customer.order.paid",
+				CreatedAt: time.Now().UTC(), Source: json.RawMessage(`{"channel":"API"}`), Data: data})
+			return err
+		}}, tr, fr)
+}
+
+// inFlight is the semaphore of the events in flight at o's concurrency; nil at a fixed
+// rate, which alone paces the load.
+func inFlight(o Options) chan struct{} {
+	if o.Rate > 0 {
+		return nil
+	}
+	return make(chan struct{}, o.Concurrency)
 }
 
 // LostError is the error of a run that measured to the end and found deliveries that
@@ -260,22 +270,30 @@ type LostError struct {
 
 func (e *LostError) Error() string { return fmt.Sprintf("%d %s", e.Lost, e.What) }
 
+// newRunID is a run's own prefix of ids: 8 hex digits, random.
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // WriteText prints the result for people.
 func (res Result) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nmedians of %d rounds of %d events (%d distribution(s) each, %s):\n", res.Rounds, res.Events, res.Distributions, res.load)
-	baselines := res.BaselineActivityPerSec > 0
+	fmt.Fprintf(&b, "\nrun %s, medians of %d rounds of %d events (%d distribution(s) each, %s):\n", res.RunID, res.Rounds, res.Events, res.Distributions, res.load)
+	baselines := res.FloorPerSec > 0
+	fmt.Fprintf(&b, "  deliveries/s             %8.1f", res.DeliveriesPerSec)
 	if baselines {
-		fmt.Fprintf(&b, "  deliveries/s             %8.1f   (%.2fx one-activity workflow, %.2fx empty workflow)\n", res.DeliveriesPerSec, res.RatioVsActivity, res.RatioVsEmpty)
-		fmt.Fprintf(&b, "  yardsticks               %8.1f   one-activity workflows/s, %.1f empty workflows/s\n", res.BaselineActivityPerSec, res.BaselineEmptyPerSec)
+		fmt.Fprintf(&b, "   (%.2fx the engine floor, %.2fx one-activity workflow, %.2fx empty workflow)\n", res.RatioVsFloor, res.RatioVsActivity, res.RatioVsEmpty)
+		fmt.Fprintf(&b, "  yardsticks               %8.1f   floor workflows/s, %.1f one-activity, %.1f empty\n", res.FloorPerSec, res.BaselineActivityPerSec, res.BaselineEmptyPerSec)
 	} else {
-		fmt.Fprintf(&b, "  deliveries/s             %8.1f   (no yardsticks: --baselines=false)\n", res.DeliveriesPerSec)
+		fmt.Fprintf(&b, "   (no yardsticks: --baselines=false)\n")
 	}
 	fmt.Fprintf(&b, "  intake -> first POST     p50 %.1f ms  p95 %.1f ms  p99 %.1f ms\n", res.P50FirstAttemptMs, res.P95FirstAttemptMs, res.P99FirstAttemptMs)
-	fmt.Fprintf(&b, "  intake -> completion     p50 %.1f ms  p95 %.1f ms  p99 %.1f ms\n", res.P50CompletionMs, res.P95CompletionMs, res.P99CompletionMs)
+	fmt.Fprintf(&b, "  start -> workflow closed p50 %.1f ms  p95 %.1f ms  p99 %.1f ms\n", res.P50CompletionMs, res.P95CompletionMs, res.P99CompletionMs)
 	fmt.Fprintf(&b, "  CPU per delivery         %.1f ms", res.CPUMsPerDelivery)
 	if baselines {
-		fmt.Fprintf(&b, "   (one-activity workflow: %.1f ms)", res.CPUMsPerBaseline)
+		fmt.Fprintf(&b, "   (%.2fx one-activity workflow's %.1f ms; floor %.1f ms)", res.CPURatioVsActivity, res.CPUMsPerBaseline, res.CPUMsPerFloor)
 	}
 	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "  RSS                      idle %.0f MB, peak %.0f MB\n", res.IdleRSSMB, res.PeakRSSMB)
@@ -289,65 +307,6 @@ func loadDescription(o Options) string {
 		return fmt.Sprintf("%.0f events/s", o.Rate)
 	}
 	return fmt.Sprintf("%d in flight", o.Concurrency)
-}
-
-// phaseResult is one measured phase: n runs of one kind.
-type phaseResult struct {
-	n         int
-	elapsed   time.Duration
-	cpu       time.Duration
-	latencies []time.Duration // start to completion, per run
-	first     []time.Duration // intake to first POST, per delivery
-}
-
-func (r phaseResult) perSec(per int) float64 {
-	return float64(r.n*per) / r.elapsed.Seconds()
-}
-
-func (r phaseResult) cpuMsPer(per int) float64 {
-	return float64(r.cpu.Microseconds()) / 1000 / float64(r.n*per)
-}
-
-// runPhase runs one(i) for i in [0, events) at the options' concurrency or rate and
-// measures it.
-func runPhase(ctx context.Context, o Options, one func(ctx context.Context, i int) error) (phaseResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	defer cancel()
-	r := phaseResult{n: o.Events, latencies: make([]time.Duration, o.Events)}
-	var wg sync.WaitGroup
-	errs := make(chan error, o.Events)
-	sem := make(chan struct{}, o.Concurrency)
-	if o.Rate > 0 {
-		sem = make(chan struct{}, o.Events) // the rate, not a bound, paces the load
-	}
-	cpu0 := cpuTime()
-	start := time.Now()
-	for i := 0; i < o.Events; i++ {
-		if o.Rate > 0 {
-			next := start.Add(time.Duration(float64(i) / o.Rate * float64(time.Second)))
-			time.Sleep(time.Until(next))
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t0 := time.Now()
-			if err := one(ctx, i); err != nil {
-				errs <- err
-				return
-			}
-			r.latencies[i] = time.Since(t0)
-		}(i)
-	}
-	wg.Wait()
-	r.elapsed = time.Since(start)
-	r.cpu = cpuTime() - cpu0
-	close(errs)
-	if err := <-errs; err != nil {
-		return r, err
-	}
-	return r, nil
 }
 
 func eventData(size int) map[string]json.RawMessage {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"testing"
 )
 
@@ -28,8 +29,10 @@ func TestBenchSmoke(t *testing.T) {
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("-o json output: %v\n%s", err, out)
 	}
-	for _, k := range []string{"deliveries_per_sec", "baseline_activity_per_sec", "baseline_empty_per_sec", "ratio_vs_activity",
-		"ratio_vs_empty", "p50_first_attempt_ms", "p95_first_attempt_ms", "p99_first_attempt_ms", "peak_rss_mb", "lost", "duplicates"} {
+	for _, k := range []string{"run_id", "deliveries_per_sec", "floor_per_sec", "baseline_activity_per_sec", "baseline_empty_per_sec",
+		"ratio_vs_floor", "ratio_vs_activity", "ratio_vs_empty", "cpu_ms_per_delivery", "cpu_ms_per_floor_workflow",
+		"cpu_ms_per_baseline_activity_workflow", "p50_first_attempt_ms", "p95_first_attempt_ms", "p99_first_attempt_ms",
+		"p50_completion_ms", "p95_completion_ms", "p99_completion_ms", "idle_rss_mb", "peak_rss_mb", "lost", "duplicates"} {
 		if _, ok := res[k]; !ok {
 			t.Errorf("--json lacks %s", k)
 		}
@@ -49,11 +52,48 @@ func TestBenchMessageSmoke(t *testing.T) {
 		t.Skip("starts Temporal")
 	}
 	var progress bytes.Buffer
-	res, err := RunMessage(context.Background(), Options{MessageCustomers: 120}, &progress)
+	res, err := RunMessage(context.Background(), Options{MessageCustomers: 120, Events: 50, Concurrency: 10}, &progress)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, progress.String())
 	}
 	if res.Customers != 120 || res.Lost != 0 || res.Duplicates != 0 || res.Runs != 1 || res.MaxHistoryEvents == 0 {
 		t.Errorf("result %+v", res)
+	}
+}
+
+// TestBenchTwiceOnOneDataDir runs the bench twice on one data dir (one Temporal database):
+// each run uses ids of its own, so the second finds nothing of the first and loses
+// nothing.
+func TestBenchTwiceOnOneDataDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal")
+	}
+	dir := t.TempDir()
+	var ids []string
+	for run := 1; run <= 2; run++ {
+		var progress bytes.Buffer
+		res, err := Run(context.Background(), Options{Events: 30, Concurrency: 10, Distributions: 1, Rounds: 1, Baselines: true, DataDir: dir}, &progress)
+		if err != nil || res.Lost != 0 || res.Duplicates != 0 || res.DeliveriesPerSec <= 0 || res.FloorPerSec <= 0 || res.RatioVsFloor <= 0 {
+			t.Fatalf("run %d: %+v, %v\n%s", run, res, err, progress.String())
+		}
+		ids = append(ids, res.RunID)
+	}
+	if ids[0] == ids[1] || len(ids[0]) != 8 {
+		t.Errorf("run ids %v", ids)
+	}
+}
+
+// TestBenchStartFails: when the server cannot start (here its PostgreSQL refuses the
+// connection), the bench says why, and leaves no temporary dir behind.
+func TestBenchStartFails(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	_, err := Run(context.Background(), Options{Events: 1, Concurrency: 1, Distributions: 1, Rounds: 1,
+		TemporalDatabaseURL: "postgres://postgres@127.0.0.1:1/hookflow_bench_none?sslmode=disable&connect_timeout=5"}, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("the bench ran without its server")
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left behind in the temporary dir: %v", left)
 	}
 }

@@ -31,8 +31,9 @@ type env struct {
 	closes []func()
 }
 
-func startEnv(ctx context.Context, o Options, stderr io.Writer) (e *env, err error) {
-	e = &env{}
+func startEnv(ctx context.Context, o Options, stderr io.Writer) (_ *env, err error) {
+	// e, not the result: a failure returns a nil env, and what was started must still stop.
+	e := &env{}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -62,6 +63,17 @@ func startEnv(ctx context.Context, o Options, stderr io.Writer) (e *env, err err
 		return nil, err
 	}
 	e.closes = append(e.closes, func() { e.st.Close() })
+	// A data dir an earlier run used holds its distributions, whose receiver is gone: this
+	// run's events must match its own alone.
+	old, err := e.st.ListDistributions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range old {
+		if err := e.st.DeleteDistribution(ctx, d.ID); err != nil {
+			return nil, err
+		}
+	}
 	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	temporal := app.TemporalConfig{Address: e.srv.HostPort(), Namespace: e.srv.Namespace()}
 	if e.c, err = temporal.Dial(ctx, nil, quiet); err != nil {
@@ -94,13 +106,17 @@ func (e *env) close() {
 	e.closes = nil
 }
 
-// countingReceiver answers 200 and records when each webhook-id first arrived.
+// countingReceiver answers 200 and records when each webhook-id first arrived; the
+// deliveries of the phase that runs are told to its tracker as they first arrive.
 type countingReceiver struct {
 	*http.Server
 	URL   string
 	mu    sync.Mutex
 	first map[string]time.Time
 	total int
+	// route maps the webhook-ids the running phase expects to their event's index in tr.
+	route map[string]int
+	tr    *tracker
 }
 
 func newCountingReceiver() (*countingReceiver, error) {
@@ -113,21 +129,27 @@ func newCountingReceiver() (*countingReceiver, error) {
 		_, _ = io.Copy(io.Discard, req.Body)
 		id := req.Header.Get("webhook-id")
 		r.mu.Lock()
-		if _, ok := r.first[id]; !ok {
+		_, seen := r.first[id]
+		if !seen {
 			r.first[id] = time.Now()
 		}
 		r.total++
+		i, routed := r.route[id]
+		tr := r.tr
 		r.mu.Unlock()
+		if !seen && routed {
+			tr.arrived(i)
+		}
 	}), ReadHeaderTimeout: 10 * time.Second}
 	go r.Serve(l)
 	return r, nil
 }
 
-func (r *countingReceiver) firstSeen(id string) (time.Time, bool) {
+// expect routes the first arrival of each of ids to tr, as event ids[id].
+func (r *countingReceiver) expect(ids map[string]int, tr *tracker) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	t, ok := r.first[id]
-	return t, ok
+	r.route, r.tr = ids, tr
+	r.mu.Unlock()
 }
 
 // distinct is how many webhook-ids arrived.
