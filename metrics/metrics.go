@@ -57,8 +57,8 @@ func (r *Registry) SDKHandler() client.MetricsHandler { return handler{r: r} }
 
 var kindNames = [...]string{"counter", "gauge", "histogram"}
 
-func (r *Registry) get(name string, tags map[string]string, k kind) *series {
-	labels := renderLabels(tags)
+// get is the series of name with labels (rendered by renderLabels), made on first use.
+func (r *Registry) get(name, labels string, k kind) *series {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if prev, seen := r.kinds[name]; seen && prev != k {
@@ -150,6 +150,9 @@ func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
+// labelValueEscaper escapes a label value as the text format requires.
+var labelValueEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
 // renderLabels writes tags as {k="v",...}, sorted, with names and values escaped as the
 // format requires; no tags is "".
 func renderLabels(tags map[string]string) string {
@@ -169,7 +172,7 @@ func renderLabels(tags map[string]string) string {
 		}
 		b.WriteString(sanitizeName(k))
 		b.WriteString(`="`)
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(tags[k]))
+		b.WriteString(labelValueEscaper.Replace(tags[k]))
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')
@@ -207,10 +210,12 @@ func residentBytes() int64 {
 	return pages * int64(os.Getpagesize())
 }
 
-// handler is the SDK's metrics handler on a registry.
+// handler is the SDK's metrics handler on a registry. Its labels are rendered once, when
+// the tags are given: the SDK asks for a counter or timer on every event it records.
 type handler struct {
-	r    *Registry
-	tags map[string]string
+	r      *Registry
+	tags   map[string]string
+	labels string
 }
 
 func (h handler) WithTags(tags map[string]string) client.MetricsHandler {
@@ -221,21 +226,21 @@ func (h handler) WithTags(tags map[string]string) client.MetricsHandler {
 	for k, v := range tags {
 		merged[k] = v
 	}
-	return handler{r: h.r, tags: merged}
+	return handler{r: h.r, tags: merged, labels: renderLabels(merged)}
 }
 
 func (h handler) Counter(name string) client.MetricsCounter {
-	s := h.r.get(sanitizeName(name), h.tags, counter)
+	s := h.r.get(sanitizeName(name), h.labels, counter)
 	return counterFunc(func(d int64) { h.r.add(s, float64(d)) })
 }
 
 func (h handler) Gauge(name string) client.MetricsGauge {
-	s := h.r.get(sanitizeName(name), h.tags, gauge)
+	s := h.r.get(sanitizeName(name), h.labels, gauge)
 	return gaugeFunc(func(v float64) { h.r.set(s, v) })
 }
 
 func (h handler) Timer(name string) client.MetricsTimer {
-	s := h.r.get(sanitizeName(name), h.tags, histogram)
+	s := h.r.get(sanitizeName(name), h.labels, histogram)
 	return timerFunc(func(d time.Duration) { h.r.observe(s, d.Seconds()) })
 }
 
