@@ -294,6 +294,11 @@ func (o *Options) setUpSQLite(conf *config.Config) (isNew bool, err error) {
 			}
 		}
 	}
+	if o.DatabaseFile != "" {
+		if _, err := trimVisibilityIndexes(o.DatabaseFile); err != nil {
+			return false, fmt.Errorf("visibility indexes of %s: %w", o.DatabaseFile, err)
+		}
+	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
 	if err != nil {
 		return false, fmt.Errorf("namespace config: %w", err)
