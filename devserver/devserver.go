@@ -77,6 +77,8 @@ type Server struct {
 	server   temporal.Server
 	ui       *uiserver.Server
 	hostPort string
+	// refreshTimer ends the forced search-attribute refresh a while after start.
+	refreshTimer *time.Timer
 }
 
 // Start checks that the ports are free, prepares the database and starts the server (and
@@ -129,14 +131,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
-	dyn := dynamicconfig.StaticClient{
-		// One node: a single task-queue partition keeps the backlog FIFO.
-		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
-		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
-		// Search attributes added at start are visible at once.
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
-		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-	}
+	dyn := dynamicconfig.NewMemoryClient()
+	// One node: a single task-queue partition keeps the backlog FIFO.
+	dyn.OverrideSetting(dynamicconfig.MatchingNumTaskqueueReadPartitions, 1)
+	dyn.OverrideSetting(dynamicconfig.MatchingNumTaskqueueWritePartitions, 1)
+	dyn.OverrideSetting(dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance, 100)
+	// Search attributes and a namespace added at start are visible at once: every read of
+	// them goes to the database. Only while starting: on every workflow start and search
+	// attribute upsert it costs two database reads (4 % and 2 % of the CPU of a delivery, on
+	// the one SQLite connection everything waits on), so it ends once the caches hold them.
+	endForcedRefresh := dyn.OverrideSetting(dynamicconfig.ForceSearchAttributesCacheRefreshOnRead, true)
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -151,9 +155,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("start Temporal server: %w", err)
 	}
 	s := &Server{opts: opts, server: srv, hostPort: net.JoinHostPort(dialIP(opts.IP), strconv.Itoa(opts.FrontendPort))}
-	if err := s.ensureNamespace(ctx, isNew); err != nil {
+	added, err := s.ensureNamespace(ctx, isNew)
+	if err != nil {
 		s.Stop()
 		return nil, err
+	}
+	if added {
+		// What was added now reaches every service's cache within its refresh interval
+		// (a minute for search attributes); until then, reads go on to the database.
+		s.refreshTimer = time.AfterFunc(searchAttributesCacheRefresh, endForcedRefresh)
+	} else {
+		endForcedRefresh()
 	}
 	if opts.UIPort != 0 {
 		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
@@ -197,21 +209,30 @@ func (s *Server) UIURL() string {
 
 // Stop stops the UI and the server.
 func (s *Server) Stop() {
+	if s.refreshTimer != nil {
+		s.refreshTimer.Stop()
+	}
 	if s.ui != nil {
 		s.ui.Stop()
 	}
 	_ = s.server.Stop()
 }
 
+// searchAttributesCacheRefresh is how long the server's services may keep search
+// attributes in their caches before they read them again (Temporal's cacheRefreshInterval
+// of 60 s, with a margin).
+const searchAttributesCacheRefresh = 65 * time.Second
+
 // ensureNamespace waits for the frontend, registers the namespace when it was not created
 // in the database before start (PostgreSQL), and adds any search attribute it lacks:
-// NewNamespaceConfig applies them only when the namespace is new.
-func (s *Server) ensureNamespace(ctx context.Context, isNew bool) error {
+// NewNamespaceConfig applies them only when the namespace is new. added says whether it
+// registered or added anything.
+func (s *Server) ensureNamespace(ctx context.Context, isNew bool) (added bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	c, err := client.DialContext(ctx, client.Options{HostPort: s.hostPort, Namespace: s.opts.Namespace, Logger: quietLogger{}})
 	if err != nil {
-		return fmt.Errorf("connect to embedded Temporal at %s: %w", s.hostPort, err)
+		return false, fmt.Errorf("connect to embedded Temporal at %s: %w", s.hostPort, err)
 	}
 	defer c.Close()
 	if s.opts.PostgresURL != "" {
@@ -221,11 +242,12 @@ func (s *Server) ensureNamespace(ctx context.Context, isNew bool) error {
 		})
 		var exists *serviceerror.NamespaceAlreadyExists
 		if err != nil && !errors.As(err, &exists) {
-			return fmt.Errorf("register namespace %q: %w", s.opts.Namespace, err)
+			return false, fmt.Errorf("register namespace %q: %w", s.opts.Namespace, err)
 		}
+		added = err == nil
 	}
 	if isNew || len(s.opts.SearchAttributes) == 0 {
-		return nil
+		return added, nil
 	}
 	var have *operatorservice.ListSearchAttributesResponse
 	// A namespace registered a moment ago may not be known to every service yet.
@@ -234,7 +256,7 @@ func (s *Server) ensureNamespace(ctx context.Context, isNew bool) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("list search attributes: %w", err)
+		return false, fmt.Errorf("list search attributes: %w", err)
 	}
 	missing := map[string]enumspb.IndexedValueType{}
 	for name, typ := range s.opts.SearchAttributes {
@@ -243,7 +265,7 @@ func (s *Server) ensureNamespace(ctx context.Context, isNew bool) error {
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return added, nil
 	}
 	err = retryNotFound(ctx, func() error {
 		_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
@@ -252,10 +274,10 @@ func (s *Server) ensureNamespace(ctx context.Context, isNew bool) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("add search attributes: %w", err)
+		return false, fmt.Errorf("add search attributes: %w", err)
 	}
 	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.opts.Namespace})
-	return err
+	return true, err
 }
 
 // retryNotFound calls f until it succeeds, fails otherwise than with a not-found or
