@@ -441,7 +441,7 @@ func (l *Log) Resend(ctx context.Context, deliveryID string) (Run, error) {
 		ID:                    h.WorkflowID,
 		TaskQueue:             l.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(d.EventType)),
-	}, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: d.event, Only: []string{d.DistributionID}})
+	}, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: d.event, Only: []string{d.DistributionID}, LocalFirst: true})
 	if err != nil {
 		return Run{}, fmt.Errorf("resend delivery %s: %w", deliveryID, err)
 	}

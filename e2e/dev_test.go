@@ -25,7 +25,7 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-var recordHistory = flag.Bool("record-history", false, "write the history of the retried delivery to ../workflows/testdata")
+var recordHistory = flag.String("record-history", "", "write the history of the retried delivery to ../workflows/testdata/delivery_NAME.history.json, for the replay tests (histories recorded before stay, and replay too)")
 
 // listWorkflowsInUI asks the Web UI's server, as the browser does, for the workflows that
 // a visibility query selects.
@@ -137,6 +137,17 @@ func TestDev(t *testing.T) {
 		if res.Status != workflows.StatusDelivered || len(res.Deliveries) != 1 || res.Deliveries[0].Attempts != 1 {
 			t.Errorf("result %+v", res)
 		}
+		// A delivery at the first attempt costs the fewest events: its start, one workflow
+		// task that reads the candidates and posts (two local-activity markers, no version
+		// marker), one search-attribute upsert, and the close.
+		var types []string
+		for _, ev := range workflowHistory(t, c, "event/evt_8f14e45f").GetEvents() {
+			types = append(types, ev.GetEventType().String())
+		}
+		if want := []string{"WorkflowExecutionStarted", "WorkflowTaskScheduled", "WorkflowTaskStarted", "WorkflowTaskCompleted",
+			"MarkerRecorded", "MarkerRecorded", "UpsertWorkflowSearchAttributes", "WorkflowExecutionCompleted"}; !slices.Equal(types, want) {
+			t.Errorf("history of a delivery at the first attempt:\n%v\nwant\n%v", types, want)
+		}
 	})
 
 	t.Run("fails twice then answers 200: three attempts with one webhook-id", func(t *testing.T) {
@@ -190,8 +201,8 @@ func TestDev(t *testing.T) {
 		} else if strings.Contains(string(raw), strings.TrimPrefix(d.secret, "whsec_")) {
 			t.Errorf("the signing secret is in the history of %s", h.WorkflowID)
 		}
-		if *recordHistory {
-			if err := os.WriteFile(filepath.Join(moduleRoot, "workflows", "testdata", "delivery_local_first.history.json"), hist, 0o644); err != nil {
+		if *recordHistory != "" {
+			if err := os.WriteFile(filepath.Join(moduleRoot, "workflows", "testdata", "delivery_"+*recordHistory+".history.json"), hist, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

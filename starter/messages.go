@@ -28,7 +28,7 @@ func (s *Starter) StartOnly(ctx context.Context, ev payloads.Event, distribution
 		EnableEagerStart:                         true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(ev.Type)),
 	}
-	_, err = s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev, Only: []string{distributionID}})
+	_, err = s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev, Only: []string{distributionID}, LocalFirst: true})
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &exists) || temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return true, nil

@@ -46,7 +46,7 @@ func (s *Starter) Start(ctx context.Context, ev payloads.Event) (Handle, error) 
 	}
 	// Without WorkflowExecutionErrorWhenAlreadyStarted, a repeated id returns the first
 	// submission's run, running or closed, instead of an error.
-	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev})
+	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev, LocalFirst: true})
 	if err != nil {
 		return Handle{}, fmt.Errorf("start the workflow of event %s: %w", ev.ID, err)
 	}

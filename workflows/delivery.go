@@ -72,7 +72,9 @@ const (
 	ReasonInvalid   = "invalid"
 )
 
-// localFirstVersion names the change that made the first attempts local activities.
+// localFirstVersion names the change that made the first attempts local activities, for
+// the workflows whose input does not say it (LocalFirst): those started before the input
+// said it, and those an older starter starts.
 const localFirstVersion = "local-first-attempt"
 
 // MaxTargetsPerEvent bounds the deliveries of one event; those past it are recorded as
@@ -105,6 +107,13 @@ type DeliveryInput struct {
 	// Only, when set, restricts the run to these distributions and project webhooks: a
 	// delivery sent again (a retry or a recovery) goes to its own target alone.
 	Only []string `json:"only,omitempty"`
+	// LocalFirst runs the candidates' read and every first attempt as local activities in
+	// the first workflow task; every starter sets it. It is the input's rather than a
+	// GetVersion marker's to say, because GetVersion also upserts TemporalChangeVersion:
+	// one more history event, and one more visibility write per event when the workflow
+	// is still running as the server writes it. Without it (workflows started before it
+	// existed), the version marker decides, as it did.
+	LocalFirst bool `json:"local_first,omitempty"`
 }
 
 // DeliveryResult is what a Delivery workflow returns, for the Web UI and the API.
@@ -186,10 +195,12 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
-	// Version 1 reads the candidates and makes every first attempt as local activities, in
-	// the first workflow task: no round trip through the server's task queues before the
-	// first POST. Retries stay regular activities on durable timers.
-	localFirst := workflow.GetVersion(ctx, localFirstVersion, workflow.DefaultVersion, 1) == 1
+	// Local first: read the candidates and make every first attempt as local activities, in
+	// the first workflow task, so no round trip through the server's task queues comes
+	// before the first POST. Retries stay regular activities on durable timers. The input
+	// says so; a workflow whose input does not asks the version marker (version 1 is local
+	// first), which replays the histories recorded before the input said it.
+	localFirst := in.LocalFirst || workflow.GetVersion(ctx, localFirstVersion, workflow.DefaultVersion, 1) == 1
 	var snap distributions.Snapshot
 	if localFirst {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{

@@ -575,3 +575,52 @@ func TestDeliveryPublishCodeCustomer(t *testing.T) {
 		t.Errorf("calls %+v", pool.calls)
 	}
 }
+
+// TestDeliveryLocalFirstFromTheInput: with LocalFirst in the input (as every starter sends
+// it) the first attempt is a local activity and the version marker is not asked, so the
+// workflow upserts no TemporalChangeVersion; without it, the version marker decides, and
+// the DefaultVersion of a history recorded before local first makes the attempt a regular
+// activity.
+func TestDeliveryLocalFirstFromTheInput(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		in         DeliveryInput
+		wantLocal  bool
+		wantMarker bool
+	}{
+		{"input says local first", DeliveryInput{Event: orderPaid, LocalFirst: true}, true, false},
+		{"no word in the input, the marker's default version", DeliveryInput{Event: orderPaid}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			f := &fakeReceiver{candidates: []distributions.Distribution{distribution("d1", distributions.StatusLive, nil, "customer.order.paid")},
+				script: map[string][]int{"d1": {200}}}
+			f.register(env)
+			askedVersion := false
+			env.OnGetVersion(localFirstVersion, workflow.DefaultVersion, 1).Return(func(string, workflow.Version, workflow.Version) workflow.Version {
+				askedVersion = true
+				return workflow.DefaultVersion
+			})
+			var local, regular int
+			env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+				if info.ActivityType.Name == ActivityPost {
+					local++
+				}
+			})
+			env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+				if info.ActivityType.Name == ActivityPost {
+					regular++
+				}
+			})
+			env.ExecuteWorkflow(DeliveryWorkflow, tc.in)
+			var res DeliveryResult
+			if err := env.GetWorkflowResult(&res); err != nil || res.Status != StatusDelivered {
+				t.Fatalf("result %+v, %v", res, err)
+			}
+			if askedVersion != tc.wantMarker || (local == 1) != tc.wantLocal || local+regular != 1 {
+				t.Errorf("asked the version marker %v (want %v); Post as a local activity %d, regular %d", askedVersion, tc.wantMarker, local, regular)
+			}
+		})
+	}
+}

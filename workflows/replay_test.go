@@ -10,9 +10,10 @@ import (
 	"github.com/hookflow/hookflow/codec"
 )
 
-// TestReplayRecordedHistories replays histories recorded from real runs (regenerate with
-// `go test -run TestDev -record-history ./e2e`): a change to Delivery that breaks
-// determinism for workflows already running fails here.
+// TestReplayRecordedHistories replays histories recorded from real runs: a change to
+// Delivery that breaks determinism for workflows already running fails here. Record the
+// current code's with `go test -run 'TestDev$' ./e2e -record-history=NAME`, which adds
+// delivery_NAME.history.json; the older ones stay, for the workflows they stand for.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.history.json")
 	if err != nil || len(files) == 0 {
