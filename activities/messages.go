@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -16,20 +15,22 @@ import (
 	"github.com/hookflow/hookflow/store"
 )
 
-// DeliveryStarter starts the Delivery workflow of an event restricted to one distribution
-// (starter.Starter does): already is true when the event's workflow exists, running or
-// closed, and then nothing is started.
+// DeliveryStarter starts the Delivery workflow of the customers of a message in events,
+// restricted to one distribution, with the id event/<key> (starter.Starter does): already
+// is true when that workflow exists, running or closed, and then nothing is started.
 type DeliveryStarter interface {
-	StartOnly(ctx context.Context, ev payloads.Event, distributionID string) (already bool, err error)
+	StartDeliveries(ctx context.Context, key string, events []payloads.Event, distributionID string) (already bool, err error)
 }
 
 // MessageBatch asks StartMessageBatch to start the deliveries of the customers with
-// From <= seq < From+Limit. (The Message workflow sends workflows.MessageBatch, the same
+// From <= seq < From+Limit, PerWorkflow of them in one workflow (one when zero, as batches
+// asked before it existed). (The Message workflow sends workflows.MessageBatch, the same
 // JSON: workflows and activities do not import each other.)
 type MessageBatch struct {
-	MessageID string `json:"message_id"`
-	From      int    `json:"from"`
-	Limit     int    `json:"limit"`
+	MessageID   string `json:"message_id"`
+	From        int    `json:"from"`
+	Limit       int    `json:"limit"`
+	PerWorkflow int    `json:"per_workflow,omitempty"`
 }
 
 // MessageBatchResult says what a batch did. Next is the first seq after the batch.
@@ -48,19 +49,18 @@ type MessageRecord struct {
 	At        time.Time `json:"at"`
 }
 
-// MessageEventID is the id of the event (and so of the Delivery workflow) of customer seq
-// of a message: the same on every attempt, so a customer's delivery starts once. The '/'
-// is never in the id of an event sent to the API, so no event can take a customer's
-// workflow id (and be taken for its delivery), nor share its webhook-id.
-func MessageEventID(messageID string, seq int) string { return messageID + "/" + strconv.Itoa(seq) }
+// MessageEventID is the id of the event of customer seq of a message (payloads.MessageEventID).
+func MessageEventID(messageID string, seq int) string { return payloads.MessageEventID(messageID, seq) }
 
 // messageStartConcurrency bounds the workflow starts one batch has in flight.
 const messageStartConcurrency = 16
 
-// StartMessageBatch reads a batch of a message's customers and starts the Delivery workflow
-// of each, then records the progress in the store. A workflow that exists already (this
-// batch ran before and was cut short) is counted, never started again: its id is derived
-// from (message id, seq) and the start refuses an existing id, running or closed.
+// StartMessageBatch reads a batch of a message's customers and starts their deliveries,
+// PerWorkflow customers (consecutive) in each Delivery workflow, then records the progress
+// in the store. A workflow that exists already (this batch ran before and was cut short)
+// is counted, never started again: its id is derived from (message id, the seqs it
+// delivers), the same when the batch runs again, and the start refuses an existing id,
+// running or closed.
 func (a *Activities) StartMessageBatch(ctx context.Context, b MessageBatch) (MessageBatchResult, error) {
 	m, err := a.Store.GetMessage(ctx, b.MessageID)
 	if err != nil {
@@ -91,13 +91,22 @@ func (a *Activities) StartMessageBatch(ctx context.Context, b MessageBatch) (Mes
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, messageStartConcurrency)
 	)
-	for _, cu := range customers {
-		ev := MessageEvent(m, distribution, cu)
+	per := max(b.PerWorkflow, 1)
+	for from := 0; from < len(customers); from += per {
+		group := customers[from:min(from+per, len(customers))]
+		events := make([]payloads.Event, len(group))
+		for i, cu := range group {
+			events[i] = MessageEvent(m, distribution, cu)
+		}
+		key := events[0].ID
+		if len(group) > 1 {
+			key = payloads.MessageGroupKey(m.ID, group[0].Seq, group[len(group)-1].Seq)
+		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			already, err := a.Deliveries.StartOnly(ctx, ev, m.DistributionID)
+			already, err := a.Deliveries.StartDeliveries(ctx, key, events, m.DistributionID)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -106,9 +115,9 @@ func (a *Activities) StartMessageBatch(ctx context.Context, b MessageBatch) (Mes
 					firstErr = err
 				}
 			case already:
-				res.AlreadyStarted++
+				res.AlreadyStarted += len(events)
 			default:
-				res.Started++
+				res.Started += len(events)
 			}
 			activity.RecordHeartbeat(ctx, res.Started+res.AlreadyStarted)
 		}()

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"go.temporal.io/server/temporaltest"
@@ -27,10 +28,10 @@ import (
 )
 
 // TestMessageOnTemporal runs the Message workflow and its activities on a real (in-memory)
-// Temporal server, with a stand-in Delivery workflow that records the events it gets. One
-// customer's delivery exists before (as after a crash between its start and the record of
-// the batch): it is counted, not started again. Small batches make the workflow continue as
-// new on the way.
+// Temporal server, with a stand-in Delivery workflow that records the events it gets. The
+// delivery of two customers exists before (as after a crash between its start and the
+// record of the batch): it is counted, not started again. Small batches make the workflow
+// continue as new on the way, and deliver two customers in each workflow.
 func TestMessageOnTemporal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
@@ -82,8 +83,8 @@ func TestMessageOnTemporal(t *testing.T) {
 		r.RegisterActivityWithOptions(acts.RecordMessage, activity.RegisterOptions{Name: workflows.ActivityRecordMessage})
 	})
 
-	// Customer 3's delivery ran already.
-	pre, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(MessageEventID("msg_t", 3)), TaskQueue: "q"},
+	// The delivery of customers 2 and 3 ran already.
+	pre, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(payloads.MessageGroupKey("msg_t", 2, 3)), TaskQueue: "q"},
 		workflows.DeliveryWorkflow, workflows.DeliveryInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -108,34 +109,52 @@ func TestMessageOnTemporal(t *testing.T) {
 		t.Errorf("done before the send time")
 	}
 
-	// Every customer's delivery ran once; the already-started one was not started again.
-	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == total })
+	// Every customer's delivery ran once, two to a workflow; the delivery that existed was
+	// not started again.
+	waitUntil(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 4 })
 	mu.Lock()
 	var ids []string
+	delivered := map[int]int{}
 	for id, runs := range got {
 		ids = append(ids, id)
-		if id == "msg_t/3" {
-			if len(runs) != 1 || runs[0].Event.ID != "" {
+		if id == "msg_t/2-3" {
+			if len(runs) != 1 || len(runs[0].Events) != 0 || runs[0].Event.ID != "" {
 				t.Errorf("the delivery that existed was started again: %+v", runs)
 			}
+			delivered[2]++
+			delivered[3]++
 			continue
 		}
 		in := runs[0]
-		if len(runs) != 1 || in.Event.Type != workflows.ManualEventType || in.Event.GroupID != "msg_t" ||
-			len(in.Only) != 1 || in.Only[0] != "distr_1" || !in.Event.CreatedAt.Equal(m.SendAt) ||
-			string(in.Event.Data["distribution"]) != `{"id":"distr_1","message_id":"msg_t","name":"Spring"}` {
+		events := in.Events
+		if len(events) == 0 {
+			events = []payloads.Event{in.Event}
+		}
+		if len(runs) != 1 || len(in.Only) != 1 || in.Only[0] != "distr_1" || !in.LocalFirst {
 			t.Errorf("delivery %s: %+v", id, runs)
 		}
-		var seq int
-		fmt.Sscanf(id, "msg_t/%d", &seq)
-		if string(in.Event.Data["customer"]) != string(customers[seq]) || in.Event.EntityID != fmt.Sprintf("cust_%d", seq) {
-			t.Errorf("delivery %s customer %s", id, in.Event.Data["customer"])
+		for _, ev := range events {
+			var seq int
+			fmt.Sscanf(ev.ID, "msg_t/%d", &seq)
+			delivered[seq]++
+			if ev.Type != workflows.ManualEventType || ev.GroupID != "msg_t" || !ev.CreatedAt.Equal(m.SendAt) ||
+				string(ev.Data["distribution"]) != `{"id":"distr_1","message_id":"msg_t","name":"Spring"}` {
+				t.Errorf("delivery %s, event %s: %+v", id, ev.ID, ev)
+			}
+			if string(ev.Data["customer"]) != string(customers[seq]) || ev.EntityID != fmt.Sprintf("cust_%d", seq) {
+				t.Errorf("delivery %s customer %s", id, ev.Data["customer"])
+			}
 		}
 	}
 	mu.Unlock()
 	sort.Strings(ids)
-	if fmt.Sprint(ids) != "[msg_t/0 msg_t/1 msg_t/2 msg_t/3 msg_t/4 msg_t/5 msg_t/6]" {
+	if fmt.Sprint(ids) != "[msg_t/0-1 msg_t/2-3 msg_t/4-5 msg_t/6]" {
 		t.Errorf("deliveries %v", ids)
+	}
+	for seq := range total {
+		if delivered[seq] != 1 {
+			t.Errorf("customer %d delivered %d times", seq, delivered[seq])
+		}
 	}
 	stored, err := st.GetMessage(ctx, m.ID)
 	if err != nil || stored.Status != store.MessageSent || stored.Sent != total || stored.FinishedAt == nil {
@@ -166,6 +185,69 @@ func TestMessageEventIDIsNoEventID(t *testing.T) {
 		body := fmt.Sprintf(`{"id":%q,"type":"customer.order.paid","data":{}}`, id)
 		if _, err := payloads.ParseEvent([]byte(body), time.Now(), func() string { return "evt_new" }); err == nil {
 			t.Errorf("an event with the id %q is accepted", id)
+		}
+	}
+}
+
+// fakeStarter records what StartMessageBatch starts; the keys in exists are there already.
+type fakeStarter struct {
+	mu      sync.Mutex
+	started map[string][]string // key -> event ids
+	exists  map[string]bool
+}
+
+func (f *fakeStarter) StartDeliveries(_ context.Context, key string, events []payloads.Event, _ string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.exists[key] {
+		return true, nil
+	}
+	for _, ev := range events {
+		f.started[key] = append(f.started[key], ev.ID)
+	}
+	return false, nil
+}
+
+// TestStartMessageBatchPerWorkflow: a batch starts its customers PerWorkflow to a workflow,
+// keyed by their seqs; a batch asked without PerWorkflow (by a Message workflow that ran
+// before it existed) starts one workflow per customer, keyed by its event id, as then.
+func TestStartMessageBatchPerWorkflow(t *testing.T) {
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "hookflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var customers []json.RawMessage
+	for i := range 7 {
+		customers = append(customers, json.RawMessage(fmt.Sprintf(`{"id":"cust_%d"}`, i)))
+	}
+	now := time.Now().UTC()
+	m := store.Message{ID: "msg_b", DistributionID: "distr_1", DistributionName: "B", Status: store.MessageSending, SendAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateMessage(t.Context(), m, customers); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		per        int
+		exists     string
+		want       string
+		started    int
+		alreadyRan int
+	}{
+		{per: 3, exists: "msg_b/3-5", want: "map[msg_b/0-2:[msg_b/0 msg_b/1 msg_b/2] msg_b/6:[msg_b/6]]", started: 4, alreadyRan: 3},
+		{per: 0, exists: "msg_b/1", want: "map[msg_b/0:[msg_b/0] msg_b/2:[msg_b/2] msg_b/3:[msg_b/3] msg_b/4:[msg_b/4] msg_b/5:[msg_b/5] msg_b/6:[msg_b/6]]", started: 6, alreadyRan: 1},
+	} {
+		f := &fakeStarter{started: map[string][]string{}, exists: map[string]bool{tc.exists: true}}
+		a := &Activities{Store: st, Deliveries: f}
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestActivityEnvironment()
+		env.RegisterActivity(a.StartMessageBatch)
+		var res MessageBatchResult
+		val, err := env.ExecuteActivity(a.StartMessageBatch, MessageBatch{MessageID: m.ID, From: 0, Limit: 100, PerWorkflow: tc.per})
+		if err == nil {
+			err = val.Get(&res)
+		}
+		if err != nil || fmt.Sprint(f.started) != tc.want || res.Started != tc.started || res.AlreadyStarted != tc.alreadyRan || res.Next != 7 {
+			t.Errorf("per workflow %d: %+v %v, started %v", tc.per, res, err, f.started)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -302,13 +303,20 @@ func (l *Log) Delivery(ctx context.Context, id string) (Delivery, error) {
 func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.DataConverter) {
 	decode := func(p *commonpb.Payloads, v any) bool { return p != nil && dc.FromPayloads(p, v) == nil }
 	attempts := map[int64]int{} // scheduled event id -> index in d.Attempts
+	// The events the workflow delivers: one, or the customers of a message; which one is
+	// d's is known with its distribution.
+	var delivered []payloads.Event
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
 		switch a := ev.GetAttributes().(type) {
 		case *historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes:
 			var in workflows.DeliveryInput
 			if decode(a.WorkflowExecutionStartedEventAttributes.GetInput(), &in) {
-				d.EventID, d.EventType, d.event = in.Event.ID, in.Event.Type, in.Event
+				delivered = in.Events
+				if len(delivered) == 0 {
+					delivered = []payloads.Event{in.Event}
+					d.EventID, d.EventType, d.event = in.Event.ID, in.Event.Type, in.Event
+				}
 			}
 		case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
 			attrs := a.ActivityTaskScheduledEventAttributes
@@ -390,10 +398,21 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 					}
 				}
 				for _, skip := range res.Skipped {
-					if payloads.DeliveryID(d.EventID, skip.DistributionID) == d.ID {
+					eventID := skip.EventID
+					if eventID == "" {
+						eventID = d.EventID
+					}
+					if payloads.DeliveryID(eventID, skip.DistributionID) == d.ID {
 						d.Status, d.Reason, d.DistributionID = workflows.StatusSkipped, skip.Reason, skip.DistributionID
 					}
 				}
+			}
+		}
+	}
+	if d.EventID == "" && d.DistributionID != "" {
+		for _, e := range delivered {
+			if payloads.DeliveryID(e.ID, d.DistributionID) == d.ID {
+				d.EventID, d.EventType, d.event = e.ID, e.Type, e
 			}
 		}
 	}
@@ -449,6 +468,37 @@ func (l *Log) Resend(ctx context.Context, deliveryID string) (Run, error) {
 	return h, nil
 }
 
+// undelivered reads the result of a workflow that delivered many events and returns, as
+// (delivery id, event id), its deliveries to distributionID that were not delivered:
+// failed or skipped.
+func (l *Log) undelivered(ctx context.Context, workflowID, runID, distributionID string) ([][2]string, error) {
+	iter := l.Client.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	var res workflows.DeliveryResult
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return nil, fmt.Errorf("read the result of %s: %w", workflowID, err)
+		}
+		if done := ev.GetWorkflowExecutionCompletedEventAttributes(); done != nil {
+			if err := l.dataConverter().FromPayloads(done.GetResult(), &res); err != nil {
+				return nil, fmt.Errorf("read the result of %s: %w", workflowID, err)
+			}
+		}
+	}
+	var out [][2]string
+	for _, o := range res.Deliveries {
+		if o.DistributionID == distributionID && o.Status != workflows.StatusDelivered {
+			out = append(out, [2]string{o.DeliveryID, o.EventID})
+		}
+	}
+	for _, skip := range res.Skipped {
+		if skip.DistributionID == distributionID {
+			out = append(out, [2]string{payloads.DeliveryID(skip.EventID, skip.DistributionID), skip.EventID})
+		}
+	}
+	return out, nil
+}
+
 // Recovered is one delivery that Recover looked at.
 type Recovered struct {
 	DeliveryID string `json:"delivery_id"`
@@ -476,28 +526,48 @@ func (l *Log) Recover(ctx context.Context, distributionID string, since time.Tim
 	query := fmt.Sprintf("%s = '%s' AND %s IN ('%s', '%s') AND StartTime >= '%s' AND WorkflowId STARTS_WITH 'event/'",
 		workflows.DistributionsKey.GetName(), distributionID, workflows.StatusKey.GetName(),
 		workflows.StatusFailed, workflows.StatusSkipped, since.UTC().Format(time.RFC3339Nano))
-	var events []string
+	// The deliveries to look at, oldest event first (the list is newest first): the event's
+	// delivery to the distribution, or for a workflow of many customers of a message, those
+	// of its deliveries to it that it did not deliver.
+	var listed []*workflowpb.WorkflowExecutionInfo
 	var token []byte
-	for len(events) < limit {
+	for len(listed) < limit {
 		resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 100, NextPageToken: token})
 		if err != nil {
 			return nil, fmt.Errorf("list failed and skipped deliveries: %w", err)
 		}
-		for _, e := range resp.GetExecutions() {
-			events = append(events, strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "event/"))
-		}
+		listed = append(listed, resp.GetExecutions()...)
 		if token = resp.GetNextPageToken(); len(token) == 0 {
 			break
 		}
 	}
-	if len(events) > limit {
-		events = events[:limit]
+	if len(listed) > limit {
+		listed = listed[:limit] // the newest
+	}
+	type pending struct{ deliveryID, eventID string }
+	var todo []pending
+	for i := len(listed) - 1; i >= 0 && len(todo) < limit; i-- {
+		exec := listed[i].GetExecution()
+		key := strings.TrimPrefix(exec.GetWorkflowId(), "event/")
+		if _, many := payloads.ParseMessageGroupKey(key); !many {
+			todo = append(todo, pending{payloads.DeliveryID(key, distributionID), key})
+			continue
+		}
+		left, err := l.undelivered(ctx, exec.GetWorkflowId(), exec.GetRunId(), distributionID)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range left {
+			todo = append(todo, pending{p[0], p[1]})
+		}
+	}
+	if len(todo) > limit {
+		todo = todo[:limit]
 	}
 	out := []Recovered{}
-	for i := len(events) - 1; i >= 0; i-- { // listed newest first; send oldest first
-		id := payloads.DeliveryID(events[i], distributionID)
-		r := Recovered{DeliveryID: id, EventID: events[i]}
-		h, err := l.Resend(ctx, id)
+	for _, p := range todo {
+		r := Recovered{DeliveryID: p.deliveryID, EventID: p.eventID}
+		h, err := l.Resend(ctx, p.deliveryID)
 		switch {
 		case errors.Is(err, ErrNotResendable):
 			r.Status = strings.TrimPrefix(err.Error(), ErrNotResendable.Error()+": ")

@@ -179,7 +179,7 @@ func TestMatchStatus(t *testing.T) {
 	if !reflect.DeepEqual(ids, []string{"distr_a", "distr_c"}) {
 		t.Errorf("matched = %v", ids)
 	}
-	if want := []Skip{{"distr_b", "paused"}, {"distr_d", "draft"}}; !reflect.DeepEqual(dec.Skipped, want) {
+	if want := []Skip{{DistributionID: "distr_b", Reason: "paused"}, {DistributionID: "distr_d", Reason: "draft"}}; !reflect.DeepEqual(dec.Skipped, want) {
 		t.Errorf("skipped = %v, want %v", dec.Skipped, want)
 	}
 }

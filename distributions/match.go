@@ -35,7 +35,9 @@ type Decision struct {
 // Skip names a distribution that did not take an event, and why.
 type Skip struct {
 	DistributionID string `json:"distribution_id"`
-	Reason         string `json:"reason"`
+	// EventID is the event skipped, set by a workflow that delivers many.
+	EventID string `json:"event_id,omitempty"`
+	Reason  string `json:"reason"`
 }
 
 // Match decides which candidates take ev at time at: those that subscribe to its type, whose
@@ -50,7 +52,7 @@ func Match(ev payloads.Event, candidates []Distribution, at time.Time) Decision 
 		if d.Trigger.Filter != "" {
 			ok, err := EvalFilter(d.Trigger.Filter, ev)
 			if err != nil {
-				dec.FilterErrors = append(dec.FilterErrors, Skip{d.ID, "filter: " + err.Error()})
+				dec.FilterErrors = append(dec.FilterErrors, Skip{DistributionID: d.ID, Reason: "filter: " + err.Error()})
 				continue
 			}
 			if !ok {
@@ -58,7 +60,7 @@ func Match(ev payloads.Event, candidates []Distribution, at time.Time) Decision 
 			}
 		}
 		if d.Status != StatusLive {
-			dec.Skipped = append(dec.Skipped, Skip{d.ID, d.Status})
+			dec.Skipped = append(dec.Skipped, Skip{DistributionID: d.ID, Reason: d.Status})
 			continue
 		}
 		dec.Matched = append(dec.Matched, d)

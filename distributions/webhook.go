@@ -128,7 +128,7 @@ func MatchWebhooks(eventType string, candidates []ProjectWebhook) (matched []Pro
 		if w.Active {
 			matched = append(matched, w)
 		} else {
-			skipped = append(skipped, Skip{w.ID, "inactive"})
+			skipped = append(skipped, Skip{DistributionID: w.ID, Reason: "inactive"})
 		}
 	}
 	sortByID(matched, func(w ProjectWebhook) string { return w.ID })

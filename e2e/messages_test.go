@@ -167,6 +167,84 @@ func TestMessagesDev(t *testing.T) {
 	})
 }
 
+// TestMessagesDeliveredTogether: the customers of a message are delivered several to a
+// workflow, and still each is its own delivery: found by its id with its own attempts and
+// event, and when one fails, recovering the distribution sends that one again and no other.
+func TestMessagesDeliveredTogether(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	d := startDev(t, t.TempDir(), nil)
+	recv := newReceiver(t)
+	distr := createManualDistribution(t, d.api, recv.URL+"/hooks")
+	recv.refuseCustomer("cust_c", http.StatusBadRequest) // stops at once, without pausing the distribution
+	since := time.Now().Add(-time.Second)
+	file := filepath.Join(t.TempDir(), "customers.jsonl")
+	var lines []string
+	for _, c := range []string{"a", "b", "c", "d", "e"} {
+		lines = append(lines, fmt.Sprintf(`{"id":"cust_%s"}`, c))
+	}
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var m api.MessageView
+	mustJSON(t, []byte(runCLI(t, d, "messages", "send", "--distribution", distr, "--customers", file, "--delay", "0s", "-o", "json")), &m)
+	recv.waitRequests(t, 5, time.Minute)
+	waitFor(t, 30*time.Second, func() bool { return getMessage(t, d.api, m.ID).Status == "sent" })
+	// All five in one workflow, which failed for one of them.
+	group := workflows.WorkflowID(m.ID + "/0-4")
+	var res workflows.DeliveryResult
+	waitWorkflow(t, d.client(t), group, 30*time.Second, &res)
+	if res.Status != workflows.StatusFailed || len(res.Deliveries) != 5 {
+		t.Fatalf("the workflow of the message's customers: %+v", res)
+	}
+	byCustomer := recv.webhookIDsByCustomer()
+	idOf := recv.webhookIDOf
+	if len(byCustomer) != 5 {
+		t.Fatalf("customers received %v", byCustomer)
+	}
+	type shown struct {
+		Status   string `json:"status"`
+		EventID  string `json:"event_id"`
+		Distrib  string `json:"distribution_id"`
+		Attempts []struct {
+			StatusCode int `json:"status_code"`
+		} `json:"attempts"`
+	}
+	for i, c := range []string{"cust_a", "cust_c"} {
+		var got shown
+		waitFor(t, 15*time.Second, func() bool {
+			status, body := call(t, "GET", d.api+"/v1/deliveries/"+idOf(c), nil)
+			return status == 200 && json.Unmarshal(body, &got) == nil && got.Status != ""
+		})
+		wantStatus, wantCode, wantEvent := "delivered", 200, m.ID+"/0"
+		if i == 1 {
+			wantStatus, wantCode, wantEvent = "failed", 400, m.ID+"/2"
+		}
+		if got.Status != wantStatus || got.EventID != wantEvent || got.Distrib != distr || len(got.Attempts) != 1 || got.Attempts[0].StatusCode != wantCode {
+			t.Errorf("delivery of %s: %+v", c, got)
+		}
+	}
+	// The receiver takes cust_c again; recovering sends it, and only it.
+	recv.refuseCustomer("cust_c", 0)
+	before := len(recv.requests())
+	status, body := call(t, "POST", d.api+"/v1/distributions/"+distr+"/recover", map[string]any{"since": since})
+	var recovered api.List[struct {
+		DeliveryID string          `json:"delivery_id"`
+		EventID    string          `json:"event_id"`
+		Resent     json.RawMessage `json:"resent"`
+	}]
+	mustJSON(t, body, &recovered)
+	if status != 200 || len(recovered.Data) != 1 || recovered.Data[0].DeliveryID != idOf("cust_c") || recovered.Data[0].EventID != m.ID+"/2" || len(recovered.Data[0].Resent) == 0 {
+		t.Fatalf("recover: %d %s", status, body)
+	}
+	got := recv.waitRequests(t, before+1, 30*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if n := len(recv.requests()); n != before+1 || got[before].header.Get("webhook-id") != idOf("cust_c") {
+		t.Errorf("after recover: %d new requests, the first for %s", n-before, got[before].header.Get("webhook-id"))
+	}
+}
+
 // TestMessagesBulkWorkerKilled sends one message to 2,000 customers (10,000 in CI:
 // HOOKFLOW_TEST_MESSAGE_CUSTOMERS changes it) through `hookflow server` + `api` + one
 // `worker`, and SIGKILLs the worker while it sends, starting a new one. Every customer must

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,8 @@ type receiver struct {
 	// customers holds, by the id of the envelope's data.customer, the webhook-ids it was
 	// sent under.
 	customers map[string]map[string]bool
+	// refuse answers a customer's deliveries (by its id) with a status of its own.
+	refuse map[string]int
 }
 
 type receivedRequest struct {
@@ -78,12 +81,46 @@ func startReceiver(t *testing.T, pause time.Duration, codes []int) *receiver {
 		if len(r.codes) > 0 {
 			code = r.codes[min(n, len(r.codes)-1)]
 		}
+		if c, ok := r.refuse[env.Data.Customer.ID]; ok {
+			code = c
+		}
 		r.mu.Unlock()
 		w.WriteHeader(code)
 		fmt.Fprintf(w, "answer %d", code)
 	}))
 	t.Cleanup(r.Close)
 	return r
+}
+
+// webhookIDOf is the webhook-id customer's deliveries came under (the first, should there
+// be several), or "".
+func (r *receiver) webhookIDOf(customer string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.customers[customer]))
+	for id := range r.customers[customer] {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+// refuseCustomer answers the deliveries about customer (data.customer.id) with code; 0
+// takes that back.
+func (r *receiver) refuseCustomer(customer string, code int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refuse == nil {
+		r.refuse = map[string]int{}
+	}
+	if code == 0 {
+		delete(r.refuse, customer)
+		return
+	}
+	r.refuse[customer] = code
 }
 
 // setCodes replaces the script: the next request gets the answer of its number in all.

@@ -14,27 +14,38 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-// StartOnly starts the Delivery workflow of ev restricted to one distribution, for the
-// deliveries of a message. already is true when a workflow of that event exists (running or
-// closed): it is not started again, so a batch that runs twice starts each customer once.
-// With the worker's own client, the first workflow task comes back with the start.
-func (s *Starter) StartOnly(ctx context.Context, ev payloads.Event, distributionID string) (already bool, err error) {
+// StartDeliveries starts the Delivery workflow of the customers of a message in events,
+// restricted to one distribution: its id is event/<key>, and key is the one event's id, or
+// payloads.MessageGroupKey of several. already is true when a workflow of that id exists
+// (running or closed): it is not started again, so a batch that runs twice starts each
+// customer once. With the worker's own client, the first workflow task comes back with the
+// start.
+func (s *Starter) StartDeliveries(ctx context.Context, key string, events []payloads.Event, distributionID string) (already bool, err error) {
+	if len(events) == 0 {
+		return false, errors.New("no event to deliver")
+	}
+	in := workflows.DeliveryInput{Only: []string{distributionID}, LocalFirst: true}
+	if len(events) == 1 {
+		in.Event = events[0]
+	} else {
+		in.Events = events
+	}
 	opts := client.StartWorkflowOptions{
-		ID:                                       workflows.WorkflowID(ev.ID),
+		ID:                                       workflows.WorkflowID(key),
 		TaskQueue:                                s.TaskQueue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		EnableEagerStart:                         true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(ev.Type)),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(events[0].Type)),
 	}
-	_, err = s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev, Only: []string{distributionID}, LocalFirst: true})
+	_, err = s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &exists) || temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return true, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("start delivery of event %s: %w", ev.ID, err)
+		return false, fmt.Errorf("start delivery of %s: %w", key, err)
 	}
 	return false, nil
 }

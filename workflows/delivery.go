@@ -104,6 +104,10 @@ const postMargin = 5 * time.Second
 // DeliveryInput starts a Delivery workflow.
 type DeliveryInput struct {
 	Event payloads.Event `json:"event"`
+	// Events, when set, are delivered in place of Event: the customers of a message, many
+	// deliveries in one workflow (as an event that many distributions take is), each with
+	// its own delivery id, schedule and attempts. They have one type.
+	Events []payloads.Event `json:"events,omitempty"`
 	// Only, when set, restricts the run to these distributions and project webhooks: a
 	// delivery sent again (a retry or a recovery) goes to its own target alone.
 	Only []string `json:"only,omitempty"`
@@ -130,6 +134,9 @@ type DeliveryResult struct {
 // DeliveryOutcome is how one delivery ended.
 type DeliveryOutcome struct {
 	DeliveryID string `json:"delivery_id"`
+	// EventID is the event delivered, when the workflow delivers many (Events); empty for
+	// the workflow's one event.
+	EventID string `json:"event_id,omitempty"`
 	// DistributionID is the distribution's id, or the project webhook's (wh_...).
 	DistributionID string `json:"distribution_id"`
 	// SourceObject is "distribution" or "webhook".
@@ -190,7 +197,10 @@ func webhookTarget(w distributions.ProjectWebhook, eventType string) target {
 // Delivery matches the event against the distributions and project webhooks and delivers
 // it to each match in parallel, every delivery on its own retry schedule.
 func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
-	ev := in.Event
+	events := in.Events
+	if len(events) == 0 {
+		events = []payloads.Event{in.Event}
+	}
 	loadCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
@@ -207,38 +217,53 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 			StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 		})
-		if err := workflow.ExecuteLocalActivity(lctx, ActivityLoadCandidates, ev.Type).Get(ctx, &snap); err != nil {
+		if err := workflow.ExecuteLocalActivity(lctx, ActivityLoadCandidates, events[0].Type).Get(ctx, &snap); err != nil {
 			return DeliveryResult{}, err
 		}
-	} else if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, ev.Type).Get(ctx, &snap); err != nil {
+	} else if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, events[0].Type).Get(ctx, &snap); err != nil {
 		return DeliveryResult{}, err
 	}
 	if len(in.Only) > 0 {
 		snap = snap.Restrict(in.Only)
 	}
-	decision := distributions.Match(ev, snap.Candidates, workflow.Now(ctx))
-	hooks, inactive := distributions.MatchWebhooks(ev.Type, snap.Webhooks)
-	var targets []target
-	for _, d := range decision.Matched {
-		targets = append(targets, distributionTarget(d))
-	}
-	for _, w := range hooks {
-		targets = append(targets, webhookTarget(w, ev.Type))
-	}
-	skipped := append(decision.Skipped, inactive...)
-	if len(targets) > MaxTargetsPerEvent {
-		// Bounded fan-out: one workflow keeps its history and its first task small enough.
-		for _, t := range targets[MaxTargetsPerEvent:] {
-			skipped = append(skipped, distributions.Skip{DistributionID: t.id, Reason: fmt.Sprintf("over the limit of %d deliveries per event", MaxTargetsPerEvent)})
+	// Every (event, target) pair is one delivery.
+	var deliveries []delivery
+	var skipped, filterErrors []distributions.Skip
+	now := workflow.Now(ctx)
+	for _, ev := range events {
+		decision := distributions.Match(ev, snap.Candidates, now)
+		hooks, inactive := distributions.MatchWebhooks(ev.Type, snap.Webhooks)
+		for _, d := range decision.Matched {
+			deliveries = append(deliveries, delivery{ev, distributionTarget(d)})
 		}
-		targets = targets[:MaxTargetsPerEvent]
+		for _, w := range hooks {
+			deliveries = append(deliveries, delivery{ev, webhookTarget(w, ev.Type)})
+		}
+		for _, skip := range append(decision.Skipped, inactive...) {
+			if len(events) > 1 {
+				skip.EventID = ev.ID // a single event's skips are its own
+			}
+			skipped = append(skipped, skip)
+		}
+		filterErrors = append(filterErrors, decision.FilterErrors...)
+	}
+	if len(deliveries) > MaxTargetsPerEvent {
+		// Bounded fan-out: one workflow keeps its history and its first task small enough.
+		for _, d := range deliveries[MaxTargetsPerEvent:] {
+			skip := distributions.Skip{DistributionID: d.target.id, Reason: fmt.Sprintf("over the limit of %d deliveries per event", MaxTargetsPerEvent)}
+			if len(events) > 1 {
+				skip.EventID = d.event.ID
+			}
+			skipped = append(skipped, skip)
+		}
+		deliveries = deliveries[:MaxTargetsPerEvent]
 	}
 	result := DeliveryResult{
-		Deliveries:   make([]DeliveryOutcome, len(targets)),
+		Deliveries:   make([]DeliveryOutcome, len(deliveries)),
 		Skipped:      skipped,
-		FilterErrors: decision.FilterErrors,
+		FilterErrors: filterErrors,
 	}
-	if len(targets) == 0 {
+	if len(deliveries) == 0 {
 		result.Status = StatusNoMatch
 		if len(result.Skipped) == 0 {
 			return result, workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(result.Status))
@@ -248,33 +273,37 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		return result, workflow.UpsertTypedSearchAttributes(ctx,
 			StatusKey.ValueSet(result.Status),
 			DistributionsKey.ValueSet(capList(skippedIDs(result.Skipped))),
-			DeliveriesKey.ValueSet(capList(skippedDeliveryIDs(ev.ID, result.Skipped))),
+			DeliveriesKey.ValueSet(capList(skippedDeliveryIDs(events[0].ID, result.Skipped))),
 		)
 	}
 
 	firstAttempts, done := 0, 0
 	wg := workflow.NewWaitGroup(ctx)
-	for i, t := range targets {
+	for i, d := range deliveries {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			result.Deliveries[i] = deliver(ctx, ev, snap.ProjectID, t, localFirst, func() { firstAttempts++ })
-			recordOutcome(ctx, result.Deliveries[i])
+			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ })
+			if len(events) > 1 {
+				out.EventID = d.event.ID // a single event's deliveries are its own
+			}
+			result.Deliveries[i] = out
+			recordOutcome(ctx, out)
 			done++
 		})
 	}
 	// One visibility write once every first attempt is answered, one more at the end if the
 	// status changed: each upsert costs the server a write.
-	_ = workflow.Await(ctx, func() bool { return firstAttempts == len(targets) || done == len(targets) })
+	_ = workflow.Await(ctx, func() bool { return firstAttempts == len(deliveries) || done == len(deliveries) })
 	status := StatusRetrying
-	if done == len(targets) {
+	if done == len(deliveries) {
 		status = finalStatus(result.Deliveries)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		StatusKey.ValueSet(status),
-		DistributionsKey.ValueSet(capList(append(targetIDs(targets), skippedIDs(result.Skipped)...))),
-		TargetHostsKey.ValueSet(capList(targetHosts(targets))),
-		DeliveriesKey.ValueSet(capList(append(deliveryIDs(ev.ID, targets), skippedDeliveryIDs(ev.ID, result.Skipped)...))),
+		DistributionsKey.ValueSet(capList(uniqueIDs(append(targetIDs(deliveries), skippedIDs(result.Skipped)...)))),
+		TargetHostsKey.ValueSet(capList(targetHosts(deliveries))),
+		DeliveriesKey.ValueSet(capList(append(deliveryIDs(deliveries), skippedDeliveryIDs(events[0].ID, result.Skipped)...))),
 	); err != nil {
 		return result, err
 	}
@@ -486,18 +515,38 @@ func finalStatus(outs []DeliveryOutcome) string {
 	return StatusDelivered
 }
 
-func targetIDs(ts []target) []string {
-	ids := make([]string, len(ts))
-	for i, t := range ts {
-		ids[i] = t.id
+// delivery is one event to one target.
+type delivery struct {
+	event  payloads.Event
+	target target
+}
+
+func targetIDs(ds []delivery) []string {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.target.id
 	}
 	return ids
 }
 
-func deliveryIDs(eventID string, ts []target) []string {
-	ids := make([]string, len(ts))
-	for i, t := range ts {
-		ids[i] = payloads.DeliveryID(eventID, t.id)
+// uniqueIDs keeps the first of every id, in order: the deliveries of many events to one
+// distribution name it once.
+func uniqueIDs(ids []string) []string {
+	seen := map[string]bool{}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func deliveryIDs(ds []delivery) []string {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = payloads.DeliveryID(d.event.ID, d.target.id)
 	}
 	return ids
 }
@@ -510,19 +559,25 @@ func skippedIDs(skips []distributions.Skip) []string {
 	return ids
 }
 
+// skippedDeliveryIDs are the delivery ids of skips: of their event, or of eventID, the
+// workflow's one event, when they name none.
 func skippedDeliveryIDs(eventID string, skips []distributions.Skip) []string {
 	ids := make([]string, len(skips))
 	for i, s := range skips {
-		ids[i] = payloads.DeliveryID(eventID, s.DistributionID)
+		ev := s.EventID
+		if ev == "" {
+			ev = eventID
+		}
+		ids[i] = payloads.DeliveryID(ev, s.DistributionID)
 	}
 	return ids
 }
 
-func targetHosts(ts []target) []string {
+func targetHosts(ds []delivery) []string {
 	seen := map[string]bool{}
 	var hosts []string
-	for _, t := range ts {
-		u, err := url.Parse(t.webhook.URL)
+	for _, d := range ds {
+		u, err := url.Parse(d.target.webhook.URL)
 		if err != nil || seen[u.Hostname()] {
 			continue
 		}

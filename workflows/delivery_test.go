@@ -29,6 +29,8 @@ type fakeReceiver struct {
 	script map[string][]int
 	// retryAfter[distrID][n] is the Retry-After seconds answered with attempt n+1.
 	retryAfter map[string][]int64
+	// byDelivery[deliveryID], when set, scripts one delivery's attempts in place of script.
+	byDelivery map[string][]int
 
 	mu       sync.Mutex
 	attempts map[string][]payloads.Request
@@ -48,8 +50,16 @@ func (f *fakeReceiver) register(env *testsuite.TestWorkflowEnvironment) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		n := len(f.attempts[req.SourceID])
-		f.attempts[req.SourceID] = append(f.attempts[req.SourceID], req)
 		s := f.script[req.SourceID]
+		if own, ok := f.byDelivery[req.DeliveryID]; ok {
+			n, s = 0, own
+			for _, r := range f.attempts[req.SourceID] {
+				if r.DeliveryID == req.DeliveryID {
+					n++
+				}
+			}
+		}
+		f.attempts[req.SourceID] = append(f.attempts[req.SourceID], req)
 		code := s[min(n, len(s)-1)]
 		resp := payloads.Response{StatusCode: code}
 		if ra := f.retryAfter[req.SourceID]; n < len(ra) {
@@ -622,5 +632,78 @@ func TestDeliveryLocalFirstFromTheInput(t *testing.T) {
 				t.Errorf("asked the version marker %v (want %v); Post as a local activity %d, regular %d", askedVersion, tc.wantMarker, local, regular)
 			}
 		})
+	}
+}
+
+// TestDeliveryOfManyEvents: a workflow that delivers the customers of a message (Events)
+// makes one delivery per customer, each with its own delivery id, body, schedule and
+// outcome, as if each were its own workflow; a paused distribution skips each of them, by
+// its own delivery id.
+func TestDeliveryOfManyEvents(t *testing.T) {
+	manual := func(seq int) payloads.Event {
+		return payloads.Event{ID: payloads.MessageEventID("msg_1", seq), Type: payloads.ManualEventType, CreatedAt: orderPaid.CreatedAt,
+			Source: json.RawMessage(`{"channel":"API"}`),
+			Data:   map[string]json.RawMessage{"customer": json.RawMessage(fmt.Sprintf(`{"id":"cust_%d"}`, seq))}}
+	}
+	events := []payloads.Event{manual(0), manual(1), manual(2)}
+	d := distribution("distr_m", distributions.StatusLive, &distributions.RetrySchedule{Intervals: []time.Duration{time.Minute, time.Minute}}, payloads.ManualEventType)
+	other := distribution("distr_other", distributions.StatusLive, nil, payloads.ManualEventType)
+	for _, dist := range []*distributions.Distribution{&d, &other} {
+		dist.Action = distributions.Action{Type: distributions.ActionNotifyPromotion,
+			Campaign: json.RawMessage(`{"id":"camp_1"}`), PromotionTier: json.RawMessage(`{"id":"promo_1"}`)}
+	}
+	f := &fakeReceiver{candidates: []distributions.Distribution{d, other}, script: map[string][]int{"distr_m": {200}},
+		byDelivery: map[string][]int{payloads.DeliveryID(events[1].ID, d.ID): {503, 200}}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f.register(env)
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Events: events, Only: []string{d.ID}, LocalFirst: true})
+	var res DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusDelivered || len(res.Deliveries) != 3 || len(f.attempts["distr_other"]) != 0 {
+		t.Fatalf("result %+v, attempts %v", res, f.attempts)
+	}
+	for i, out := range res.Deliveries {
+		wantAttempts := 1
+		if i == 1 {
+			wantAttempts = 2
+		}
+		if out.EventID != events[i].ID || out.DeliveryID != payloads.DeliveryID(events[i].ID, d.ID) || out.Status != StatusDelivered || out.Attempts != wantAttempts {
+			t.Errorf("delivery %d: %+v", i, out)
+		}
+	}
+	bodies := map[string]string{}
+	for _, r := range f.attempts[d.ID] {
+		if prev, seen := bodies[r.DeliveryID]; seen && prev != string(r.Body) {
+			t.Errorf("the attempts of %s differ in body", r.DeliveryID)
+		}
+		bodies[r.DeliveryID] = string(r.Body)
+	}
+	for i, ev := range events {
+		if body := bodies[payloads.DeliveryID(ev.ID, d.ID)]; !strings.Contains(body, fmt.Sprintf(`"id":"cust_%d"`, i)) || !strings.Contains(body, `"id":"`+payloads.DeliveryID(ev.ID, d.ID)+`"`) {
+			t.Errorf("customer %d's body: %s", i, body)
+		}
+	}
+
+	d.Status = distributions.StatusPaused
+	f = &fakeReceiver{candidates: []distributions.Distribution{d}, script: map[string][]int{"distr_m": {200}}}
+	env = s.NewTestWorkflowEnvironment()
+	f.register(env)
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Events: events, Only: []string{d.ID}, LocalFirst: true})
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusSkipped || len(res.Skipped) != 3 || len(f.attempts[d.ID]) != 0 {
+		t.Fatalf("paused: %+v", res)
+	}
+	for i, skip := range res.Skipped {
+		if skip.EventID != events[i].ID || skip.DistributionID != d.ID || skip.Reason != distributions.StatusPaused {
+			t.Errorf("skip %d: %+v", i, skip)
+		}
+	}
+	if ids := skippedDeliveryIDs("unused", res.Skipped); ids[2] != payloads.DeliveryID(events[2].ID, d.ID) {
+		t.Errorf("skipped delivery ids %v", ids)
 	}
 }

@@ -11,9 +11,10 @@ import (
 )
 
 // The Message workflow sends a manual or bulk message: it waits the delay, during which the
-// message can be canceled, then starts one Delivery workflow per customer, in batches. The
-// customers stay in the store (they are too many for workflow inputs): each batch is one
-// activity that reads them and starts their deliveries, idempotently by event id.
+// message can be canceled, then starts the deliveries of its customers in batches, each
+// Delivery workflow delivering to MessageDeliveriesPerWorkflow of them. The customers stay
+// in the store (they are too many for workflow inputs): each batch is one activity that
+// reads them and starts their deliveries, idempotently by the customers' seqs.
 const (
 	MessageWorkflow = "Message"
 	// ActivityStartMessageBatch reads a batch of customers and starts their deliveries.
@@ -46,6 +47,13 @@ const MessageBatchSize = 200
 // that no history grows with the number of customers.
 const MessageBatchesPerRun = 20
 
+// MessageDeliveriesPerWorkflow is how many customers one Delivery workflow delivers to: the
+// cost of a workflow (its start, first task, close and visibility records) is shared by
+// them, as by the distributions of an event that many take, and each delivery keeps its
+// own id, schedule and attempts. 40 delivery ids fit the HookflowDeliveries search
+// attribute (maxSearchAttributeBytes), so every customer's delivery can be found by its id.
+const MessageDeliveriesPerWorkflow = 40
+
 // MessageWorkflowID is the id of the workflow of message id: one per message.
 func MessageWorkflowID(messageID string) string { return "message/" + messageID }
 
@@ -60,9 +68,10 @@ type MessageInput struct {
 	Sending bool `json:"sending,omitempty"`
 	// Run counts the runs of this message's workflow, from 1.
 	Run int `json:"run,omitempty"`
-	// BatchSize and BatchesPerRun override the defaults (tests).
-	BatchSize     int `json:"batch_size,omitempty"`
-	BatchesPerRun int `json:"batches_per_run,omitempty"`
+	// BatchSize, BatchesPerRun and DeliveriesPerWorkflow override the defaults (tests).
+	BatchSize             int `json:"batch_size,omitempty"`
+	BatchesPerRun         int `json:"batches_per_run,omitempty"`
+	DeliveriesPerWorkflow int `json:"deliveries_per_workflow,omitempty"`
 }
 
 // MessageProgress is what the progress query, the cancel update and the workflow's result
@@ -82,11 +91,12 @@ type MessageProgress struct {
 // import each other).
 
 // MessageBatch asks the activity to start the deliveries of the customers with
-// From <= seq < From+Limit.
+// From <= seq < From+Limit, PerWorkflow of them in one Delivery workflow.
 type MessageBatch struct {
-	MessageID string `json:"message_id"`
-	From      int    `json:"from"`
-	Limit     int    `json:"limit"`
+	MessageID   string `json:"message_id"`
+	From        int    `json:"from"`
+	Limit       int    `json:"limit"`
+	PerWorkflow int    `json:"per_workflow,omitempty"`
 }
 
 // MessageBatchResult says what a batch did. Next is the first seq after the batch.
@@ -117,9 +127,12 @@ var messageBatchOptions = workflow.ActivityOptions{
 
 // Message waits the delay and sends the message to every customer; see the constants above.
 func Message(ctx workflow.Context, in MessageInput) (MessageProgress, error) {
-	batchSize, perRun := in.BatchSize, in.BatchesPerRun
+	batchSize, perRun, perWorkflow := in.BatchSize, in.BatchesPerRun, in.DeliveriesPerWorkflow
 	if batchSize <= 0 {
 		batchSize = MessageBatchSize
+	}
+	if perWorkflow <= 0 {
+		perWorkflow = MessageDeliveriesPerWorkflow
 	}
 	if perRun <= 0 {
 		perRun = MessageBatchesPerRun
@@ -189,7 +202,7 @@ func Message(ctx workflow.Context, in MessageInput) (MessageProgress, error) {
 			return p, workflow.NewContinueAsNewError(ctx, MessageWorkflow, next)
 		}
 		var r MessageBatchResult
-		if err := workflow.ExecuteActivity(batchCtx, ActivityStartMessageBatch, MessageBatch{MessageID: in.MessageID, From: p.Sent, Limit: batchSize}).Get(ctx, &r); err != nil {
+		if err := workflow.ExecuteActivity(batchCtx, ActivityStartMessageBatch, MessageBatch{MessageID: in.MessageID, From: p.Sent, Limit: batchSize, PerWorkflow: perWorkflow}).Get(ctx, &r); err != nil {
 			return p, err
 		}
 		if r.Next <= p.Sent {
