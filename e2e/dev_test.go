@@ -25,7 +25,7 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-var recordHistory = flag.String("record-history", "", "write the history of the retried delivery to ../workflows/testdata/delivery_NAME.history.json, for the replay tests (histories recorded before stay, and replay too)")
+var recordHistory = flag.String("record-history", "", "write the histories of a retried delivery and of a message's customers to ../workflows/testdata/delivery_NAME[_message].history.json, for the replay tests (histories recorded before stay, and replay too)")
 
 // listWorkflowsInUI asks the Web UI's server, as the browser does, for the workflows that
 // a visibility query selects.

@@ -198,6 +198,12 @@ func TestMessagesDeliveredTogether(t *testing.T) {
 	if res.Status != workflows.StatusFailed || len(res.Deliveries) != 5 {
 		t.Fatalf("the workflow of the message's customers: %+v", res)
 	}
+	if *recordHistory != "" {
+		path := filepath.Join(moduleRoot, "workflows", "testdata", "delivery_"+*recordHistory+"_message.history.json")
+		if err := os.WriteFile(path, historyJSON(t, d.client(t), group), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	byCustomer := recv.webhookIDsByCustomer()
 	idOf := recv.webhookIDOf
 	if len(byCustomer) != 5 {
