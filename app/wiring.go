@@ -112,7 +112,7 @@ func NewWorker(s WorkerSetup) sdkworker.Worker {
 		HTTP:       activities.NewHTTPClient(&activities.TargetGuard{Allow: s.Allow}),
 		Logger:     logger,
 		Mailer:     s.Mailer,
-		Deliveries: &starter.Starter{Client: s.Client, TaskQueue: s.TaskQueue},
+		Deliveries: NewStarter(s.Client, s.TaskQueue, s.Store),
 	}
 	if s.UIURL != "" {
 		ui, namespace := s.UIURL, s.Namespace
@@ -127,12 +127,19 @@ func NewWorker(s WorkerSetup) sdkworker.Worker {
 	return worker.New(s.Client, s.TaskQueue, acts, opts)
 }
 
+// NewStarter is the starter of the API and of a worker's message batches: it starts the
+// workflows of events on taskQueue through c, with the candidates read from st at intake in
+// their input, so that a workflow reads nothing before its first POST.
+func NewStarter(c client.Client, taskQueue string, st store.Store) *starter.Starter {
+	return &starter.Starter{Client: c, TaskQueue: taskQueue, Candidates: (&activities.Activities{Store: st}).LoadCandidates}
+}
+
 // newAPIHandler is the hookflow HTTP API on st, starting workflows through c on taskQueue.
 // With a codec (--encryption-key), it also serves the codec endpoint at /codec/ for the
 // Web UI at uiOrigins, outside the API's refusal of browsers; the delivery log decodes
 // history with the codec.
 func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, cdc *codec.Codec, uiOrigins []string) http.Handler {
-	starts := &starter.Starter{Client: c, TaskQueue: taskQueue}
+	starts := NewStarter(c, taskQueue, st)
 	log := &deliverylog.Log{Client: c, TaskQueue: taskQueue, DataConverter: codec.DataConverterFor(cdc)}
 	srv := &api.Server{Store: st, Starter: starts, Log: log, Logger: logger, RequireKeys: requireKeys}
 	if cdc == nil {

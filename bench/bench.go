@@ -20,9 +20,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/app"
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
-	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -241,7 +241,7 @@ func (e *env) deliveries(ctx context.Context, o Options, batch string, distrIDs 
 	fr := inFlight(o)
 	tr := newTracker(o.Events, len(distrIDs), fr)
 	e.recv.expect(ids, tr)
-	starts := &starter.Starter{Client: e.c, TaskQueue: workflows.TaskQueue}
+	starts := app.NewStarter(e.c, workflows.TaskQueue, e.st)
 	return runPhase(ctx, e.c, o, phase{name: "hookflow", unitsPerEvent: len(distrIDs), completion: true,
 		prefix: workflows.WorkflowID(fmt.Sprintf("evt_bench_%s_", batch)),
 		closed: fmt.Sprintf("ExecutionStatus = 'Completed' AND %s = '%s'", workflows.StatusKey.GetName(), workflows.StatusDelivered),

@@ -14,9 +14,9 @@ import (
 
 	"github.com/hookflow/hookflow/activities"
 	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/app"
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
-	"github.com/hookflow/hookflow/starter"
 	"github.com/hookflow/hookflow/store"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -132,7 +132,7 @@ func RunMessage(ctx context.Context, o Options, progress io.Writer) (MessageResu
 	for seq := range n {
 		tr.intake[seq] = start
 	}
-	starts := &starter.Starter{Client: c, TaskQueue: workflows.TaskQueue}
+	starts := app.NewStarter(c, workflows.TaskQueue, st)
 	if _, err := starts.StartMessage(ctx, workflows.MessageInput{MessageID: m.ID, SendAt: m.SendAt, Total: n}); err != nil {
 		return MessageResult{}, err
 	}

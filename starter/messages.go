@@ -24,7 +24,7 @@ func (s *Starter) StartDeliveries(ctx context.Context, key string, events []payl
 	if len(events) == 0 {
 		return false, errors.New("no event to deliver")
 	}
-	in := workflows.DeliveryInput{Only: []string{distributionID}, LocalFirst: true}
+	in := workflows.DeliveryInput{Only: []string{distributionID}, LocalFirst: true, Candidates: s.candidates(ctx, events[0].Type)}
 	if len(events) == 1 {
 		in.Event = events[0]
 	} else {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -27,6 +28,23 @@ type Handle struct {
 type Starter struct {
 	Client    client.Client
 	TaskQueue string
+	// Candidates, when set, reads the distributions and project webhooks that subscribe to
+	// an event type (activities.Activities.LoadCandidates does), for the workflow's input:
+	// the workflow then reads nothing before its first POST. When it fails (the store is
+	// down), the event is started without them, and the workflow reads them itself.
+	Candidates func(ctx context.Context, eventType string) (distributions.Snapshot, error)
+}
+
+// candidates are what s.Candidates reads for eventType, nil without them.
+func (s *Starter) candidates(ctx context.Context, eventType string) *distributions.Snapshot {
+	if s.Candidates == nil {
+		return nil
+	}
+	snap, err := s.Candidates(ctx, eventType)
+	if err != nil {
+		return nil
+	}
+	return &snap
 }
 
 // Start starts the Delivery workflow of ev, or finds the one a first submission of the same
@@ -46,7 +64,8 @@ func (s *Starter) Start(ctx context.Context, ev payloads.Event) (Handle, error) 
 	}
 	// Without WorkflowExecutionErrorWhenAlreadyStarted, a repeated id returns the first
 	// submission's run, running or closed, instead of an error.
-	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, workflows.DeliveryInput{Event: ev, LocalFirst: true})
+	in := workflows.DeliveryInput{Event: ev, LocalFirst: true, Candidates: s.candidates(ctx, ev.Type)}
+	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, in)
 	if err != nil {
 		return Handle{}, fmt.Errorf("start the workflow of event %s: %w", ev.ID, err)
 	}

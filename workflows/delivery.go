@@ -111,6 +111,10 @@ type DeliveryInput struct {
 	// Only, when set, restricts the run to these distributions and project webhooks: a
 	// delivery sent again (a retry or a recovery) goes to its own target alone.
 	Only []string `json:"only,omitempty"`
+	// Candidates, when set, are the distributions and project webhooks that subscribe to the
+	// event's type, read by the starter at intake (redacted, as LoadCandidates reads them):
+	// the workflow then needs no activity to read them. Without them it reads them itself.
+	Candidates *distributions.Snapshot `json:"candidates,omitempty"`
 	// LocalFirst runs the candidates' read and every first attempt as local activities in
 	// the first workflow task; every starter sets it. It is the input's rather than a
 	// GetVersion marker's to say, because GetVersion also upserts TemporalChangeVersion:
@@ -212,7 +216,10 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	// first), which replays the histories recorded before the input said it.
 	localFirst := in.LocalFirst || workflow.GetVersion(ctx, localFirstVersion, workflow.DefaultVersion, 1) == 1
 	var snap distributions.Snapshot
-	if localFirst {
+	switch {
+	case in.Candidates != nil:
+		snap = *in.Candidates
+	case localFirst:
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
@@ -220,8 +227,10 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		if err := workflow.ExecuteLocalActivity(lctx, ActivityLoadCandidates, events[0].Type).Get(ctx, &snap); err != nil {
 			return DeliveryResult{}, err
 		}
-	} else if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, events[0].Type).Get(ctx, &snap); err != nil {
-		return DeliveryResult{}, err
+	default:
+		if err := workflow.ExecuteActivity(loadCtx, ActivityLoadCandidates, events[0].Type).Get(ctx, &snap); err != nil {
+			return DeliveryResult{}, err
+		}
 	}
 	if len(in.Only) > 0 {
 		snap = snap.Restrict(in.Only)

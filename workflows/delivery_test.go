@@ -707,3 +707,27 @@ func TestDeliveryOfManyEvents(t *testing.T) {
 		t.Errorf("skipped delivery ids %v", ids)
 	}
 }
+
+// TestDeliveryWithCandidatesInItsInput: candidates the starter read at intake are matched as
+// they are, and no activity reads them again.
+func TestDeliveryWithCandidatesInItsInput(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := &fakeReceiver{script: map[string][]int{"d1": {200}}} // the activity would find nothing
+	f.register(env)
+	loads := 0
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+		if info.ActivityType.Name == ActivityLoadCandidates {
+			loads++
+		}
+	})
+	snap := &distributions.Snapshot{ProjectID: "proj_intake", Candidates: []distributions.Distribution{distribution("d1", distributions.StatusLive, nil, "customer.order.paid")}}
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Event: orderPaid, LocalFirst: true, Candidates: snap})
+	var res DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.Status != StatusDelivered || len(res.Deliveries) != 1 || res.Deliveries[0].DistributionID != "d1" {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if loads != 0 || !strings.Contains(string(f.attempts["d1"][0].Body), `"project_id":"proj_intake"`) {
+		t.Errorf("candidates read %d times; body %s", loads, f.attempts["d1"][0].Body)
+	}
+}
