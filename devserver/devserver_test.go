@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -86,10 +85,7 @@ func TestTakenPortIsAnError(t *testing.T) {
 // server's version, the namespace and its search attributes; the second finds them all
 // and must work the same. A workflow with a search attribute runs each time.
 func TestPostgres(t *testing.T) {
-	dsn := os.Getenv("HOOKFLOW_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("HOOKFLOW_TEST_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
-	}
+	dsn := pgtest.DSN(t)
 	if testing.Short() {
 		t.Skip("starts Temporal")
 	}

@@ -281,7 +281,10 @@ func TestDevOnPostgres(t *testing.T) {
 }
 
 // TestDevSecretRotation rotates the signing secret: deliveries carry two signatures that
-// verify with the old and the new secret, then one after the old expires.
+// verify with the old and the new secret while the old one's overlap lasts, and a secret
+// whose overlap has passed signs no more. No race with the clock: the overlap that is
+// checked lasts an hour, and the one that is checked to end is waited out before the event
+// is sent.
 func TestDevSecretRotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts hookflow dev")
@@ -290,53 +293,89 @@ func TestDevSecretRotation(t *testing.T) {
 	c := d.client(t)
 	recv := newReceiver(t)
 	createDistribution(t, d, recv.URL, nil)
-	old := d.secret
-
-	out := runCLI(t, d, "secrets", "rotate", "--expire", "3s", "-o", "json")
-	var secrets struct {
+	first := d.secret
+	type rotation struct {
 		Current  string `json:"current"`
 		Previous []struct {
 			ExpiresAt time.Time `json:"expires_at"`
 		} `json:"previous"`
 	}
-	mustJSON(t, []byte(out), &secrets)
-	if secrets.Current == old || !strings.HasPrefix(secrets.Current, "whsec_") || len(secrets.Previous) != 1 || strings.Contains(out, old) {
-		t.Fatalf("rotate: %s", out)
+	rotate := func(expire string, previous int, hidden ...string) rotation {
+		t.Helper()
+		out := runCLI(t, d, "secrets", "rotate", "--expire", expire, "-o", "json")
+		var r rotation
+		mustJSON(t, []byte(out), &r)
+		if !strings.HasPrefix(r.Current, "whsec_") || len(r.Previous) != previous {
+			t.Fatalf("rotate --expire %s: %s, want a new whsec_ secret and %d previous", expire, out, previous)
+		}
+		for _, old := range hidden {
+			if r.Current == old || strings.Contains(out, old) {
+				t.Fatalf("rotate --expire %s shows a previous secret's value: %s", expire, out)
+			}
+		}
+		return r
 	}
-	rotatedAt := time.Now()
-	h := sendEvent(t, d, "evt_during_overlap")
-	var res workflows.DeliveryResult
-	waitWorkflow(t, c, h.WorkflowID, 30*time.Second, &res)
-	got := recv.requests()[0]
-	if time.Since(rotatedAt) > 3*time.Second {
-		t.Skip("the machine is too slow to deliver inside the 3s overlap")
+	// deliver sends an event and returns what the receiver got for it.
+	deliver := func(id string) receivedRequest {
+		t.Helper()
+		var res workflows.DeliveryResult
+		waitWorkflow(t, c, sendEvent(t, d, id).WorkflowID, 30*time.Second, &res)
+		got := recv.requests()
+		return got[len(got)-1]
 	}
+	verifies := func(secret string, got receivedRequest) bool {
+		wh, err := standardwebhooks.NewWebhook(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wh.Verify(got.body, got.header) == nil
+	}
+
+	// An hour's overlap: the first secret signs beside the second.
+	second := rotate("1h", 1, first).Current
+	got := deliver("evt_during_overlap")
 	if sigs := strings.Fields(got.header.Get("webhook-signature")); len(sigs) != 2 {
 		t.Errorf("during the overlap: webhook-signature %q, want two", got.header.Get("webhook-signature"))
 	}
-	for name, secret := range map[string]string{"new": secrets.Current, "old": old} {
-		wh, _ := standardwebhooks.NewWebhook(secret)
-		if err := wh.Verify(got.body, got.header); err != nil {
-			t.Errorf("the %s secret does not verify during the overlap: %v", name, err)
+	for name, secret := range map[string]string{"new": second, "old": first} {
+		if !verifies(secret, got) {
+			t.Errorf("the %s secret does not verify during the overlap", name)
 		}
 	}
-	if got.header.Get("x-voucherify-signature") != payloads.VoucherifySignature(secrets.Current, got.body) {
+	if got.header.Get("x-voucherify-signature") != payloads.VoucherifySignature(second, got.body) {
 		t.Error("x-voucherify-signature is not the new secret's")
 	}
 
-	time.Sleep(time.Until(secrets.Previous[0].ExpiresAt) + 100*time.Millisecond)
-	h = sendEvent(t, d, "evt_after_expiry")
-	waitWorkflow(t, c, h.WorkflowID, 30*time.Second, &res)
-	got = recv.requests()[1]
-	if sigs := strings.Fields(got.header.Get("webhook-signature")); len(sigs) != 1 {
-		t.Errorf("after expiry: webhook-signature %q, want one", got.header.Get("webhook-signature"))
+	// A second rotation with a two-second overlap, waited out: the second secret signs no
+	// more, the first (still in its hour) and the third do.
+	r := rotate("2s", 2, first, second)
+	third := r.Current
+	ends := r.Previous[0].ExpiresAt
+	for _, p := range r.Previous {
+		if p.ExpiresAt.Before(ends) {
+			ends = p.ExpiresAt
+		}
 	}
-	oldHook, _ := standardwebhooks.NewWebhook(old)
-	if err := oldHook.Verify(got.body, got.header); err == nil {
-		t.Error("the old secret still verifies after it expired")
+	time.Sleep(time.Until(ends) + 100*time.Millisecond)
+	got = deliver("evt_after_expiry")
+	if sigs := strings.Fields(got.header.Get("webhook-signature")); len(sigs) != 2 {
+		t.Errorf("after the second overlap: webhook-signature %q, want two (the third secret's and the first's)", got.header.Get("webhook-signature"))
 	}
-	if out := runCLI(t, d, "secrets", "show"); !strings.Contains(out, secrets.Current) || strings.Contains(out, "previous") {
-		t.Errorf("secrets show:\n%s", out)
+	if verifies(second, got) {
+		t.Error("the second secret still verifies after its overlap ended")
+	}
+	if !verifies(third, got) || !verifies(first, got) {
+		t.Errorf("after the second overlap: the third secret verifies %v, the first (within its hour) %v; want both",
+			verifies(third, got), verifies(first, got))
+	}
+	if got.header.Get("x-voucherify-signature") != payloads.VoucherifySignature(third, got.body) {
+		t.Error("x-voucherify-signature is not the newest secret's")
+	}
+	out := runCLI(t, d, "secrets", "show", "-o", "json")
+	var shown rotation
+	mustJSON(t, []byte(out), &shown)
+	if shown.Current != third || len(shown.Previous) != 1 || strings.Contains(out, first) || strings.Contains(out, second) {
+		t.Errorf("secrets show after the second overlap: %s, want the third secret and one previous (without its value)", out)
 	}
 	if err := runCLIErr(t, d, "secrets", "rotate", "--expire", "9999h"); err == nil || !strings.Contains(err.Error(), "expire") {
 		t.Errorf("a too long overlap: %v", err)

@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookflow/hookflow/codec"
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // TestFaultWorkerKilledTwice sends a burst of 1,000 events to `hookflow server` + `api` +
@@ -18,7 +22,7 @@ func TestFaultWorkerKilledTwice(t *testing.T) {
 	}
 	const events = 1000
 	temporalAddr, apiURL, startWorker := startCluster(t)
-	worker := startWorker(1)
+	worker := startWorker(1, loopbackTargets)
 
 	recv := newSlowReceiver(t, 20*time.Millisecond)
 	status, body := call(t, "POST", apiURL+"/v1/distributions", map[string]any{
@@ -59,7 +63,7 @@ func TestFaultWorkerKilledTwice(t *testing.T) {
 		}
 		before, _ := recv.counts()
 		killed := time.Now()
-		worker = startWorker(n + 2)
+		worker = startWorker(n+2, loopbackTargets)
 		waitFor(t, 3*time.Minute, func() bool { d, _ := recv.counts(); return d > before })
 		recoveries = append(recoveries, time.Since(killed))
 	}
@@ -84,5 +88,51 @@ func TestFaultWorkerKilledTwice(t *testing.T) {
 		events, distinct, total, total-distinct, running, recoveries[0].Round(time.Millisecond), recoveries[1].Round(time.Millisecond), elapsed.Round(time.Second))
 	if distinct != events {
 		t.Errorf("%d of %d events delivered", distinct, events)
+	}
+}
+
+// loopbackTargets admits the tests' receivers, on loopback, to a worker.
+const loopbackTargets = "--allow-target=127.0.0.0/8"
+
+// TestWorkerRefusesLoopbackTargets: a `hookflow worker` started without --allow-target
+// installs the target guard: a distribution whose URL is a receiver on loopback gets
+// an attempt that fails with the guard's error, nothing reaches the receiver, and the
+// delivery ends failed at once: a refused target is a final failure, not retried
+// (docs/decisions.md).
+func TestWorkerRefusesLoopbackTargets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal and hookflow processes")
+	}
+	temporalAddr, apiURL, startWorker := startCluster(t)
+	worker := startWorker(1)
+	recv := newReceiver(t)
+	for _, url := range []string{recv.URL + "/hooks", strings.Replace(recv.URL, "127.0.0.1", "localhost", 1) + "/by-name"} {
+		status, body := call(t, "POST", apiURL+"/v1/distributions", map[string]any{
+			"name": "Loopback " + url, "trigger": map[string]any{"events": []string{"customer.order.paid"}},
+			"webhook": map[string]any{"event_name": "Order-paid", "url": url, "retry_schedule": []string{"1s"}},
+		})
+		if status != 201 {
+			t.Fatalf("create distribution: %d %s", status, body)
+		}
+	}
+	if status, body := postEvent(apiURL, "evt_guarded"); status != 202 {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	c := dialTemporal(t, temporalAddr, codec.DataConverter)
+	var res workflows.DeliveryResult
+	waitWorkflow(t, c, workflows.WorkflowID("evt_guarded"), 60*time.Second, &res)
+	if res.Status != workflows.StatusFailed || len(res.Deliveries) != 2 {
+		t.Fatalf("result %+v, want two deliveries, failed", res)
+	}
+	for _, d := range res.Deliveries {
+		if d.Status != workflows.StatusFailed || d.Attempts != 1 || !strings.Contains(d.LastError, "refused target") || !strings.Contains(d.LastError, "loopback") {
+			t.Errorf("delivery to %s: %s after %d attempts, last error %q; want failed after 1 with the guard's loopback refusal", d.URL, d.Status, d.Attempts, d.LastError)
+		}
+	}
+	if got := recv.requests(); len(got) != 0 {
+		t.Errorf("the receiver on loopback got %d requests through a worker without --allow-target", len(got))
+	}
+	if out := worker.output.String(); !strings.Contains(out, "refused target") {
+		t.Errorf("the worker's log does not tell of the refusal:\n%s", out)
 	}
 }

@@ -270,7 +270,7 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 		}
 	}
 	temporalAddr, apiURL, startWorker := startCluster(t)
-	worker := startWorker(1)
+	worker := startWorker(1, loopbackTargets)
 	recv := newReceiver(t)
 	distr := createManualDistribution(t, apiURL, recv.URL+"/hooks")
 
@@ -317,7 +317,7 @@ func TestMessagesBulkWorkerKilled(t *testing.T) {
 		}
 		before, _, _ := recv.customerCounts()
 		killed := time.Now()
-		worker = startWorker(i + 2)
+		worker = startWorker(i+2, loopbackTargets)
 		waitFor(t, 3*time.Minute, func() bool { c, _, _ := recv.customerCounts(); return c > before })
 		kills = append(kills, fmt.Sprintf("at %s (first new delivery %v after)", at, time.Since(killed).Round(time.Millisecond)))
 	}

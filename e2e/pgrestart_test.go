@@ -19,8 +19,10 @@ import (
 // reads its distribution's secrets, so nothing is delivered while the store is down. Intake
 // goes to Temporal only and must go on accepting events; /readyz must report the store
 // down and the store's routes answer a 5xx at once; after, everything works again without a
-// restart of hookflow. Every event must end delivered, at least once per webhook-id;
-// duplicates are counted and reported; no workflow may be left running.
+// restart of hookflow. Every event must end delivered, exactly once per webhook-id: the
+// store is read before a POST and nothing is written to it after one, and the worker is not
+// stopped, so no attempt that reached the receiver is made again; no workflow may be left
+// running.
 func TestFaultStoreRestarted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, Temporal and hookflow")
@@ -165,6 +167,9 @@ func TestFaultStoreRestarted(t *testing.T) {
 	report(t, "accounting: %d events (%d sent while the store was down, %d of them accepted), %d delivered (distinct webhook-id), "+
 		"%d POSTs received, %d duplicates, %d workflows closed as delivered, %d still running; all delivered in %v",
 		events, duringOutage, len(outageEvents), distinct, total, total-distinct, delivered, running, allDone.Sub(start).Round(100*time.Millisecond))
+	if total != distinct {
+		t.Errorf("%d POSTs for %d deliveries: %d repeated a delivery that had reached the receiver", total, distinct, total-distinct)
+	}
 	report(t, "restart -m immediate: took %v; first new delivery %v after it; %d of 32 reads at once failed right after",
 		restartTook.Round(time.Millisecond), first1.Sub(back1).Round(time.Millisecond), failedAfter1)
 	report(t, "stop -m immediate, held down %v: %d deliveries while down; /readyz 503 in %v, GET /v1/distributions %d in %v; "+

@@ -104,17 +104,17 @@ func startPrivatePostgres(t *testing.T) *privatePostgres {
 	}
 	bin, err := postgresBinDir()
 	if err != nil {
-		t.Skipf("needs the PostgreSQL server binaries (apt-get install postgresql): %v", err)
+		pgtest.SkipOutsideCI(t, "needs the PostgreSQL server binaries (apt-get install postgresql): %v", err)
 	}
 	p := &privatePostgres{t: t, bin: bin}
 	var uid, gid = -1, -1
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			t.Skipf("runs as root, and initdb refuses root: needs a postgres OS user to run the server as: %v", err)
+			pgtest.SkipOutsideCI(t, "runs as root, and initdb refuses root: needs a postgres OS user to run the server as: %v", err)
 		}
 		if _, err := exec.LookPath("runuser"); err != nil {
-			t.Skipf("runs as root, and initdb refuses root: needs runuser to run the server as postgres: %v", err)
+			pgtest.SkipOutsideCI(t, "runs as root, and initdb refuses root: needs runuser to run the server as postgres: %v", err)
 		}
 		p.runAs = "postgres"
 		uid, _ = strconv.Atoi(u.Uid)

@@ -312,14 +312,22 @@ func (d *devProcess) client(t *testing.T) client.Client {
 	return dialTemporal(t, d.temporal, nil)
 }
 
-// startCluster runs `hookflow server` (Temporal on SQLite under a temporary dir) and an open
+// startCluster runs `hookflow server` (Temporal on SQLite under a temporary dir, or on
+// PostgreSQL when HOOKFLOW_TEST_TEMPORAL_POSTGRES_DSN is set) and an open
 // `hookflow api` on a store beside it, and returns their addresses and a function that
-// starts worker n on them: the three-process set of the fault and bulk tests.
-func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n int) *process) {
+// starts worker n on them with args added to its command line (--allow-target 127.0.0.0/8
+// for the receivers of a test): the three-process set of the fault and bulk tests.
+func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n int, args ...string) *process) {
 	t.Helper()
 	dir := t.TempDir()
 	server := start(t, launch{name: "server", ports: 1, args: func(ports []int) []string {
-		return []string{"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", "0"}
+		args := []string{"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", "0"}
+		// On PostgreSQL when the suite runs so: a database of its own for each attempt, as
+		// for startDev.
+		if temporalURL := temporalDatabase(t); temporalURL != "" {
+			args = append(args, "--temporal-database-url", temporalURL)
+		}
+		return args
 	}})
 	temporalAddr = server.ready.Temporal
 	common := []string{"--temporal-address", temporalAddr, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text"}
@@ -327,9 +335,9 @@ func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n
 		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false"}, common...)
 	}})
 	apiURL = apiProc.ready.API
-	return temporalAddr, apiURL, func(n int) *process {
+	return temporalAddr, apiURL, func(n int, args ...string) *process {
 		return start(t, launch{name: fmt.Sprintf("worker %d", n), args: func([]int) []string {
-			return append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", "", "--allow-target", "127.0.0.0/8"}, common...)
+			return append(append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", ""}, common...), args...)
 		}})
 	}
 }

@@ -19,7 +19,10 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-var attemptLine = regexp.MustCompile(`(?m)msg=attempt `)
+var (
+	attemptLine  = regexp.MustCompile(`(?m)msg=attempt `)
+	answeredLine = regexp.MustCompile(`(?m)msg=attempt .*status=200( |$)`)
+)
 
 // attempts counts the Post attempts a worker logged (in --log-format text).
 func (p *process) attempts() int {
@@ -207,15 +210,44 @@ func runProduction(t *testing.T, s productionSetup) {
 	if distinct, _ := recv.counts(); distinct >= events {
 		t.Errorf("all %d events were delivered before a worker could be stopped: no load left", distinct)
 	}
-	took := workerA.stop(syscall.SIGTERM, 45*time.Second)
+	// Stop worker a with POSTs of its own in flight: the receiver holds every request, so
+	// that the attempts both workers are making stay in flight while a is told to stop.
+	// With 16 held at once, the chance that none is worker a's is about 2^-16.
+	recv.hold()
+	waitFor(t, 30*time.Second, func() bool { return recv.holding() >= 16 })
+	attemptsBefore := workerA.attempts()
+	stopBegan := time.Now()
+	_ = workerA.cmd.Process.Signal(syscall.SIGTERM)
+	// Draining: a second later it has said it is stopping and is still running, waiting
+	// for its held POSTs.
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(workerA.output.String(), "hookflow worker: stopping") })
+	if workerA.wait(time.Second) {
+		t.Errorf("worker a ended within a second of SIGTERM while %d POSTs were held, without waiting for its own:\n%s", recv.holding(), workerA.output)
+	}
+	recv.release()
+	if !workerA.wait(45 * time.Second) {
+		t.Fatalf("worker a did not stop within 45s of SIGTERM")
+	}
+	if workerA.err != nil {
+		t.Errorf("worker a ended with %v after SIGTERM", workerA.err)
+	}
+	took := time.Since(stopBegan)
 	outA := workerA.output.String()
 	_, afterStop, said := strings.Cut(outA, "hookflow worker: stopping")
 	if !said {
 		t.Errorf("worker a did not say it was stopping:\n%s", outA)
 	}
-	// The posts in flight at SIGTERM finish (drained) rather than being cancelled.
+	// The POSTs in flight at SIGTERM finish (drained), answered 200, rather than being
+	// cancelled.
+	drained := attemptLine.FindAllString(afterStop, -1)
 	t.Logf("worker a stopped %v after SIGTERM, having logged %d attempts, %d of them while draining",
-		took, workerA.attempts(), len(attemptLine.FindAllString(afterStop, -1)))
+		took, workerA.attempts(), len(drained))
+	if len(drained) == 0 || workerA.attempts() <= attemptsBefore {
+		t.Errorf("worker a logged no attempt after SIGTERM: the POSTs it had in flight were not drained:\n%s", afterStop)
+	}
+	if n := len(answeredLine.FindAllString(afterStop, -1)); n != len(drained) {
+		t.Errorf("worker a logged %d attempts while draining, %d of them answered 200:\n%s", len(drained), n, afterStop)
+	}
 	if strings.Contains(afterStop, "canceled") {
 		t.Errorf("worker a cancelled work while stopping:\n%s", afterStop)
 	}

@@ -31,6 +31,10 @@ type receiver struct {
 	customers map[string]map[string]bool
 	// refuse answers a customer's deliveries (by its id) with a status of its own.
 	refuse map[string]int
+	// gate, while not nil, holds every request until it is closed (hold, release); held
+	// counts the requests it holds.
+	gate chan struct{}
+	held int
 }
 
 type receivedRequest struct {
@@ -55,6 +59,18 @@ func startReceiver(t *testing.T, pause time.Duration, codes []int) *receiver {
 	r := &receiver{pause: pause, codes: codes, ids: map[string]int{}, first: map[string]time.Time{}, customers: map[string]map[string]bool{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		gate := r.gate
+		if gate != nil {
+			r.held++
+		}
+		r.mu.Unlock()
+		if gate != nil {
+			<-gate
+			r.mu.Lock()
+			r.held--
+			r.mu.Unlock()
+		}
 		time.Sleep(r.pause)
 		var env struct {
 			Data struct {
@@ -89,7 +105,35 @@ func startReceiver(t *testing.T, pause time.Duration, codes []int) *receiver {
 		fmt.Fprintf(w, "answer %d", code)
 	}))
 	t.Cleanup(r.Close)
+	t.Cleanup(r.release) // before Close, which waits for the requests it holds
 	return r
+}
+
+// hold makes the receiver hold every request that arrives from now on, unanswered, until
+// release.
+func (r *receiver) hold() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gate == nil {
+		r.gate = make(chan struct{})
+	}
+}
+
+// release answers the requests held, and those that come after at once.
+func (r *receiver) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gate != nil {
+		close(r.gate)
+		r.gate = nil
+	}
+}
+
+// holding is how many requests are held now.
+func (r *receiver) holding() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held
 }
 
 // webhookIDOf is the webhook-id customer's deliveries came under (the first, should there

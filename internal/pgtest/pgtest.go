@@ -53,15 +53,33 @@ func WithDatabase(t testing.TB, dsn, name string) string {
 	return dsn + " dbname=" + name
 }
 
+// DSN returns the DSN of DSNEnv. Without it the test is skipped, or failed in CI (the
+// variable CI is set), where the tests that need PostgreSQL must run.
+func DSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(DSNEnv)
+	if dsn == "" {
+		SkipOutsideCI(t, "PostgreSQL tests need %s, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", DSNEnv)
+	}
+	return dsn
+}
+
+// SkipOutsideCI skips t with the message, except in CI (the variable CI is set, as .ci/run
+// runs), where what the test needs must be there and its absence fails the test.
+func SkipOutsideCI(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("in CI (CI is set) this test must run: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // NewDatabase creates an empty database named prefix_<random> on the server of DSNEnv,
 // drops it at the test's cleanup, and returns a DSN that connects to it. Without DSNEnv
 // the test is skipped.
 func NewDatabase(t testing.TB, prefix string) string {
 	t.Helper()
-	dsn := os.Getenv(DSNEnv)
-	if dsn == "" {
-		t.Skipf("PostgreSQL tests need %s, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", DSNEnv)
-	}
+	dsn := DSN(t)
 	server, err := Open(dsn)
 	if err != nil {
 		t.Fatalf("%s: %v", DSNEnv, err)
