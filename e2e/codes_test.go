@@ -94,6 +94,7 @@ func testPublishCodeE2E(t *testing.T, devArgs ...string) {
 	if len(delivered) != 5 || len(failed) != 3 {
 		t.Fatalf("%d delivered, %d failed; want 5 and 3", len(delivered), len(failed))
 	}
+	recordWorkflowHistory(t, c, "event/"+delivered[0], "delivery_NAME_publish_code.history.json")
 
 	// Each delivery carries its own code of the pool, published to its customer.
 	reqs := recv.requests()

@@ -7,11 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,8 +22,6 @@ import (
 	"github.com/hookflow/hookflow/cli"
 	"github.com/hookflow/hookflow/workflows"
 )
-
-var recordHistory = flag.String("record-history", "", "write the histories of a retried delivery and of a message's customers to ../workflows/testdata/delivery_NAME[_message].history.json, for the replay tests (histories recorded before stay, and replay too)")
 
 // listWorkflowsInUI asks the Web UI's server, as the browser does, for the workflows that
 // a visibility query selects.
@@ -193,7 +189,6 @@ func TestDev(t *testing.T) {
 		if out := runCLI(t, d, "deliveries", "show", deliveryID); !strings.Contains(out, "delivered") || strings.Count(out, "retryable") != 2 {
 			t.Errorf("hookflow deliveries show:\n%s", out)
 		}
-		hist := historyJSON(t, c, h.WorkflowID)
 		// The proto bytes, where payloads are as stored (the JSON base64-encodes them).
 		raw, _, _ := rawHistory(t, c, h.WorkflowID)
 		if !strings.Contains(string(raw), `"amount":100`) {
@@ -201,11 +196,7 @@ func TestDev(t *testing.T) {
 		} else if strings.Contains(string(raw), strings.TrimPrefix(d.secret, "whsec_")) {
 			t.Errorf("the signing secret is in the history of %s", h.WorkflowID)
 		}
-		if *recordHistory != "" {
-			if err := os.WriteFile(filepath.Join(moduleRoot, "workflows", "testdata", "delivery_"+*recordHistory+".history.json"), hist, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		recordWorkflowHistory(t, c, h.WorkflowID, "delivery_NAME.history.json")
 	})
 
 	t.Run("never 2xx: one notification and a paused distribution", func(t *testing.T) {

@@ -127,6 +127,12 @@ func TestMessagesDev(t *testing.T) {
 		if err == nil || err.Error() != fmt.Sprintf("409 conflict: message %s is already sent: a message can be canceled only during its delay", sent.ID) {
 			t.Errorf("cancel a sent message: %v", err)
 		}
+		var p workflows.MessageProgress
+		waitWorkflow(t, d.client(t), workflows.MessageWorkflowID(sent.ID), 30*time.Second, &p)
+		if p.Status != "sent" || p.Sent != 1 {
+			t.Errorf("workflow result %+v", p)
+		}
+		recordWorkflowHistory(t, d.client(t), workflows.MessageWorkflowID(sent.ID), "message_NAME.history.json")
 	})
 
 	t.Run("canceled in its window, nothing is delivered", func(t *testing.T) {
@@ -158,6 +164,7 @@ func TestMessagesDev(t *testing.T) {
 		if p.Status != "canceled" || p.Sent != 0 {
 			t.Errorf("workflow result %+v", p)
 		}
+		recordWorkflowHistory(t, d.client(t), workflows.MessageWorkflowID(m.ID), "message_NAME_canceled.history.json")
 		// The list shows both, newest first.
 		var l api.List[api.MessageView]
 		mustJSON(t, []byte(runCLI(t, d, "messages", "list", "-o", "json")), &l)
@@ -198,12 +205,7 @@ func TestMessagesDeliveredTogether(t *testing.T) {
 	if res.Status != workflows.StatusFailed || len(res.Deliveries) != 5 {
 		t.Fatalf("the workflow of the message's customers: %+v", res)
 	}
-	if *recordHistory != "" {
-		path := filepath.Join(moduleRoot, "workflows", "testdata", "delivery_"+*recordHistory+"_message.history.json")
-		if err := os.WriteFile(path, historyJSON(t, d.client(t), group), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	recordWorkflowHistory(t, d.client(t), group, "delivery_NAME_message.history.json")
 	byCustomer := recv.webhookIDsByCustomer()
 	idOf := recv.webhookIDOf
 	if len(byCustomer) != 5 {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,25 +12,64 @@ import (
 	"github.com/hookflow/hookflow/codec"
 )
 
-// TestReplayRecordedHistories replays histories recorded from real runs: a change to
-// Delivery that breaks determinism for workflows already running fails here. Record the
-// current code's with `go test -run 'TestDev$' ./e2e -record-history=NAME`, which adds
-// delivery_NAME.history.json; the older ones stay, for the workflows they stand for.
+// TestReplayRecordedHistories replays histories recorded from real runs, of both
+// workflows: a change to Delivery or Message that breaks determinism for workflows already
+// running fails here. Record the current code's, all of them, with
+//
+//	go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether)$' ./e2e -record-history=NAME
+//
+// which writes, with NAME in the file names: delivery_NAME.history.json (TestDev: a
+// delivery retried twice), delivery_NAME_message.history.json (TestMessagesDeliveredTogether:
+// five customers of a message, one refused), delivery_NAME_publish_code.history.json
+// (TestDevPublishCode: a publish_code delivery that published a code),
+// message_NAME.history.json (TestMessagesDev: a Message sent after its delay) and
+// message_NAME_canceled.history.json (TestMessagesDev: a Message canceled during its
+// delay). The older ones stay, for the workflows they stand for.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.history.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no recorded histories in testdata: %v", err)
 	}
+	recorded := map[string]int{}
 	for _, f := range files {
+		recorded[recordedWorkflowType(t, f)]++
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter})
 			if err != nil {
 				t.Fatal(err)
 			}
 			r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: DeliveryWorkflow})
+			r.RegisterWorkflowWithOptions(Message, workflow.RegisterOptions{Name: MessageWorkflow})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
+	for _, name := range []string{DeliveryWorkflow, MessageWorkflow} {
+		if recorded[name] == 0 {
+			t.Errorf("no recorded history of a %s workflow in testdata: record one with the command above", name)
+		}
+	}
+}
+
+// recordedWorkflowType is the workflow type of a recorded history, from its first event.
+func recordedWorkflowType(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Events []struct {
+			Started struct {
+				WorkflowType struct {
+					Name string `json:"name"`
+				} `json:"workflowType"`
+			} `json:"workflowExecutionStartedEventAttributes"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil || len(h.Events) == 0 {
+		t.Fatalf("%s is not a recorded history: %v", file, err)
+	}
+	return h.Events[0].Started.WorkflowType.Name
 }
