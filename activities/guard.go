@@ -27,9 +27,10 @@ type TargetGuard struct {
 // ErrRefusedTarget is wrapped by the error of a refused connection.
 var ErrRefusedTarget = errors.New("refused target")
 
-// The special-purpose tables come from code.dny.dev/ssrf v0.3.0 (2026-07-07; see
-// ssrf_gen.go in the module, one entry per line with its name and RFC). Its generator reads
-// the IANA registries iana-ipv4-special-registry and iana-ipv6-special-registry and keeps
+// The special-purpose tables come from code.dny.dev/ssrf v0.3.0, released 2026-07-07: its
+// ssrf_gen.go, one entry per line with its name and RFC, is generated (cmd/ssrfgen) from the
+// CSV files of the IANA registries iana-ipv4-special-registry and iana-ipv6-special-registry
+// as they stood at that release. The generator keeps
 // every block, including those the registry marks "globally reachable": a webhook target
 // there is never legitimate, so hookflow refuses them deliberately. Among them:
 //
