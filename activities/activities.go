@@ -47,6 +47,15 @@ type Activities struct {
 	// Deliveries starts the deliveries of a message's customers; it should use the worker's
 	// own client, so that their first workflow tasks come back with the starts.
 	Deliveries DeliveryStarter
+	// Clock is what a Retry-After date is read against; nil means time.Now. Tests fix it.
+	Clock func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock()
+	}
+	return time.Now()
 }
 
 // NewHTTPClient is the client that posts webhooks: no redirects followed, no proxy, a
@@ -212,7 +221,7 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 	}
 	out.Body = string(bytes.ToValidUTF8(head, []byte("?")))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		out.RetryAfterSeconds = retryAfterSeconds(resp.Header.Get("retry-after"), time.Now())
+		out.RetryAfterSeconds = retryAfterSeconds(resp.Header.Get("retry-after"), a.now())
 	}
 	outcome := payloads.ClassifyStatus(resp.StatusCode)
 	a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "status", resp.StatusCode,

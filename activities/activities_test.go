@@ -281,16 +281,20 @@ func TestDisableWebhook(t *testing.T) {
 	}
 }
 
+// TestRetryAfter reads the header as a receiver sends it. The activity's clock is fixed, so
+// an HTTP date 90 s ahead (whole seconds, as the format has them) is exactly 90 s.
 func TestRetryAfter(t *testing.T) {
 	a, _ := newActivities(t)
-	now := time.Now()
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	a.Clock = func() time.Time { return now }
 	tests := []struct {
 		code   int
 		header string
 		want   int64
 	}{
 		{429, "7", 7},
-		{503, now.Add(90 * time.Second).UTC().Format(http.TimeFormat), 89},
+		{503, now.Add(90 * time.Second).Format(http.TimeFormat), 90},
+		{503, now.Add(-time.Hour).Format(http.TimeFormat), 0}, // a date in the past: no pause
 		{503, "soon", 0},
 		{429, "-5", 0},
 		{429, "999999999", maxRetryAfter},
@@ -308,7 +312,7 @@ func TestRetryAfter(t *testing.T) {
 		if !errors.As(err, &appErr) || appErr.Details(&details) != nil {
 			t.Fatalf("%d %s: %v", tt.code, tt.header, err)
 		}
-		if got := details.RetryAfterSeconds; got != tt.want && !(tt.want == 89 && (got == 89 || got == 90)) {
+		if got := details.RetryAfterSeconds; got != tt.want {
 			t.Errorf("%d Retry-After %q: %d, want %d", tt.code, tt.header, got, tt.want)
 		}
 	}

@@ -12,9 +12,11 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/smtp"
 	"net/textproto"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,6 +79,7 @@ type Mailer struct {
 	implicitTLS bool
 	user, pass  string
 	from        *mail.Address
+	helo        string // the name given in EHLO
 
 	// dial replaces the network dialer in tests, so that a Mailer configured for a remote
 	// host name still only ever connects to loopback.
@@ -84,11 +87,13 @@ type Mailer struct {
 }
 
 // NewMailer returns a Mailer for the server at smtpURL, which is
-// smtp://user:password@host:port or smtps://user:password@host:port, and the sender from,
-// an RFC 5322 address. The user and password are optional and URL-escaped; without them
-// the Mailer does not authenticate. Errors name the flags --smtp-url and --smtp-from and
-// never repeat the password.
-func NewMailer(smtpURL, from string) (*Mailer, error) {
+// smtp://user:password@host:port or smtps://user:password@host:port, the sender from, an
+// RFC 5322 address, and helo, the name the Mailer gives in EHLO: a domain name or an address
+// literal like [192.0.2.1]; empty means this machine's host name (DefaultHelo). The user and
+// password are optional and URL-escaped; without them the Mailer does not authenticate.
+// Errors name the flags --smtp-url, --smtp-from and --smtp-helo and never repeat the
+// password.
+func NewMailer(smtpURL, from, helo string) (*Mailer, error) {
 	m := &Mailer{}
 	if err := m.parseURL(smtpURL); err != nil {
 		return nil, err
@@ -98,7 +103,64 @@ func NewMailer(smtpURL, from string) (*Mailer, error) {
 		return nil, fmt.Errorf("--smtp-from: %w", err)
 	}
 	m.from = addr
+	if helo == "" {
+		helo = DefaultHelo()
+	} else if !validHelo(helo) {
+		return nil, fmt.Errorf("--smtp-helo %q: not a domain name such as mail.example.com or an address literal such as [192.0.2.1]", helo)
+	}
+	m.helo = helo
 	return m, nil
+}
+
+// Helo is the name the Mailer gives in EHLO.
+func (m *Mailer) Helo() string { return m.helo }
+
+// DefaultHelo is the name a Mailer gives in EHLO unless told otherwise: this machine's host
+// name, or "localhost" when it has none that is a valid domain name. Some servers refuse or
+// score down a client whose EHLO name is not its own.
+func DefaultHelo() string {
+	if h, err := os.Hostname(); err == nil && validDomain(h) {
+		return h
+	}
+	return "localhost"
+}
+
+// validHelo accepts what RFC 5321 allows after EHLO: a domain or an address literal.
+func validHelo(s string) bool {
+	if inner, ok := strings.CutPrefix(s, "["); ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+		if !ok {
+			return false
+		}
+		if v6, ok := strings.CutPrefix(inner, "IPv6:"); ok {
+			a, err := netip.ParseAddr(v6)
+			return err == nil && a.Is6() && a.Zone() == ""
+		}
+		a, err := netip.ParseAddr(inner)
+		return err == nil && a.Is4()
+	}
+	return validDomain(s)
+}
+
+// validDomain accepts a host name: dot-separated labels of letters, digits and hyphens,
+// none starting or ending with a hyphen, at most 63 characters each and 253 in all.
+func validDomain(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // smtpURLForm is appended to URL errors: most of them come from a mistyped URL or from
@@ -178,7 +240,7 @@ func (m *Mailer) String() string {
 
 // Send delivers msg to all its recipients or to none. It connects, says EHLO, switches to
 // TLS when the server offers STARTTLS (smtps:// has TLS from the start), authenticates with
-// AUTH PLAIN when the URL has credentials, and hands over the message. A message that is
+// AUTH PLAIN or AUTH LOGIN when the URL has credentials, and hands over the message. A message that is
 // not valid (a bad address, a line break in a header, too many recipients) is refused
 // before connecting. IsPermanentMailError tells whether trying again can help.
 func (m *Mailer) Send(ctx context.Context, msg Mail) error {
@@ -234,7 +296,11 @@ func (m *Mailer) transact(ctx context.Context, addr string, rcpts []string, data
 		return stageError(ctx, "greeting", err)
 	}
 	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
+	helo := m.helo
+	if helo == "" { // a Mailer not made by NewMailer
+		helo = DefaultHelo()
+	}
+	if err := c.Hello(helo); err != nil {
 		return stageError(ctx, "EHLO", err)
 	}
 	if !m.implicitTLS {
@@ -275,19 +341,64 @@ func (m *Mailer) transact(ctx context.Context, addr string, rcpts []string, data
 	return nil
 }
 
-// auth authenticates with AUTH PLAIN. smtp.PlainAuth itself refuses to send credentials
-// over an unencrypted connection unless the host is localhost, 127.0.0.1 or ::1; the same
-// test is made here first so that the error says what to do and counts as permanent.
+// auth authenticates with AUTH PLAIN when the server offers it, else with AUTH LOGIN (all
+// that Exchange Online and Outlook.com offer). Neither may send the password over an
+// unencrypted connection unless the host is localhost, 127.0.0.1 or ::1 (smtp.PlainAuth's
+// own rule, which loginAuth repeats); the same test is made here first so that the error
+// says what to do and counts as permanent.
 func (m *Mailer) auth(c *smtp.Client) error {
 	if _, encrypted := c.TLSConnectionState(); !encrypted && !isLoopbackName(m.host) {
 		return permanentMailError{errors.New("refusing to send the SMTP password over an unencrypted connection: " +
 			"the server offers no STARTTLS (use smtps:// or a server that offers STARTTLS)")}
 	}
-	ok, mechs := c.Extension("AUTH")
-	if !ok || !slices.ContainsFunc(strings.Fields(mechs), func(s string) bool { return strings.EqualFold(s, "PLAIN") }) {
-		return permanentMailError{fmt.Errorf("the server does not offer AUTH PLAIN (it offers %q)", mechs)}
+	_, offered := c.Extension("AUTH")
+	mechs := strings.Fields(strings.ToUpper(offered))
+	switch {
+	case slices.Contains(mechs, "PLAIN"):
+		return c.Auth(smtp.PlainAuth("", m.user, m.pass, m.host))
+	case slices.Contains(mechs, "LOGIN"):
+		return c.Auth(&loginAuth{user: m.user, pass: m.pass, host: m.host})
+	case len(mechs) == 0:
+		return permanentMailError{errors.New("the server offers no AUTH, but --smtp-url has a user and password " +
+			"(hookflow supports AUTH PLAIN and LOGIN)")}
+	default:
+		return permanentMailError{fmt.Errorf("the server offers AUTH %s; hookflow supports PLAIN and LOGIN",
+			strings.Join(mechs, " "))}
 	}
-	return c.Auth(smtp.PlainAuth("", m.user, m.pass, m.host))
+}
+
+// loginAuth is the LOGIN mechanism (draft-murchison-sasl-login) as a net/smtp Auth: no
+// initial response; the server asks for the user name, then the password (its prompts,
+// "Username:" and "Password:" by custom, are not relied upon: the order is).
+type loginAuth struct {
+	user, pass, host string
+	step             int
+}
+
+func (a *loginAuth) Start(server *smtp.ServerInfo) (string, []byte, error) {
+	if !server.TLS && !isLoopbackName(server.Name) {
+		return "", nil, errors.New("unencrypted connection")
+	}
+	if server.Name != a.host {
+		return "", nil, errors.New("wrong host name")
+	}
+	a.step = 0
+	return "LOGIN", nil, nil
+}
+
+func (a *loginAuth) Next(_ []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	a.step++
+	switch a.step {
+	case 1:
+		return []byte(a.user), nil
+	case 2:
+		return []byte(a.pass), nil
+	default:
+		return nil, errors.New("AUTH LOGIN: the server asked for more than a user name and a password")
+	}
 }
 
 // isLoopbackName is the test smtp.PlainAuth makes: by name, not by resolving it.

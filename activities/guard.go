@@ -5,39 +5,52 @@ import (
 	"fmt"
 	"net/netip"
 	"syscall"
+
+	"code.dny.dev/ssrf"
 )
 
-// TargetGuard refuses connections to addresses that are not public (loopback, private,
-// link-local, multicast, unspecified, and the like), unless an allowed prefix admits them.
-// It checks at dial time, after DNS resolution, so a name that resolves (or rebinds) to an
-// internal address is refused too.
+// TargetGuard refuses connections to addresses that are not public, unless an allowed
+// prefix admits them. It checks at dial time, after DNS resolution, so a name that resolves
+// (or rebinds) to an internal address is refused too.
+//
+// What is public: for IPv4, every address outside the special-purpose blocks; for IPv6, only
+// global unicast 2000::/3, minus its special-purpose blocks. So an IPv6 form that embeds an
+// IPv4 address is refused whatever that address is (IPv4-compatible ::/96, NAT64 64:ff9b::/96
+// and 64:ff9b:1::/48, 6to4 2002::/16, Teredo 2001::/32), except IPv4-mapped ::ffff:0:0/96,
+// which is checked as the IPv4 address it maps.
 type TargetGuard struct {
-	// Allow admits addresses that would be refused, e.g. 127.0.0.0/8 for local receivers.
+	// Allow admits addresses that would be refused, e.g. 127.0.0.0/8 for local receivers. It
+	// is checked first.
 	Allow []netip.Prefix
 }
 
 // ErrRefusedTarget is wrapped by the error of a refused connection.
 var ErrRefusedTarget = errors.New("refused target")
 
-// internalRanges are refused in addition to what netip classifies (loopback, private,
-// link-local, multicast, unspecified).
-var internalRanges = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),          // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),      // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),       // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),      // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),        // reserved, and the broadcast address
-	netip.MustParsePrefix("64:ff9b::/96"),       // NAT64: embeds an IPv4 address
-	netip.MustParsePrefix("64:ff9b:1::/48"),     // local-use NAT64
-	netip.MustParsePrefix("2001:db8::/32"),      // documentation
-	netip.MustParsePrefix("::ffff:0:0:0/96"),    // IPv4-translated
-	netip.MustParsePrefix("100::/64"),           // discard-only
-	netip.MustParsePrefix("2002::/16"),          // 6to4: embeds an IPv4 address
-	netip.MustParsePrefix("2001::/32"),          // Teredo: embeds an IPv4 address
-	netip.MustParsePrefix("fec0::/10"),          // deprecated site-local
-	netip.MustParsePrefix("ff00::/8"),           // multicast (also caught below)
-	netip.MustParsePrefix("169.254.169.254/32"), // cloud metadata (link-local, named for clarity)
-}
+// The special-purpose tables come from code.dny.dev/ssrf v0.3.0, released 2026-07-07: its
+// ssrf_gen.go, one entry per line with its name and RFC, is generated (cmd/ssrfgen) from the
+// CSV files of the IANA registries iana-ipv4-special-registry and iana-ipv6-special-registry
+// as they stood at that release. The generator keeps
+// every block, including those the registry marks "globally reachable": a webhook target
+// there is never legitimate, so hookflow refuses them deliberately. Among them:
+//
+//   - 192.0.0.0/24 as a whole (RFC 6890), with its PCP and TURN anycast addresses;
+//   - 192.31.196.0/24 AS112-v4 (RFC 7535), 192.175.48.0/24 AS112 direct delegation
+//     (RFC 7534), 192.52.193.0/24 AMT (RFC 7450), 192.88.99.0/24 the former 6to4 relay
+//     anycast (RFC 7526);
+//   - 2001::/23 as a whole (RFC 2928): Teredo 2001::/32, 2001:3::/32 AMT, 2001:4:112::/48
+//     AS112-v6, ORCHIDv2 2001:20::/28, DRIP 2001:30::/28 and the anycast addresses in
+//     2001:1::/48;
+//   - 2620:4f:8000::/48 AS112 direct delegation (RFC 7534);
+//   - the documentation blocks 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 (RFC 5737),
+//     2001:db8::/32 (RFC 3849) and 3fff::/20 (RFC 9637).
+//
+// Update the module to follow the registries; TestGuardCheck names every block it relies on.
+var (
+	ipv4SpecialPurpose = ssrf.IPv4DeniedPrefixes
+	ipv6GlobalUnicast  = ssrf.IPv6GlobalUnicast // 2000::/3, RFC 4291: the only IPv6 admitted
+	ipv6SpecialPurpose = ssrf.IPv6DeniedPrefixes
+)
 
 // Check reports whether the guard lets a connection to ip through.
 func (g *TargetGuard) Check(ip netip.Addr) error {
@@ -47,6 +60,7 @@ func (g *TargetGuard) Check(ip netip.Addr) error {
 			return nil
 		}
 	}
+	// The common classes first, for an error that says what the address is.
 	switch {
 	case !ip.IsValid():
 		return fmt.Errorf("%w: invalid address", ErrRefusedTarget)
@@ -61,9 +75,16 @@ func (g *TargetGuard) Check(ip netip.Addr) error {
 	case ip.IsUnspecified():
 		return fmt.Errorf("%w: %s is the unspecified address", ErrRefusedTarget, ip)
 	}
-	for _, p := range internalRanges {
+	special := ipv4SpecialPurpose
+	if ip.Is6() {
+		if !ipv6GlobalUnicast.Contains(ip) {
+			return fmt.Errorf("%w: %s is outside global unicast %s, not a public address", ErrRefusedTarget, ip, ipv6GlobalUnicast)
+		}
+		special = ipv6SpecialPurpose
+	}
+	for _, p := range special {
 		if p.Contains(ip) {
-			return fmt.Errorf("%w: %s is in %s, not a public address", ErrRefusedTarget, ip, p)
+			return fmt.Errorf("%w: %s is in the special-purpose block %s, not a public address", ErrRefusedTarget, ip, p)
 		}
 	}
 	return nil

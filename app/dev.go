@@ -33,6 +33,8 @@ type DevConfig struct {
 	// TemporalDatabaseURL keeps Temporal's state in PostgreSQL instead of SQLite.
 	TemporalDatabaseURL string
 	SMTPURL, SMTPFrom   string
+	// SMTPHelo is the name given in EHLO; empty is this machine's host name.
+	SMTPHelo string
 	// RequireAPIKey requires keys even on loopback; always on when HTTP is not loopback.
 	RequireAPIKey  bool
 	EncryptionKeys []string
@@ -70,7 +72,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	// dev is for a receiver on this machine: loopback is admitted, other internal ranges
 	// only when asked.
 	allow = append(append([]netip.Prefix{}, activities.Loopback...), allow...)
-	mailer, err := newMailer(cfg.SMTPURL, cfg.SMTPFrom)
+	mailer, err := newMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.SMTPHelo)
 	if err != nil {
 		return err
 	}
@@ -174,7 +176,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	b.Row("Project id", "%s", proj.ID)
 	b.Row("Signing secret", "%s", proj.Secret)
 	if cfg.SMTPURL != "" {
-		b.Row("E-mail", "%s, from %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom)
+		b.Row("E-mail", "%s, from %s, EHLO %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom, mailer.Helo())
 	} else {
 		b.Row("E-mail", "off (--smtp-url); failures are in-app and logged")
 	}

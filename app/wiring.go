@@ -75,11 +75,11 @@ func (h quietAttempts) WithGroup(name string) slog.Handler {
 }
 
 // newMailer is nil without an SMTP URL: failures are then notified in-app and logged.
-func newMailer(smtpURL, from string) (*activities.Mailer, error) {
+func newMailer(smtpURL, from, helo string) (*activities.Mailer, error) {
 	if smtpURL == "" {
 		return nil, nil
 	}
-	return activities.NewMailer(smtpURL, from)
+	return activities.NewMailer(smtpURL, from, helo)
 }
 
 // WorkerSetup is what a worker of hookflow's stands on.

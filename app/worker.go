@@ -17,6 +17,8 @@ type WorkerConfig struct {
 	Temporal          TemporalConfig
 	DatabaseURL       string // hookflow's store (required)
 	SMTPURL, SMTPFrom string
+	// SMTPHelo is the name given in EHLO; empty is this machine's host name.
+	SMTPHelo string
 	// AllowTargets admit webhook targets in these CIDR prefixes; only public addresses
 	// otherwise.
 	AllowTargets []string
@@ -46,7 +48,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	mailer, err := newMailer(cfg.SMTPURL, cfg.SMTPFrom)
+	mailer, err := newMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.SMTPHelo)
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 		b.Row("Health", "off (--health)")
 	}
 	if cfg.SMTPURL != "" {
-		b.Row("E-mail", "%s, from %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom)
+		b.Row("E-mail", "%s, from %s, EHLO %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom, mailer.Helo())
 	} else {
 		b.Row("E-mail", "off (--smtp-url); failures are in-app and logged")
 	}

@@ -34,6 +34,7 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 		"keep Temporal's state in PostgreSQL (postgres://...) instead of SQLite under --data-dir, as hookflow server does")
 	f.Var(&secretValue{p: &cfg.SMTPURL}, "smtp-url", "SMTP server for failure e-mails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...")
 	f.StringVar(&cfg.SMTPFrom, "smtp-from", "hookflow@localhost", "sender address of failure e-mails")
+	f.StringVar(&cfg.SMTPHelo, "smtp-helo", "", "name this process gives in SMTP EHLO (default this machine's host name, or localhost if it is not a valid domain name)")
 	f.BoolVar(&cfg.RequireAPIKey, "require-api-key", false, "require API keys (hookflow keys create) even on loopback; always on when --http is not loopback")
 	f.StringArrayVar(&cfg.AllowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
 	registerEncryptionKey(f, &cfg.EncryptionKeys)

@@ -71,6 +71,24 @@ func TestHelpShowsNoSecret(t *testing.T) {
 	}
 }
 
+// TestSMTPHeloSetting: dev and worker take --smtp-helo, or HOOKFLOW_SMTP_HELO, and refuse a
+// name that is not one before anything starts.
+func TestSMTPHeloSetting(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"dev", "--data-dir", dir, "--ui-port", "0"},
+		{"worker", "--database-url", filepath.Join(dir, "hookflow.db")},
+	} {
+		h := &harness{t: t, env: map[string]string{"HOOKFLOW_SMTP_URL": "smtp://mail.example.com", "HOOKFLOW_SMTP_HELO": "bad name"}}
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), `--smtp-helo "bad name"`) {
+			t.Errorf("%s, HOOKFLOW_SMTP_HELO: %v", args[0], err)
+		}
+		if _, _, err := h.run(append(args, "--smtp-helo", "bad_name")...); err == nil || !strings.Contains(err.Error(), `--smtp-helo "bad_name"`) {
+			t.Errorf("%s --smtp-helo: %v", args[0], err)
+		}
+	}
+}
+
 // TestDevSettings: dev takes its settings as the other processes do, flag > HOOKFLOW_*
 // variable > --config file; a bad value is refused before anything starts, naming the
 // flag.

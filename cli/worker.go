@@ -32,6 +32,7 @@ GET /livez and /readyz on --health answer for probes.`,
 	f.Var(&secretValue{p: &cfg.DatabaseURL}, "database-url", "hookflow's store: postgres://... or a SQLite file (required)")
 	f.Var(&secretValue{p: &cfg.SMTPURL}, "smtp-url", "SMTP server for failure e-mails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...")
 	f.StringVar(&cfg.SMTPFrom, "smtp-from", "hookflow@localhost", "sender address of failure e-mails")
+	f.StringVar(&cfg.SMTPHelo, "smtp-helo", "", "name this process gives in SMTP EHLO (default this machine's host name, or localhost if it is not a valid domain name)")
 	f.StringArrayVar(&cfg.AllowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix, such as 10.0.0.0/8 (repeatable); only public addresses otherwise")
 	f.StringVar(&cfg.Health, "health", app.DefaultHealthAddr, "listen address of /livez and /readyz; empty for none")
 	f.StringVar(&cfg.UIURL, "ui-url", "", "Temporal Web UI base URL, for links in failure notifications, such as http://temporal-ui:8080")
