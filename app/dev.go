@@ -36,6 +36,9 @@ type DevConfig struct {
 	// RequireAPIKey requires keys even on loopback; always on when HTTP is not loopback.
 	RequireAPIKey  bool
 	EncryptionKeys []string
+	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
+	// ever.
+	StoreRetention time.Duration
 }
 
 // DefaultDataDir is per user: $XDG_DATA_HOME/hookflow, ~/.local/share/hookflow on Linux,
@@ -62,6 +65,9 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 	if cfg.TemporalPort <= 0 || cfg.TemporalPort > 65535 {
 		return fmt.Errorf("--temporal-port %d: not a port", cfg.TemporalPort)
+	}
+	if err := checkStoreRetention(cfg.StoreRetention); err != nil {
+		return err
 	}
 	allow, err := activities.ParseAllowList(cfg.AllowTargets)
 	if err != nil {
@@ -152,6 +158,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		return fmt.Errorf("start worker: %w", err)
 	}
 	p.onClose(w.Stop)
+	p.startStorePruner(ctx, st, cfg.StoreRetention, StorePruneInterval, logger)
 
 	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
 	// /codec with a key.
@@ -171,6 +178,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		b.Row("Temporal state", "%s", RedactURL(cfg.TemporalDatabaseURL))
 	}
 	b.Row("Store", "%s", RedactURL(dbURL))
+	b.Row("History", "%s", storeRetentionNote(cfg.StoreRetention))
 	b.Row("Project id", "%s", proj.ID)
 	b.Row("Signing secret", "%s", proj.Secret)
 	if cfg.SMTPURL != "" {
