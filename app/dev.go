@@ -36,6 +36,9 @@ type DevConfig struct {
 	// RequireAPIKey requires keys even on loopback; always on when HTTP is not loopback.
 	RequireAPIKey  bool
 	EncryptionKeys []string
+	// Retention is how long Temporal keeps closed workflows (the delivery log, recover and
+	// the duplicate-event check read them); an existing namespace is updated to it.
+	Retention time.Duration
 	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
 	// ever.
 	StoreRetention time.Duration
@@ -65,6 +68,9 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 	if cfg.TemporalPort <= 0 || cfg.TemporalPort > 65535 {
 		return fmt.Errorf("--temporal-port %d: not a port", cfg.TemporalPort)
+	}
+	if err := checkRetention(cfg.Retention); err != nil {
+		return err
 	}
 	if err := checkStoreRetention(cfg.StoreRetention); err != nil {
 		return err
@@ -122,6 +128,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		FrontendPort:     cfg.TemporalPort,
 		UIPort:           cfg.UIPort,
 		Namespace:        "default",
+		Retention:        cfg.Retention,
 		SearchAttributes: workflows.SearchAttributes,
 		CodecEndpoint:    codecEndpoint,
 	})
@@ -174,6 +181,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		b.Row("Web UI", "off (--ui-port 0)")
 	}
 	b.Row("Data dir", "%s", cfg.DataDir)
+	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	if cfg.TemporalDatabaseURL != "" {
 		b.Row("Temporal state", "%s", RedactURL(cfg.TemporalDatabaseURL))
 	}

@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
 	"github.com/hookflow/hookflow/devserver"
 	"github.com/hookflow/hookflow/store"
 )
@@ -120,9 +124,9 @@ func TestCheckStoreRetention(t *testing.T) {
 	}
 }
 
-// runUntilReady runs a process with run until it prints its ready line, and returns how to
-// stop it and wait for its end.
-func runUntilReady(t *testing.T, run func(ctx context.Context, stdout *lockedBuffer) error) (stop func() error) {
+// runUntilReady runs a process with run until it prints its ready line, and returns what
+// the line says and how to stop the process and wait for its end.
+func runUntilReady(t *testing.T, run func(ctx context.Context, stdout *lockedBuffer) error) (ready Ready, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	var stdout lockedBuffer
@@ -139,18 +143,20 @@ func runUntilReady(t *testing.T, run func(ctx context.Context, stdout *lockedBuf
 			t.Fatalf("ended before it was ready: %v\n%s", err, stdout.String())
 		case <-time.After(100 * time.Millisecond):
 		}
-		if strings.Contains(stdout.String(), ReadyPrefix) {
-			return stop
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if r, ok := ParseReady(line); ok {
+				return r, stop
+			}
 		}
 	}
 	stop()
 	t.Fatalf("not ready:\n%s", stdout.String())
-	return nil
+	return Ready{}, nil
 }
 
-// TestDevPrunesStore: hookflow dev prunes its store's old history once it runs, and logs
-// what it pruned.
-func TestDevPrunesStore(t *testing.T) {
+// TestDevRetentions: hookflow dev keeps closed workflows for its --retention, and prunes its
+// store's history older than --store-retention once it runs, logging what it pruned.
+func TestDevRetentions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal")
 	}
@@ -162,10 +168,22 @@ func TestDevPrunesStore(t *testing.T) {
 	}
 	var stderr lockedBuffer
 	cfg := DevConfig{DataDir: dir, TemporalPort: port, HTTP: "127.0.0.1:0", SMTPFrom: "hookflow@localhost",
-		StoreRetention: DefaultStoreRetention}
-	stop := runUntilReady(t, func(ctx context.Context, stdout *lockedBuffer) error {
+		Retention: 48 * time.Hour, StoreRetention: DefaultStoreRetention}
+	ready, stop := runUntilReady(t, func(ctx context.Context, stdout *lockedBuffer) error {
 		return RunDev(ctx, cfg, stdout, &stderr)
 	})
+	c, err := client.Dial(client.Options{HostPort: ready.Temporal, Namespace: ready.Namespace, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	ns, err := c.WorkflowService().DescribeNamespace(t.Context(), &workflowservice.DescribeNamespaceRequest{Namespace: ready.Namespace})
+	c.Close()
+	if err != nil {
+		t.Error(err)
+	} else if got := ns.Config.WorkflowExecutionRetentionTtl.AsDuration(); got != 48*time.Hour {
+		t.Errorf("dev --retention 48h: the namespace keeps closed workflows %s", got)
+	}
 	waitForNotifications(t, filepath.Join(dir, "hookflow.db"), "ntf_young")
 	if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("dev ended with %v", err)
@@ -192,7 +210,7 @@ func TestWorkerPrunesStore(t *testing.T) {
 	cfg := WorkerConfig{Temporal: TemporalConfig{Address: srv.HostPort(), Namespace: srv.Namespace()},
 		DatabaseURL: path, SMTPFrom: "hookflow@localhost", StopTimeout: time.Second, LogFormat: "json",
 		StoreRetention: DefaultStoreRetention}
-	stop := runUntilReady(t, func(ctx context.Context, stdout *lockedBuffer) error {
+	_, stop := runUntilReady(t, func(ctx context.Context, stdout *lockedBuffer) error {
 		return RunWorker(ctx, cfg, stdout, &stderr)
 	})
 	waitForNotifications(t, path, "ntf_young")

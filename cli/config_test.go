@@ -296,3 +296,29 @@ func TestStoreRetentionSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionSettings: dev, like server, takes --retention (24 h by default) as its other
+// settings, and both refuse one Temporal would refuse before anything starts, naming the
+// flag.
+func TestRetentionSettings(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, cmd := range []*cobra.Command{newDevCommand(getenv), newServerCommand(getenv)} {
+		f := cmd.Flags().Lookup("retention")
+		if f == nil || f.DefValue != (24*time.Hour).String() {
+			t.Errorf("%s --retention: %+v, want a flag defaulting to 24h", cmd.Name(), f)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "hookflow.yaml")
+	writeFile(t, file, "retention: 30m\n")
+	h := &harness{t: t}
+	for _, args := range [][]string{{"dev", "--data-dir", t.TempDir()}, {"server", "--data-dir", t.TempDir()}} {
+		h.env = map[string]string{"HOOKFLOW_CONFIG": file}
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), "--retention 30m0s") {
+			t.Errorf("%s, from the file: %v", args[0], err)
+		}
+		h.env["HOOKFLOW_RETENTION"] = "20m"
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), "--retention 20m0s") {
+			t.Errorf("%s, the variable over the file: %v", args[0], err)
+		}
+	}
+}
