@@ -20,7 +20,8 @@ const DefaultStoreRetention = 30 * 24 * time.Hour
 // retried activity from sending it twice.
 const MinStoreRetention = 24 * time.Hour
 
-// StorePruneInterval is how often a process that runs a worker prunes the store.
+// StorePruneInterval is how often a process that runs a worker prunes the store (the
+// banner says "hourly").
 const StorePruneInterval = time.Hour
 
 // storePruneBatch bounds the rows one delete statement of a prune removes, so that a large
@@ -86,7 +87,7 @@ func storeRetentionNote(retention time.Duration) string {
 	if retention <= 0 {
 		return "kept for ever (--store-retention 0)"
 	}
-	return fmt.Sprintf("notifications and finished messages older than %s are pruned every %s (--store-retention)", formatDays(retention), StorePruneInterval)
+	return fmt.Sprintf("notifications and finished messages older than %s are pruned hourly (--store-retention)", formatDays(retention))
 }
 
 // formatDays writes a whole number of days as days, anything else as a duration.
