@@ -38,6 +38,12 @@ type DevConfig struct {
 	// RequireAPIKey requires keys even on loopback; always on when HTTP is not loopback.
 	RequireAPIKey  bool
 	EncryptionKeys []string
+	// Retention is how long Temporal keeps closed workflows (the delivery log, recover and
+	// the duplicate-event check read them); an existing namespace is updated to it.
+	Retention time.Duration
+	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
+	// ever.
+	StoreRetention time.Duration
 }
 
 // DefaultDataDir is per user: $XDG_DATA_HOME/hookflow, ~/.local/share/hookflow on Linux,
@@ -64,6 +70,12 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 	if cfg.TemporalPort <= 0 || cfg.TemporalPort > 65535 {
 		return fmt.Errorf("--temporal-port %d: not a port", cfg.TemporalPort)
+	}
+	if err := checkRetention(cfg.Retention); err != nil {
+		return err
+	}
+	if err := checkStoreRetention(cfg.StoreRetention); err != nil {
+		return err
 	}
 	allow, err := activities.ParseAllowList(cfg.AllowTargets)
 	if err != nil {
@@ -118,6 +130,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		FrontendPort:     cfg.TemporalPort,
 		UIPort:           cfg.UIPort,
 		Namespace:        "default",
+		Retention:        cfg.Retention,
 		SearchAttributes: workflows.SearchAttributes,
 		CodecEndpoint:    codecEndpoint,
 	})
@@ -154,6 +167,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		return fmt.Errorf("start worker: %w", err)
 	}
 	p.onClose(w.Stop)
+	p.startStorePruner(ctx, st, cfg.StoreRetention, StorePruneInterval, logger)
 
 	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
 	// /codec with a key.
@@ -169,10 +183,12 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		b.Row("Web UI", "off (--ui-port 0)")
 	}
 	b.Row("Data dir", "%s", cfg.DataDir)
+	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	if cfg.TemporalDatabaseURL != "" {
 		b.Row("Temporal state", "%s", RedactURL(cfg.TemporalDatabaseURL))
 	}
 	b.Row("Store", "%s", RedactURL(dbURL))
+	b.Row("History", "%s", storeRetentionNote(cfg.StoreRetention))
 	b.Row("Project id", "%s", proj.ID)
 	b.Row("Signing secret", "%s", proj.Secret)
 	if cfg.SMTPURL != "" {

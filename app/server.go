@@ -26,10 +26,29 @@ type ServerConfig struct {
 	TemporalPort        int
 	UIPort              int // 0 runs no UI
 	Namespace           string
-	Retention           time.Duration // of closed workflows, for a new namespace
+	// Retention is how long closed workflows are kept; an existing namespace is updated
+	// to it.
+	Retention time.Duration
 	// CodecEndpoint is hookflow api's codec endpoint, for the Web UI to show encrypted
 	// payloads.
 	CodecEndpoint string
+}
+
+// MinRetention is the shortest namespace retention Temporal takes (its
+// system.namespaceMinRetentionLocal).
+const MinRetention = time.Hour
+
+// checkRetention refuses a namespace retention Temporal would refuse.
+func checkRetention(d time.Duration) error {
+	if d < MinRetention {
+		return fmt.Errorf("--retention %s: Temporal keeps closed workflows at least %s", d, MinRetention)
+	}
+	return nil
+}
+
+// retentionNote is the banner's row on the namespace's retention.
+func retentionNote(d time.Duration) string {
+	return fmt.Sprintf("closed workflows are kept %s (--retention): deliveries, recover and duplicate events reach back that far", formatDays(d))
 }
 
 // RunServer runs `hookflow server` until ctx ends.
@@ -39,6 +58,9 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 	}
 	if cfg.UIPort < 0 || cfg.UIPort > 65535 {
 		return fmt.Errorf("--ui-port %d: not a port", cfg.UIPort)
+	}
+	if err := checkRetention(cfg.Retention); err != nil {
+		return err
 	}
 	if net.ParseIP(cfg.IP) == nil {
 		return fmt.Errorf("--ip %q: want an IP address such as 127.0.0.1 or 0.0.0.0", cfg.IP)
@@ -93,6 +115,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 		b.Row("Web UI", "off (--ui-port 0)")
 	}
 	b.Row("Persistence", "%s", persistence)
+	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	b.Row("Log", "%s", opts.LogFile)
 	if ip := net.ParseIP(cfg.IP); !ip.IsLoopback() {
 		b.Warn("Temporal and its Web UI listen on %s without authentication", cfg.IP)

@@ -33,6 +33,9 @@ type WorkerConfig struct {
 	MaxConcurrentActivities    int
 	MaxConcurrentWorkflowTasks int
 	LogFormat                  string // json or text
+	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
+	// ever.
+	StoreRetention time.Duration
 }
 
 // RunWorker runs `hookflow worker` until ctx ends, then stops polling and lets the
@@ -40,6 +43,9 @@ type WorkerConfig struct {
 func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) error {
 	logger, err := serviceLogger(cfg.LogFormat, cfg.DatabaseURL, stderr)
 	if err != nil {
+		return err
+	}
+	if err := checkStoreRetention(cfg.StoreRetention); err != nil {
 		return err
 	}
 	// Unlike dev, nothing internal is admitted by default: a production worker would
@@ -84,6 +90,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	}
 	// Stopped by the drain below; this covers the early returns. Stop twice is safe.
 	p.onClose(w.Stop)
+	p.startStorePruner(ctx, st, cfg.StoreRetention, StorePruneInterval, logger)
 
 	p.health = newHealth(c, t.Namespace, st)
 	healthURL := ""
@@ -96,6 +103,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	b.Row("Temporal", "%s (namespace %s, task queue %s%s)", t.Address, t.Namespace, t.TaskQueue, t.transportNote())
 	b.Row("Identity", "%s", t.identity())
 	b.Row("Store", "%s", RedactURL(cfg.DatabaseURL))
+	b.Row("History", "%s", storeRetentionNote(cfg.StoreRetention))
 	b.Row("Encryption", "%s", encryptionNote(cdc))
 	if healthURL != "" {
 		b.Row("Health", "%s/readyz, /livez", healthURL)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookflow/hookflow/app"
 	"github.com/hookflow/hookflow/codec"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -258,5 +259,66 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStoreRetentionSettings: dev and worker take --store-retention as their other
+// settings, flag > HOOKFLOW_STORE_RETENTION > --config file, with 30 days by default; a
+// retention under a day is refused before anything starts, naming the flag. One config file
+// serves them all, so server and api accept the key too.
+func TestStoreRetentionSettings(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, cmd := range []*cobra.Command{newDevCommand(getenv), newWorkerCommand(getenv)} {
+		f := cmd.Flags().Lookup("store-retention")
+		if f == nil || f.DefValue != (30*24*time.Hour).String() {
+			t.Errorf("%s --store-retention: %+v, want a flag defaulting to 30 days", cmd.Name(), f)
+		}
+	}
+	if !serviceConfigKeys()["store-retention"] {
+		t.Error("store-retention is not a service config key")
+	}
+
+	file := filepath.Join(t.TempDir(), "hookflow.yaml")
+	writeFile(t, file, "store-retention: 2h\n")
+	dbURL := filepath.Join(t.TempDir(), "hookflow.db")
+	h := &harness{t: t, env: map[string]string{"HOOKFLOW_CONFIG": file}}
+	for _, args := range [][]string{{"dev", "--data-dir", t.TempDir()}, {"worker", "--database-url", dbURL}} {
+		h.env = map[string]string{"HOOKFLOW_CONFIG": file}
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), "--store-retention 2h0m0s") {
+			t.Errorf("%s, from the file: %v", args[0], err)
+		}
+		h.env["HOOKFLOW_STORE_RETENTION"] = "3h"
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), "--store-retention 3h0m0s") {
+			t.Errorf("%s, the variable over the file: %v", args[0], err)
+		}
+		if _, _, err := h.run(append(args, "--store-retention", "4h")...); err == nil || !strings.Contains(err.Error(), "--store-retention 4h0m0s") {
+			t.Errorf("%s, the flag over the variable: %v", args[0], err)
+		}
+	}
+}
+
+// TestRetentionSettings: dev, like server, takes --retention (24 h by default) as its other
+// settings, and both refuse one Temporal would refuse before anything starts, naming the
+// flag.
+func TestRetentionSettings(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, cmd := range []*cobra.Command{newDevCommand(getenv), newServerCommand(getenv)} {
+		f := cmd.Flags().Lookup("retention")
+		if f == nil || f.DefValue != (24*time.Hour).String() {
+			t.Errorf("%s --retention: %+v, want a flag defaulting to 24h", cmd.Name(), f)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "hookflow.yaml")
+	writeFile(t, file, "retention: 30m\n")
+	h := &harness{t: t}
+	for _, args := range [][]string{{"dev", "--data-dir", t.TempDir()}, {"server", "--data-dir", t.TempDir()}} {
+		h.env = map[string]string{"HOOKFLOW_CONFIG": file}
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), "--retention 30m0s") {
+			t.Errorf("%s, from the file: %v", args[0], err)
+		}
+		h.env["HOOKFLOW_RETENTION"] = "20m"
+		if _, _, err := h.run(args...); err == nil || !strings.Contains(err.Error(), "--retention 20m0s") {
+			t.Errorf("%s, the variable over the file: %v", args[0], err)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -61,7 +62,8 @@ type Options struct {
 	UIPort int
 	// Namespace is created on first start; "default" when empty.
 	Namespace string
-	// Retention of closed workflows; 24 h when zero.
+	// Retention of closed workflows; 24 h when zero. A namespace that exists with another
+	// retention is updated to this one.
 	Retention time.Duration
 	// SearchAttributes are registered on a new namespace and added to an existing one.
 	SearchAttributes map[string]enumspb.IndexedValueType
@@ -224,9 +226,10 @@ func (s *Server) Stop() {
 const searchAttributesCacheRefresh = 65 * time.Second
 
 // ensureNamespace waits for the frontend, registers the namespace when it was not created
-// in the database before start (PostgreSQL), and adds any search attribute it lacks:
-// NewNamespaceConfig applies them only when the namespace is new. added says whether it
-// registered or added anything.
+// in the database before start (PostgreSQL), sets the retention of one that existed before,
+// and adds any search attribute it lacks: NewNamespaceConfig applies them, and the
+// retention, only when the namespace is new. added says whether it registered or added
+// anything.
 func (s *Server) ensureNamespace(ctx context.Context, isNew bool) (added bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -245,6 +248,11 @@ func (s *Server) ensureNamespace(ctx context.Context, isNew bool) (added bool, e
 			return false, fmt.Errorf("register namespace %q: %w", s.opts.Namespace, err)
 		}
 		added = err == nil
+	}
+	if !isNew && !added {
+		if err := s.ensureRetention(ctx, c); err != nil {
+			return false, err
+		}
 	}
 	if isNew || len(s.opts.SearchAttributes) == 0 {
 		return added, nil
@@ -278,6 +286,31 @@ func (s *Server) ensureNamespace(ctx context.Context, isNew bool) (added bool, e
 	}
 	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.opts.Namespace})
 	return true, err
+}
+
+// ensureRetention sets the retention of an existing namespace to the one asked for when it
+// has another: the retention of a namespace is set when it is created, and a later start
+// with another --retention must not be silently ignored.
+func (s *Server) ensureRetention(ctx context.Context, c client.Client) error {
+	var ns *workflowservice.DescribeNamespaceResponse
+	err := retryNotFound(ctx, func() (err error) {
+		ns, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.opts.Namespace})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("describe namespace %q: %w", s.opts.Namespace, err)
+	}
+	if ns.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() == s.opts.Retention {
+		return nil
+	}
+	_, err = c.WorkflowService().UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{
+		Namespace: s.opts.Namespace,
+		Config:    &namespacepb.NamespaceConfig{WorkflowExecutionRetentionTtl: durationpb.New(s.opts.Retention)},
+	})
+	if err != nil {
+		return fmt.Errorf("set the retention of namespace %q to %s: %w", s.opts.Namespace, s.opts.Retention, err)
+	}
+	return nil
 }
 
 // retryNotFound calls f until it succeeds, fails otherwise than with a not-found or

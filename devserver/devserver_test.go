@@ -63,6 +63,40 @@ func TestSearchAttributesOnExistingDatabase(t *testing.T) {
 	}
 }
 
+// TestRetentionOnExistingDatabase starts a server on a new SQLite database with the default
+// retention, then again on the same file with another: the namespace must take it, since
+// NewNamespaceConfig sets it only when the namespace is created. A third start with the
+// same retention keeps it.
+func TestRetentionOnExistingDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal")
+	}
+	db := filepath.Join(t.TempDir(), "temporal.db")
+	for run, retention := range []time.Duration{0, 72 * time.Hour, 72 * time.Hour} {
+		s, err := Start(t.Context(), Options{DatabaseFile: db, Retention: retention})
+		if err != nil {
+			t.Fatalf("start %d: %v", run, err)
+		}
+		want := retention
+		if want == 0 {
+			want = 24 * time.Hour
+		}
+		c, err := client.Dial(client.Options{HostPort: s.HostPort(), Namespace: s.Namespace(), Logger: quietLogger{}})
+		if err != nil {
+			s.Stop()
+			t.Fatal(err)
+		}
+		ns, err := c.WorkflowService().DescribeNamespace(t.Context(), &workflowservice.DescribeNamespaceRequest{Namespace: s.Namespace()})
+		if err != nil {
+			t.Errorf("start %d: %v", run, err)
+		} else if got := ns.Config.WorkflowExecutionRetentionTtl.AsDuration(); got != want {
+			t.Errorf("start %d with retention %s: the namespace keeps closed workflows %s, want %s", run, retention, got, want)
+		}
+		c.Close()
+		s.Stop()
+	}
+}
+
 func TestTakenPortIsAnError(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,7 +117,8 @@ func TestTakenPortIsAnError(t *testing.T) {
 // TestPostgres runs the server on a new PostgreSQL database (HOOKFLOW_TEST_POSTGRES_DSN),
 // then again on the same one: the first start creates the databases, the schema at this
 // server's version, the namespace and its search attributes; the second finds them all
-// and must work the same. A workflow with a search attribute runs each time.
+// and must work the same, but with another retention, which the namespace must take. A
+// workflow with a search attribute runs each time.
 func TestPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	if testing.Short() {
@@ -97,8 +132,8 @@ func TestPostgres(t *testing.T) {
 		"HookflowTestKeyword": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		"HookflowTestList":    enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 	}
-	for run := range 2 {
-		s, err := Start(t.Context(), Options{PostgresURL: temporalURL, SearchAttributes: want, Retention: 48 * time.Hour})
+	for run, retention := range []time.Duration{48 * time.Hour, 72 * time.Hour} {
+		s, err := Start(t.Context(), Options{PostgresURL: temporalURL, SearchAttributes: want, Retention: retention})
 		if err != nil {
 			t.Fatalf("start %d: %v", run, err)
 		}
@@ -118,8 +153,8 @@ func TestPostgres(t *testing.T) {
 			}
 		}
 		ns, err := c.WorkflowService().DescribeNamespace(t.Context(), &workflowservice.DescribeNamespaceRequest{Namespace: s.Namespace()})
-		if err != nil || ns.Config.WorkflowExecutionRetentionTtl.AsDuration() != 48*time.Hour {
-			t.Errorf("start %d: namespace %v, %v", run, ns, err)
+		if err != nil || ns.Config.WorkflowExecutionRetentionTtl.AsDuration() != retention {
+			t.Errorf("start %d: namespace %v, %v; want retention %s", run, ns, err, retention)
 		}
 		runWorkflow(t, c, fmt.Sprintf("wf-%d", run))
 		c.Close()

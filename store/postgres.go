@@ -77,6 +77,10 @@ var postgresMigrations = []string{
 	postgresCodesMigration,
 	// 5: manual and bulk messages and their customers (messages.go).
 	postgresMessagesMigration,
+	// 6: what Prune looks old rows up by (notifications_created_at, of migration 1, serves
+	// it for notifications).
+	`CREATE INDEX notification_sends_sent_at ON notification_sends (sent_at);
+	CREATE INDEX messages_finished ON messages (updated_at, id) WHERE status IN ('sent', 'canceled');`,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks

@@ -576,3 +576,96 @@ func (s *sqlStore) MarkSent(ctx context.Context, key string, at time.Time) error
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO notification_sends (key, sent_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`), key, s.d.timeArg(at))
 	return err
 }
+
+// defaultPruneBatch is the rows one delete statement of Prune removes when not told.
+const defaultPruneBatch = 1000
+
+// Prune deletes the history older than before, batch rows a statement at most.
+func (s *sqlStore) Prune(ctx context.Context, before time.Time, batch int) (PruneResult, error) {
+	if batch <= 0 {
+		batch = defaultPruneBatch
+	}
+	cutoff := s.d.timeArg(before)
+	var r PruneResult
+	var err error
+	// Unread notifications go too: the distribution a failure paused stays paused, which
+	// is the lasting sign of it, and an inbox nobody reads must not grow without end.
+	if r.Notifications, err = s.deleteInBatches(ctx, batch,
+		`DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? LIMIT ?)`, cutoff); err != nil {
+		return r, fmt.Errorf("prune notifications: %w", err)
+	}
+	// A record of a send guards against sending again when the activity is retried, which
+	// happens within the delivery's life, a day or so, long before the retention ends.
+	if r.NotificationSends, err = s.deleteInBatches(ctx, batch,
+		`DELETE FROM notification_sends WHERE key IN (SELECT key FROM notification_sends WHERE sent_at < ? LIMIT ?)`, cutoff); err != nil {
+		return r, fmt.Errorf("prune notification sends: %w", err)
+	}
+	for {
+		ids, err := s.finishedMessages(ctx, cutoff, batch)
+		if err != nil {
+			return r, fmt.Errorf("prune messages: %w", err)
+		}
+		for _, id := range ids {
+			// The customers first and the message last: a prune cut short leaves the
+			// message, and the next one finds it and finishes.
+			n, err := s.deleteInBatches(ctx, batch, `DELETE FROM message_customers WHERE message_id = ? AND seq IN
+				(SELECT seq FROM message_customers WHERE message_id = ? ORDER BY seq LIMIT ?)`, id, id)
+			r.MessageCustomers += n
+			if err != nil {
+				return r, fmt.Errorf("prune customers of message %s: %w", id, err)
+			}
+			res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM messages WHERE id = ? AND status IN ('sent', 'canceled')`), id)
+			if err != nil {
+				return r, fmt.Errorf("prune message %s: %w", id, err)
+			}
+			if n, err := res.RowsAffected(); err == nil {
+				r.Messages += int(n)
+			}
+		}
+		if len(ids) < batch {
+			return r, nil
+		}
+	}
+}
+
+// finishedMessages returns up to limit messages that are sent or canceled and were last
+// changed before cutoff. Neither status is ever left, so such a message is done with.
+func (s *sqlStore) finishedMessages(ctx context.Context, cutoff any, limit int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM messages
+		WHERE status IN ('sent', 'canceled') AND updated_at < ? ORDER BY updated_at, id LIMIT ?`), cutoff, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// deleteInBatches runs query, a DELETE whose last argument is the batch size, until it
+// deletes fewer rows than that, and returns how many it deleted. Each run is a statement
+// of its own, committed at once.
+func (s *sqlStore) deleteInBatches(ctx context.Context, batch int, query string, args ...any) (int, error) {
+	args = append(args, batch)
+	deleted := 0
+	for {
+		res, err := s.db.ExecContext(ctx, s.q(query), args...)
+		if err != nil {
+			return deleted, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return deleted, err
+		}
+		deleted += int(n)
+		if int(n) < batch {
+			return deleted, nil
+		}
+	}
+}

@@ -64,6 +64,10 @@ var sqliteMigrations = []string{
 	sqliteCodesMigration,
 	// 5: manual and bulk messages and their customers (messages.go).
 	sqliteMessagesMigration,
+	// 6: what Prune looks old rows up by.
+	`CREATE INDEX notifications_created_at ON notifications (created_at DESC, id);
+	CREATE INDEX notification_sends_sent_at ON notification_sends (sent_at);
+	CREATE INDEX messages_finished ON messages (updated_at, id) WHERE status IN ('sent', 'canceled');`,
 }
 
 // sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the

@@ -90,12 +90,37 @@ type Store interface {
 	// key with the manage scope.
 	RevokeAPIKey(ctx context.Context, id string) error
 
+	// Prune deletes the per-event history that is older than before and no longer in use,
+	// and counts what it deleted: notifications created before it (read or not), the
+	// records of failure e-mails and alerts sent before it, and messages that are finished
+	// (sent or canceled) and last changed before it, with their customers. A message
+	// scheduled or sending and its customers are never deleted, whatever their age; nor is
+	// anything that is not history (distributions, webhooks, settings, API keys, code pools
+	// and publications). Each statement deletes at most batch rows (1,000 when batch <= 0)
+	// and commits on its own, so that a large backlog never holds the database, SQLite's
+	// single writer above all, for long. Deletes are idempotent: processes pruning at once
+	// share the work, and a prune cut short is finished by the next.
+	Prune(ctx context.Context, before time.Time, batch int) (PruneResult, error)
+
 	// Code pools and publications (codes.go).
 	CodeStore
 	// Manual and bulk messages (messages.go).
 	MessageStore
 
 	Close() error
+}
+
+// PruneResult counts the rows one Prune deleted.
+type PruneResult struct {
+	Notifications     int `json:"notifications"`
+	NotificationSends int `json:"notification_sends"`
+	Messages          int `json:"messages"`
+	MessageCustomers  int `json:"message_customers"`
+}
+
+// Total is the number of rows deleted.
+func (r PruneResult) Total() int {
+	return r.Notifications + r.NotificationSends + r.Messages + r.MessageCustomers
 }
 
 // Project is the installation's identity and its signing secrets.

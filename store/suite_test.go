@@ -65,6 +65,8 @@ func runStoreSuite(t *testing.T, fresh func(t *testing.T) opener) {
 		{"api keys", func(t *testing.T, open opener) { testAPIKeys(t, mustOpen(t, open)) }},
 		{"first api key created once concurrently", testFirstAPIKeyConcurrent},
 		{"last manage key kept under concurrent revokes", testRevokeManageKeysConcurrent},
+		{"prune old history, keep young and in-use rows", func(t *testing.T, open opener) { testPrune(t, mustOpen(t, open)) }},
+		{"concurrent prunes share the work", testPruneConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, fresh(t)) })
