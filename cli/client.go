@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -172,6 +173,24 @@ func (e *apiError) problems() []string {
 		msg = f + ": " + msg
 	}
 	return []string{msg}
+}
+
+// namingFlag puts the flag in front of an error of the API about a field that the flag
+// set, so that the user reads what they typed: flags maps a field (and the fields under
+// it, as data.order under data) to its flag.
+func namingFlag(err error, flags map[string]string) error {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.detail.Field == "" {
+		return err
+	}
+	field := ae.detail.Field
+	if i := strings.IndexAny(field, ".["); i > 0 {
+		field = field[:i]
+	}
+	if flag, ok := flags[field]; ok {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	return err
 }
 
 // putEdited changes the resource at path: it reads it, replaces it with the document of
