@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/hookflow/hookflow/distributions"
@@ -12,7 +13,7 @@ import (
 )
 
 // The distributions routes: create, list (by labels), get, update, delete, pause and
-// resume. A distribution's recover is a route of the delivery log (deliveries.go), its
+// resume; create and update take ?dry_run=true to check without storing (isDryRun). A distribution's recover is a route of the delivery log (deliveries.go), its
 // manual messages are in messages.go.
 
 // MaxDistributionBytes bounds the body of a distribution, a project webhook or a program
@@ -44,7 +45,28 @@ func readEdit[T any](w http.ResponseWriter, r *http.Request, decode func([]byte)
 	return v, true
 }
 
+// isDryRun reads ?dry_run=: with true, a create or an update makes every check it would
+// make and answers 200 with what it would store, and stores nothing (kubectl's
+// --dry-run=server, which `hookflow distributions apply` uses to check every document
+// before it changes anything). It answers a value that is no bool itself.
+func isDryRun(w http.ResponseWriter, r *http.Request) (dryRun, ok bool) {
+	v := r.URL.Query().Get("dry_run")
+	if v == "" {
+		return false, true
+	}
+	dryRun, err := strconv.ParseBool(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("dry_run: %q is not true or false", v), "dry_run")
+		return false, false
+	}
+	return dryRun, true
+}
+
 func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
+	dryRun, ok := isDryRun(w, r)
+	if !ok {
+		return
+	}
 	d, ok := readEdit(w, r, distributions.Decode, func(d distributions.Distribution) string { return d.ID }, "", "/v1/distributions")
 	if !ok {
 		return
@@ -55,8 +77,13 @@ func (s *Server) createDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
-	d.ID, d.Version = payloads.NewID("distr_"), 1
-	d.CreatedAt, d.UpdatedAt = now, now
+	d.Version, d.CreatedAt, d.UpdatedAt = 1, now, now
+	if dryRun {
+		// What would be created, without the id it would get.
+		writeJSON(w, http.StatusOK, d.Redacted())
+		return
+	}
+	d.ID = payloads.NewID("distr_")
 	if err := s.Store.CreateDistribution(r.Context(), d); err != nil {
 		s.internal(w, "create distribution", err)
 		return
@@ -110,6 +137,10 @@ func (s *Server) getDistribution(w http.ResponseWriter, r *http.Request) {
 // updateDistribution replaces a distribution. The body names the version it was read at;
 // if the distribution changed since, the answer is 409 and nothing is written.
 func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
+	dryRun, ok := isDryRun(w, r)
+	if !ok {
+		return
+	}
 	id := r.PathValue("id")
 	d, ok := readEdit(w, r, distributions.Decode, func(d distributions.Distribution) string { return d.ID }, id, "/v1/distributions")
 	if !ok {
@@ -131,9 +162,21 @@ func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.UpdatedAt = s.now().UTC()
+	conflict := func() {
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s changed since version %d; GET it and apply your change again", id, d.Version), "version")
+	}
+	if dryRun {
+		if d.Version != stored.Version {
+			conflict()
+			return
+		}
+		d.Version, d.CreatedAt = stored.Version+1, stored.CreatedAt
+		writeJSON(w, http.StatusOK, d.Redacted())
+		return
+	}
 	updated, err := s.Store.UpdateDistribution(r.Context(), d)
 	if errors.Is(err, store.ErrConflict) {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s changed since version %d; GET it and apply your change again", id, d.Version), "version")
+		conflict()
 		return
 	}
 	if s.failed(w, err, "update distribution", id) {

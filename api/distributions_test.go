@@ -145,3 +145,76 @@ func TestDistributionLifecycle(t *testing.T) {
 		t.Errorf("pause missing: %d", status)
 	}
 }
+
+// TestDistributionDryRun: ?dry_run=true on a create or an update makes every check the
+// request would make and answers as it would (200 with the result, or the 4xx), and
+// stores nothing.
+func TestDistributionDryRun(t *testing.T) {
+	srv, _, st := newAPI(t)
+	stored := func() string {
+		t.Helper()
+		ds, err := st.ListDistributions(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(ds)
+		return string(b)
+	}
+
+	status, _, body := do(t, "POST", srv.URL+"/v1/distributions?dry_run=true", validDistribution)
+	var would map[string]any
+	_ = json.Unmarshal(body, &would)
+	if status != 200 || would["name"] != "Paid orders" || would["id"] != "" || would["version"] != 1.0 {
+		t.Errorf("dry run of a valid create: %d %s", status, body)
+	}
+	invalid := `{"trigger":{"events":["nope"]},"webhook":{"event_name":"e","url":"ftp://x"}}`
+	status, e, body := do(t, "POST", srv.URL+"/v1/distributions?dry_run=true", invalid)
+	var fields []string
+	for _, p := range e.Problems {
+		fields = append(fields, p.Field)
+	}
+	if status != 422 || strings.Join(fields, ",") != "name,trigger.events[0],webhook.url" {
+		t.Errorf("dry run of an invalid create: %d %s", status, body)
+	}
+	for _, q := range []string{"dry_run=maybe", "dry_run="} {
+		status, e, body := do(t, "POST", srv.URL+"/v1/distributions?"+q+"x", validDistribution)
+		if status != 400 || e.Field != "dry_run" {
+			t.Errorf("?%sx: %d %s", q, status, body)
+		}
+	}
+	if got := stored(); got != "[]" {
+		t.Fatalf("dry runs of creates stored %s", got)
+	}
+
+	status, _, body = do(t, "POST", srv.URL+"/v1/distributions?dry_run=false", validDistribution)
+	if status != 201 {
+		t.Fatalf("create with dry_run=false: %d %s", status, body)
+	}
+	var d map[string]any
+	_ = json.Unmarshal(body, &d)
+	id := d["id"].(string)
+	before := stored()
+
+	d["name"] = "Renamed"
+	b, _ := json.Marshal(d)
+	status, _, body = do(t, "PUT", srv.URL+"/v1/distributions/"+id+"?dry_run=true", string(b))
+	if status != 200 || !strings.Contains(string(body), `"version":2`) || !strings.Contains(string(body), `"name":"Renamed"`) {
+		t.Errorf("dry run of a valid update: %d %s", status, body)
+	}
+	d["webhook"] = map[string]any{"event_name": "e", "url": "gopher://x"}
+	b, _ = json.Marshal(d)
+	if status, e, body := do(t, "PUT", srv.URL+"/v1/distributions/"+id+"?dry_run=true", string(b)); status != 422 || len(e.Problems) == 0 || e.Problems[0].Field != "webhook.url" {
+		t.Errorf("dry run of an invalid update: %d %s", status, body)
+	}
+	d["webhook"], d["version"] = would["webhook"], 7
+	b, _ = json.Marshal(d)
+	if status, e, body := do(t, "PUT", srv.URL+"/v1/distributions/"+id+"?dry_run=true", string(b)); status != 409 || e.Field != "version" {
+		t.Errorf("dry run of a stale update: %d %s", status, body)
+	}
+	if status, _, body := do(t, "PUT", srv.URL+"/v1/distributions/distr_missing?dry_run=true", validDistribution[:1]+`"version":1,`+validDistribution[1:]); status != 404 {
+		t.Errorf("dry run of an update of a missing distribution: %d %s", status, body)
+	}
+	if got := stored(); got != before {
+		t.Errorf("dry runs of updates changed the store:\n%s\nwas\n%s", got, before)
+	}
+}

@@ -60,7 +60,7 @@ const (
 )
 
 // authenticate puts the key check of RequireKeys in front of mux.
-func (s *Server) authenticate(mux *http.ServeMux) http.Handler {
+func (s *Server) authenticate(mux routes) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.RequireKeys {
 			mux.ServeHTTP(w, r)

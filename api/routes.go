@@ -80,16 +80,55 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/keys", s.listKeys)
 	mux.HandleFunc("DELETE /v1/keys/{id}", s.revokeKey)
 
-	// Probes need no key (healthPaths, in keys.go); any other path is a JSON 404.
+	// Probes need no key (healthPaths, in keys.go). A request no route takes is answered
+	// by routes.ServeHTTP: there is no catch-all "/" pattern, which would take every
+	// method of every path and so turn a wrong method into a 404.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), "")
-	})
 
-	return refuseBrowsers(s.authenticate(mux))
+	// Browsers are refused before anything else, and a key is checked before the route:
+	// without a valid key, a wrong method and an unknown path get the same 401 as a
+	// right one, so that the answers tell nothing of which paths and methods exist.
+	return refuseBrowsers(s.authenticate(routes{mux}))
 }
+
+// routes is the API's mux, with its own answers to a request no pattern takes, 404 or 405
+// and the Allow header (which the mux works out from the patterns, with HEAD for GET), given
+// in the API's JSON error shape instead of the mux's plain text.
+type routes struct{ *http.ServeMux }
+
+func (m routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := m.Handler(r)
+	if pattern != "" {
+		// ServeMux.ServeHTTP, not h: it sets the path values the handlers read.
+		m.ServeMux.ServeHTTP(w, r)
+		return
+	}
+	answer := &statusRecorder{header: http.Header{}}
+	h.ServeHTTP(answer, r)
+	switch answer.status {
+	case http.StatusMethodNotAllowed:
+		allow := answer.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed on %s: use %s", r.Method, r.URL.Path, allow), "")
+	case http.StatusNotFound:
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), "")
+	default:
+		// The mux's redirect of an unclean path (/v1//x) to the clean one.
+		m.ServeMux.ServeHTTP(w, r)
+	}
+}
+
+// statusRecorder keeps the status and headers a handler answers and drops its body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (a *statusRecorder) Header() http.Header         { return a.header }
+func (a *statusRecorder) WriteHeader(status int)      { a.status = status }
+func (a *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 
 // refuseBrowsers answers 403 to requests a web browser sends on a page's behalf (they carry
 // Origin or Sec-Fetch-Site: cross-site). hookflow's clients are programs; without this, any

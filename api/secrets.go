@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -51,26 +50,33 @@ func (s *Server) getSecrets(w http.ResponseWriter, r *http.Request) {
 
 // rotateSecret makes a new signing secret; the old one keeps signing webhook-signature
 // for "expire" (24h when absent), so receivers can switch without losing a delivery.
+// Malformed JSON, an unknown field and an expire that is no duration string answer 400;
+// an expire out of range answers 422; each names its field. Neither secret is logged.
 func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, 4<<10)
 	if !ok {
 		return
 	}
 	var in struct {
-		Expire *distributions.Duration `json:"expire"`
+		Expire *string `json:"expire"`
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &in); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request", "expire: "+err.Error(), "expire")
+		if err := distributions.DecodeStrict(body, &in); err != nil {
+			writeValidation(w, http.StatusBadRequest, err)
 			return
 		}
 	}
 	overlap := 24 * time.Hour
 	if in.Expire != nil {
-		overlap = time.Duration(*in.Expire)
+		d, err := time.ParseDuration(*in.Expire)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("expire: %q is not a duration such as \"24h\" or \"90m\"", *in.Expire), "expire")
+			return
+		}
+		overlap = d
 	}
 	if overlap < 0 || overlap > MaxSecretOverlap {
-		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("expire: must be between 0s and %s", MaxSecretOverlap), "expire")
+		writeError(w, http.StatusUnprocessableEntity, "validation_error", fmt.Sprintf("expire: %s is not between 0s and %s", overlap, MaxSecretOverlap), "expire")
 		return
 	}
 	now := s.now()

@@ -124,15 +124,7 @@ func (c *apiClient) send(hc *http.Client, method, path, contentType string, body
 	if resp.StatusCode/100 != 2 {
 		var eb api.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			if len(eb.Error.Problems) > 1 {
-				var b strings.Builder
-				fmt.Fprintf(&b, "%d %s:", resp.StatusCode, eb.Error.Type)
-				for _, p := range eb.Error.Problems {
-					fmt.Fprintf(&b, "\n  %s: %s", p.Field, p.Message)
-				}
-				return errors.New(b.String())
-			}
-			return fmt.Errorf("%d %s: %s", resp.StatusCode, eb.Error.Type, eb.Error.Message)
+			return &apiError{status: resp.StatusCode, detail: eb.Error}
 		}
 		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
 	}
@@ -146,6 +138,59 @@ func (c *apiClient) send(hc *http.Client, method, path, contentType string, body
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	return dec.Decode(v)
+}
+
+// apiError is an answer of the API that is not 2xx, with what the API said of it.
+type apiError struct {
+	status int
+	detail api.ErrorDetail
+}
+
+func (e *apiError) Error() string {
+	if len(e.detail.Problems) > 1 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d %s:", e.status, e.detail.Type)
+		for _, p := range e.detail.Problems {
+			fmt.Fprintf(&b, "\n  %s: %s", p.Field, p.Message)
+		}
+		return b.String()
+	}
+	return fmt.Sprintf("%d %s: %s", e.status, e.detail.Type, e.detail.Message)
+}
+
+// problems lists what is wrong, a line each, each starting with its field when one is
+// known.
+func (e *apiError) problems() []string {
+	var out []string
+	for _, p := range e.detail.Problems {
+		out = append(out, strings.TrimPrefix(p.Field+": "+p.Message, ": "))
+	}
+	if len(out) > 0 {
+		return out
+	}
+	msg := e.detail.Message
+	if f := e.detail.Field; f != "" && !strings.HasPrefix(msg, f+": ") && !strings.HasPrefix(msg, f+" ") {
+		msg = f + ": " + msg
+	}
+	return []string{msg}
+}
+
+// namingFlag puts the flag in front of an error of the API about a field that the flag
+// set, so that the user reads what they typed: flags maps a field (and the fields under
+// it, as data.order under data) to its flag.
+func namingFlag(err error, flags map[string]string) error {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.detail.Field == "" {
+		return err
+	}
+	field := ae.detail.Field
+	if i := strings.IndexAny(field, ".["); i > 0 {
+		field = field[:i]
+	}
+	if flag, ok := flags[field]; ok {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	return err
 }
 
 // putEdited changes the resource at path: it reads it, replaces it with the document of

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -25,7 +26,12 @@ func newApplyCommand(g *globalFlags) *cobra.Command {
 		Long: `Create or update distributions from a YAML file of one or more documents (separated by
 ---). A document with an id updates that distribution, one without creates a new one.
 The file's version is ignored: apply writes over the current version, as
-"hookflow distributions get ID -o yaml" prints it. --dry-run shows what would change.`,
+"hookflow distributions get ID -o yaml" prints it.
+
+The API checks every document first (a dry run of its create or update) and apply changes
+nothing unless all pass; otherwise it lists every problem of every document, by document
+number, name and field. --dry-run checks the same way, shows what would change, and
+changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -36,63 +42,135 @@ The file's version is ignored: apply writes over the current version, as
 				return err
 			}
 			// Check every document before changing anything.
+			plans := make([]applyPlan, len(docs))
+			var problems []string
+			invalid := 0
 			for i, doc := range docs {
-				if _, ok := doc["name"].(string); !ok {
-					return fmt.Errorf("-f %s: document %d: name is required", file, i+1)
+				p, err := c.planApply(i+1, doc)
+				var ae *apiError
+				switch {
+				case errors.As(err, &ae) && ae.status/100 == 4:
+					invalid++
+					for _, line := range ae.problems() {
+						problems = append(problems, p.label()+": "+line)
+					}
+				case err != nil:
+					return fmt.Errorf("-f %s: %s: %w; nothing was applied", file, p.label(), err)
+				}
+				plans[i] = p
+			}
+			if dryRun {
+				for _, p := range plans {
+					if p.action != "" {
+						p.printWould(c.out)
+					}
 				}
 			}
-			for i, doc := range docs {
-				if err := c.applyOne(doc, dryRun); err != nil {
-					return fmt.Errorf("document %d (%v): %w", i+1, doc["name"], err)
+			if invalid > 0 {
+				return fmt.Errorf("-f %s: %d of %d documents are not valid; nothing was applied:\n  %s", file, invalid, len(docs), strings.Join(problems, "\n  "))
+			}
+			if dryRun {
+				return nil
+			}
+			for i, p := range plans {
+				if err := c.apply(p); err != nil {
+					return fmt.Errorf("-f %s: %s: %w (the %d documents before it were applied)", file, p.label(), err, i)
 				}
 			}
 			return nil
 		}),
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file of distributions, - for standard input")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change and change nothing")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check every document with the API, print what would change, and change nothing")
 	// It prints what it changed, a line a document, and no data for -o to format.
 	return noOutput(cmd)
 }
 
-func (c *apiClient) applyOne(doc map[string]any, dryRun bool) error {
-	id, _ := doc["id"].(string)
+// applyPlan is what apply does with one document of the file.
+type applyPlan struct {
+	index int // from 1, as a user counts the documents
+	name  any
+	id    string
+	// action is create, update or unchanged; empty for a document that is not valid.
+	action string
+	// doc is the document without its read-only fields, with the current version on an
+	// update.
+	doc     map[string]any
+	changed []string
+}
+
+// label names the document in messages: its number and its name.
+func (p applyPlan) label() string {
+	if name, ok := p.name.(string); ok {
+		return fmt.Sprintf("document %d (%q)", p.index, name)
+	}
+	return fmt.Sprintf("document %d (no name)", p.index)
+}
+
+func (p applyPlan) printWould(w io.Writer) {
+	switch p.action {
+	case "create":
+		fmt.Fprintf(w, "would create %q\n", p.name)
+	case "update":
+		fmt.Fprintf(w, "would update %s %q: %s\n", p.id, p.name, strings.Join(p.changed, ", "))
+	default:
+		fmt.Fprintf(w, "unchanged %s %q\n", p.id, p.name)
+	}
+}
+
+// planApply works out what applying doc would do, and has the API check it by a dry run
+// of that create or update (?dry_run=true), which makes every check the real request
+// makes. An error of the API says what is wrong with the document.
+func (c *apiClient) planApply(index int, doc map[string]any) (applyPlan, error) {
+	p := applyPlan{index: index, name: doc["name"], doc: doc}
+	p.id, _ = doc["id"].(string)
 	for _, f := range readOnlyFields {
 		delete(doc, f)
 	}
-	if id == "" {
-		if dryRun {
-			fmt.Fprintf(c.out, "would create %q\n", doc["name"])
-			return nil
-		}
+	if p.id == "" {
 		body, _ := json.Marshal(doc)
+		if err := c.do(http.MethodPost, "/v1/distributions?dry_run=true", body, nil); err != nil {
+			return p, err
+		}
+		p.action = "create"
+		return p, nil
+	}
+	var current map[string]any
+	if err := c.do(http.MethodGet, "/v1/distributions/"+url.PathEscape(p.id), nil, &current); err != nil {
+		return p, err
+	}
+	if p.changed = changedPaths(current, doc); len(p.changed) == 0 {
+		p.action = "unchanged"
+		return p, nil
+	}
+	doc["version"] = current["version"]
+	body, _ := json.Marshal(doc)
+	if err := c.do(http.MethodPut, "/v1/distributions/"+url.PathEscape(p.id)+"?dry_run=true", body, nil); err != nil {
+		return p, err
+	}
+	p.action = "update"
+	return p, nil
+}
+
+// apply does what p says and prints it.
+func (c *apiClient) apply(p applyPlan) error {
+	body, _ := json.Marshal(p.doc)
+	switch p.action {
+	case "create":
 		var created map[string]any
 		if err := c.do(http.MethodPost, "/v1/distributions", body, &created); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.out, "created %s %q\n", created["id"], created["name"])
-		return nil
+	case "update":
+		var updated map[string]any
+		if err := c.do(http.MethodPut, "/v1/distributions/"+url.PathEscape(p.id), body, &updated); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.out, "updated %s %q (version %v): %s\n", p.id, p.name, updated["version"], strings.Join(p.changed, ", "))
+	default:
+		fmt.Fprintf(c.out, "unchanged %s %q\n", p.id, p.name)
 	}
-	var current map[string]any
-	if err := c.do(http.MethodGet, "/v1/distributions/"+url.PathEscape(id), nil, &current); err != nil {
-		return err
-	}
-	changed := changedPaths(current, doc)
-	if len(changed) == 0 {
-		fmt.Fprintf(c.out, "unchanged %s %q\n", id, doc["name"])
-		return nil
-	}
-	if dryRun {
-		fmt.Fprintf(c.out, "would update %s %q: %s\n", id, doc["name"], strings.Join(changed, ", "))
-		return nil
-	}
-	doc["version"] = current["version"]
-	body, _ := json.Marshal(doc)
-	var updated map[string]any
-	if err := c.do(http.MethodPut, "/v1/distributions/"+url.PathEscape(id), body, &updated); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.out, "updated %s %q (version %v): %s\n", id, doc["name"], updated["version"], strings.Join(changed, ", "))
 	return nil
 }
 

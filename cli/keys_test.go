@@ -29,9 +29,17 @@ func TestKeysCommand(t *testing.T) {
 	if _, _, err := run("", "create", "--name", "second", "--scope", "manage"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("second key without a key: %v", err)
 	}
-	for _, bad := range [][]string{{"create", "--scope", "events"}, {"create", "--name", "x"}, {"create", "--name", "x", "--scope", "admin"}, {"create", "--name", "x", "--scope", "codec,Manage"}} {
-		if _, _, err := run(manager, bad...); err == nil {
-			t.Errorf("%q accepted", bad)
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "--scope", "events"}, "--name is required"},
+		{[]string{"create", "--name", "x"}, "--scope is required"},
+		{[]string{"create", "--name", "x", "--scope", "admin"}, `--scope "admin": use events, manage or codec`},
+		{[]string{"create", "--name", "x", "--scope", "codec,Manage"}, `--scope "Manage": use events, manage or codec`},
+	} {
+		if _, _, err := run(manager, bad.args...); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v, want it to say %q", bad.args, err, bad.want)
 		}
 	}
 	output = "json"

@@ -87,14 +87,17 @@ func TestMessagesCommands(t *testing.T) {
 	if err == nil || err.Error() != `422 validation_error: line 3: duplicate customer: id "a" is also at line 2; a message sends once to each customer` {
 		t.Errorf("duplicate: %v\n%s", err, out)
 	}
-	for _, args := range [][]string{
-		{"messages", "send", "--customer", `{"id":"x"}`},
-		{"messages", "send", "--distribution", "distr_m"},
-		{"messages", "send", "--distribution", "distr_m", "--customer", `{"id":"x"}`, "--delay", "soon"},
-		{"messages", "send", "--distribution", "distr_m", "--customers", filepath.Join(dir, "c.csv"), "--format", "xml"},
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"messages", "send", "--customer", `{"id":"x"}`}, "--distribution is required"},
+		{[]string{"messages", "send", "--distribution", "distr_m"}, "give --customers FILE or --customer JSON"},
+		{[]string{"messages", "send", "--distribution", "distr_m", "--customer", `{"id":"x"}`, "--delay", "soon"}, `--delay "soon": want a duration`},
+		{[]string{"messages", "send", "--distribution", "distr_m", "--customers", filepath.Join(dir, "c.csv"), "--format", "xml"}, `--format "xml": use csv, jsonl or json`},
 	} {
-		if _, err := run(args...); err == nil {
-			t.Errorf("%v: no error", args)
+		if _, err := run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want it to say %q", tc.args, err, tc.want)
 		}
 	}
 

@@ -74,14 +74,17 @@ func TestReceive(t *testing.T) {
 }
 
 func TestReceiveBadFlags(t *testing.T) {
-	for _, o := range []receiveOptions{
-		{listen: "127.0.0.1:0", fail: -1, status: 503},
-		{listen: "127.0.0.1:0", status: 200},
-		{listen: "127.0.0.1:0", status: 503, secret: "whsec_!!"},
-		{listen: "not an address", status: 503},
+	for _, tc := range []struct {
+		o    receiveOptions
+		want string
+	}{
+		{receiveOptions{listen: "127.0.0.1:0", fail: -1, status: 503}, "--fail -1: must be 0 or more"},
+		{receiveOptions{listen: "127.0.0.1:0", status: 200}, "--status 200: want an error status between 300 and 599"},
+		{receiveOptions{listen: "127.0.0.1:0", status: 503, secret: "whsec_!!"}, "--secret: "},
+		{receiveOptions{listen: "not an address", status: 503}, "--listen not an address: "},
 	} {
-		if err := runReceive(context.Background(), o, &bytes.Buffer{}); err == nil {
-			t.Errorf("%+v: no error", o)
+		if err := runReceive(context.Background(), tc.o, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want it to say %q", tc.o, err, tc.want)
 		}
 	}
 }

@@ -44,7 +44,7 @@ secret without rejecting a delivery; x-voucherify-signature uses the new secret 
 			body, _ := json.Marshal(map[string]string{"expire": expire})
 			var s api.Secrets
 			if err := c.do(http.MethodPost, "/v1/secrets/rotate", body, &s); err != nil {
-				return err
+				return namingFlag(err, map[string]string{"expire": "--expire"})
 			}
 			return printSecrets(c, s)
 		}),

@@ -50,7 +50,7 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 				RunID      string `json:"run_id"`
 			}
 			if err := c.do(http.MethodPost, "/v1/events", body, &h); err != nil {
-				return err
+				return namingFlag(err, map[string]string{"type": "--type", "data": "--data", "id": "--id", "entity_id": "--entity-id", "group_id": "--group-id"})
 			}
 			if !c.isText() {
 				return c.data(h)

@@ -295,6 +295,11 @@ func Decode(body []byte) (Distribution, error) {
 	return d, decodeStrict(body, &d)
 }
 
+// DecodeStrict reads one JSON object into v as Decode does: an unknown field, a value of
+// the wrong type, malformed JSON or data after the object is a *ValidationError naming
+// the field when there is one.
+func DecodeStrict(body []byte, v any) error { return decodeStrict(body, v) }
+
 func decodeStrict(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return &ValidationError{[]Problem{{"", "the body is not valid UTF-8"}}}
