@@ -332,10 +332,10 @@ func TestDev(t *testing.T) {
 		if err := runCLIErr(t, d, "send", "--type", "customer.order.paid", "--data", `{"order":`); err == nil || !strings.Contains(err.Error(), "--data") {
 			t.Errorf("invalid --data: %v", err)
 		}
-		if err := runCLIErr(t, d, "send", "--type", "no.such.type", "--data", `{}`); err == nil || !strings.Contains(err.Error(), "type") {
+		if err := runCLIErr(t, d, "send", "--type", "no.such.type", "--data", `{}`); err == nil || !strings.Contains(err.Error(), "--type: ") {
 			t.Errorf("unknown type: %v", err)
 		}
-		if err := runCLIErr(t, d, "distributions", "get", "distr_missing"); err == nil || !strings.Contains(err.Error(), "404") {
+		if err := runCLIErr(t, d, "distributions", "get", "distr_missing"); err == nil || !strings.Contains(err.Error(), `404 not_found: no distribution with id "distr_missing"`) {
 			t.Errorf("missing distribution: %v", err)
 		}
 	})

@@ -172,7 +172,7 @@ webhook:
 	// Bad files change nothing.
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("name: ok\ntrigger: {events: [customer.order.paid]}\nwebhook: {event_name: e, url: 'http://127.0.0.1:1/'}\n---\ntrigger: {}\n"), 0o600)
-	if err := runCLIErr(t, d, "distributions", "apply", "-f", bad); err == nil || !strings.Contains(err.Error(), "document 2") {
+	if err := runCLIErr(t, d, "distributions", "apply", "-f", bad); err == nil || !strings.Contains(err.Error(), "document 2 (no name): name: ") {
 		t.Errorf("apply of a file with a nameless document: %v", err)
 	}
 	var l struct {
@@ -377,7 +377,7 @@ func TestDevSecretRotation(t *testing.T) {
 	if shown.Current != third || len(shown.Previous) != 1 || strings.Contains(out, first) || strings.Contains(out, second) {
 		t.Errorf("secrets show after the second overlap: %s, want the third secret and one previous (without its value)", out)
 	}
-	if err := runCLIErr(t, d, "secrets", "rotate", "--expire", "9999h"); err == nil || !strings.Contains(err.Error(), "expire") {
+	if err := runCLIErr(t, d, "secrets", "rotate", "--expire", "9999h"); err == nil || !strings.Contains(err.Error(), "--expire: ") {
 		t.Errorf("a too long overlap: %v", err)
 	}
 }
