@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -83,7 +84,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 				return c.data(l)
 			}
 			err := printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e deliverylog.EventSummary) string {
-				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, e.Status, e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, eventStatus(e), e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
 			})
 			if err != nil {
 				return err
@@ -186,4 +187,19 @@ func printDelivery(w io.Writer, d deliverylog.Delivery) {
 		}
 		_ = tw.Flush()
 	}
+}
+
+// eventStatus is an event's status in the list, and what the runs that sent its deliveries
+// again came to: "failed (sent again: delivered)".
+func eventStatus(e deliverylog.EventSummary) string {
+	if len(e.SentAgain) == 0 {
+		return e.Status
+	}
+	var again []string
+	for _, id := range e.Deliveries {
+		if status, ok := e.SentAgain[id]; ok && !slices.Contains(again, status) {
+			again = append(again, status)
+		}
+	}
+	return fmt.Sprintf("%s (sent again: %s)", e.Status, strings.Join(again, ", "))
 }

@@ -127,6 +127,10 @@ type EventSummary struct {
 	Deliveries    []string   `json:"deliveries"`
 	StartedAt     time.Time  `json:"started_at"`
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	// SentAgain is, for a failed or skipped event, the status of the latest run that sent
+	// each of its deliveries again (retry, recover), by delivery id: Status stays the
+	// event's own run's, which the visibility store keeps.
+	SentAgain map[string]string `json:"sent_again,omitempty"`
 }
 
 // EventFilter selects events in the delivery log; empty fields select all.
@@ -297,11 +301,68 @@ func (l *Log) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) 
 		out = append(out, sum)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
+	if err := l.sentAgain(ctx, out); err != nil {
+		return EventPage{}, err
+	}
 	page := EventPage{Events: out}
 	if next := resp.GetNextPageToken(); len(next) > 0 {
 		page.NextPageToken = encodePageToken(next)
 	}
 	return page, nil
+}
+
+// maxSentAgain bounds the runs sentAgain reads for one page.
+const maxSentAgain = 1000
+
+// sentAgain fills SentAgain of the failed and skipped events: one listing of the runs that
+// sent deliveries again since the oldest of them started, the latest run of each delivery.
+func (l *Log) sentAgain(ctx context.Context, events []EventSummary) error {
+	var since time.Time
+	wanted := map[string]*EventSummary{}
+	for i := range events {
+		e := &events[i]
+		if e.Status != workflows.StatusFailed && e.Status != workflows.StatusSkipped {
+			continue
+		}
+		for _, id := range e.Deliveries {
+			wanted[id] = e
+		}
+		if since.IsZero() || e.StartedAt.Before(since) {
+			since = e.StartedAt
+		}
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	query := fmt.Sprintf("WorkflowId STARTS_WITH 'resend/' AND StartTime >= '%s'", since.UTC().Format(time.RFC3339Nano))
+	latest := map[string]time.Time{}
+	var token []byte
+	for read := 0; read < maxSentAgain; {
+		resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 200, NextPageToken: token})
+		if err != nil {
+			return fmt.Errorf("list the deliveries sent again: %w", err)
+		}
+		for _, run := range resp.GetExecutions() {
+			read++
+			id, _, _ := strings.Cut(strings.TrimPrefix(run.GetExecution().GetWorkflowId(), "resend/"), "/")
+			e, ok := wanted[id]
+			started := run.GetStartTime().AsTime()
+			if !ok || started.Before(latest[id]) {
+				continue
+			}
+			latest[id] = started
+			status := "matching"
+			_ = converter.GetDefaultDataConverter().FromPayload(run.GetSearchAttributes().GetIndexedFields()[workflows.StatusKey.GetName()], &status)
+			if e.SentAgain == nil {
+				e.SentAgain = map[string]string{}
+			}
+			e.SentAgain[id] = status
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	return nil
 }
 
 var deliveryIDPattern = regexp.MustCompile(`^whs_[0-9a-f]{32}$`)

@@ -26,12 +26,17 @@ import (
 type fakeTemporal struct {
 	client.Client
 	executions []*workflowpb.WorkflowExecutionInfo
-	histories  map[string][]*historypb.HistoryEvent // by run id
-	queries    []string
+	// resends answer the listing of runs that sent deliveries again.
+	resends   []*workflowpb.WorkflowExecutionInfo
+	histories map[string][]*historypb.HistoryEvent // by run id
+	queries   []string
 }
 
 func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
 	f.queries = append(f.queries, req.GetQuery())
+	if strings.HasPrefix(req.GetQuery(), "WorkflowId STARTS_WITH 'resend/'") {
+		return &workflowservice.ListWorkflowExecutionsResponse{Executions: f.resends}, nil
+	}
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: f.executions}, nil
 }
 
@@ -228,5 +233,45 @@ func TestListEventsNewestFirst(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "event/newest event/middle event/old_running" {
 		t.Errorf("ListEvents: %v, want newest first", got)
+	}
+}
+
+// TestListEventsSentAgain: a failed event whose delivery was sent again says what the latest
+// run that sent it came to; its own status stays failed, as the visibility store keeps it.
+func TestListEventsSentAgain(t *testing.T) {
+	id := payloads.DeliveryID("evt_1", "distr_1")
+	withSearch := func(e *workflowpb.WorkflowExecutionInfo, attrs map[string]any) *workflowpb.WorkflowExecutionInfo {
+		e.SearchAttributes = &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}
+		for k, v := range attrs {
+			p, err := converter.GetDefaultDataConverter().ToPayload(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.SearchAttributes.IndexedFields[k] = p
+		}
+		return e
+	}
+	run := func(workflowID string, start time.Time, status string) *workflowpb.WorkflowExecutionInfo {
+		return withSearch(&workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: workflowID, RunId: workflowID},
+			StartTime: timestamppb.New(start), CloseTime: timestamppb.New(start.Add(time.Second))},
+			map[string]any{workflows.StatusKey.GetName(): status, workflows.DeliveriesKey.GetName(): []string{id}})
+	}
+	fake := &fakeTemporal{
+		executions: []*workflowpb.WorkflowExecutionInfo{run("event/evt_1", t0, workflows.StatusFailed)},
+		resends: []*workflowpb.WorkflowExecutionInfo{
+			run("resend/"+id+"/2", t0.Add(2*time.Hour), workflows.StatusDelivered),
+			run("resend/"+id+"/1", t0.Add(time.Hour), workflows.StatusFailed),
+			run("resend/whs_other/1", t0.Add(3*time.Hour), workflows.StatusFailed),
+		},
+	}
+	page, err := (&Log{Client: fake}).ListEvents(context.Background(), EventFilter{Status: workflows.StatusFailed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 || page.Events[0].Status != workflows.StatusFailed || len(page.Events[0].SentAgain) != 1 || page.Events[0].SentAgain[id] != workflows.StatusDelivered {
+		t.Errorf("ListEvents: %+v", page.Events)
+	}
+	if len(fake.queries) != 2 || fake.queries[1] != "WorkflowId STARTS_WITH 'resend/' AND StartTime >= '2026-11-27T08:00:00Z'" {
+		t.Errorf("queries %q", fake.queries)
 	}
 }

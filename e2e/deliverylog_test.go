@@ -141,6 +141,15 @@ func TestDevDeliveryLog(t *testing.T) {
 		t.Errorf("deliveries show %s after recover:\n%s", lost, out)
 	}
 
+	// The event's own run stays failed in the list, which says what sending it again did.
+	failedLine := regexp.MustCompile(`(?m)^event/evt_lost +failed \(sent again: delivered\) `)
+	for deadline := time.Now().Add(15 * time.Second); !failedLine.MatchString(out); time.Sleep(100 * time.Millisecond) {
+		if out = runCLI(t, d, "deliveries", "list", "--status", "failed"); time.Now().After(deadline) {
+			t.Errorf("deliveries list --status failed after recover:\n%s", out)
+			break
+		}
+	}
+
 	// The list: newest first by start time, though event/evt_nocode (the oldest) still runs.
 	var l api.List[deliverylog.EventSummary]
 	var listed []string
