@@ -17,8 +17,9 @@ import (
 // one again, and recover what a distribution failed or skipped since a time. A server
 // without a Log answers 501 on these routes.
 
-// listDeliveries lists the events of the delivery log, newest first, a page at a time:
-// ?status=failed, ?distribution=distr_..., ?event_type=..., ?since=T&until=T (RFC 3339, on
+// listDeliveries lists the events of the delivery log, newest first (within a page: see
+// deliverylog.ListEvents), a page at a time: ?status=failed, ?distribution=distr_...,
+// ?event_type=..., ?event=evt_... (one event), ?since=T&until=T (RFC 3339, on
 // the events' start times), ?limit=N, and ?page_token= from the previous page's
 // next_page_token.
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +28,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := deliverylog.EventFilter{Status: q.Get("status"), DistributionID: q.Get("distribution"), EventType: q.Get("event_type"), PageToken: q.Get("page_token")}
+	f := deliverylog.EventFilter{Status: q.Get("status"), DistributionID: q.Get("distribution"), EventType: q.Get("event_type"), EventID: q.Get("event"), PageToken: q.Get("page_token")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > deliverylog.MaxListLimit {
@@ -79,7 +80,7 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.Log.Delivery(r.Context(), r.PathValue("id"))
 	if errors.Is(err, deliverylog.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", err.Error(), "id")
+		writeError(w, http.StatusNotFound, "not_found", notFoundMessage(err), "id")
 		return
 	}
 	if err != nil {
@@ -87,6 +88,12 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// notFoundMessage is what a deliverylog.ErrNotFound says, without its "not found: ": the
+// answer's type says that once.
+func notFoundMessage(err error) string {
+	return strings.TrimPrefix(err.Error(), deliverylog.ErrNotFound.Error()+": ")
 }
 
 // retryDelivery sends a failed or skipped delivery again, as a new run.
@@ -98,7 +105,7 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	h, err := s.Log.Resend(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, deliverylog.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", err.Error(), "id")
+		writeError(w, http.StatusNotFound, "not_found", notFoundMessage(err), "id")
 	case errors.Is(err, deliverylog.ErrNotResendable):
 		writeError(w, http.StatusConflict, "conflict", err.Error()+": only failed or skipped deliveries are sent again", "id")
 	case err != nil:

@@ -127,9 +127,14 @@ func TestDeliveries(t *testing.T) {
 	if status, _, body := do(t, "GET", srv.URL+"/v1/deliveries/whs_00000000000000000000000000000001", ""); status != 200 || !strings.Contains(string(body), `"status_code":200`) {
 		t.Errorf("get: %d %s", status, body)
 	}
-	if status, _, _ := do(t, "GET", srv.URL+"/v1/deliveries/whs_nope", ""); status != 404 {
-		t.Errorf("missing: %d", status)
+	// The answer's type says "not found"; the message says what was not, once.
+	if status, e, _ := do(t, "GET", srv.URL+"/v1/deliveries/whs_nope", ""); status != 404 || e.Type != "not_found" || e.Message != "no delivery whs_nope" {
+		t.Errorf("missing: %d %+v", status, e)
 	}
+	if status, _, _ := do(t, "GET", srv.URL+"/v1/deliveries?event=evt_1", ""); status != 200 || log.filters[len(log.filters)-1].EventID != "evt_1" {
+		t.Errorf("?event=evt_1: %d %+v", status, log.filters)
+	}
+	log.filters = nil
 	query := "status=failed&distribution=distr_1&event_type=customer.order.paid&limit=5&since=2026-11-27T08:00:00Z&until=2026-11-27T09:30:00.5%2B01:00"
 	if status, _, body := do(t, "GET", srv.URL+"/v1/deliveries?"+query, ""); status != 200 || string(body) != `{"object":"list","data":[],"total":0,"has_more":true,"next_page_token":"`+pageToken("last")+`"}`+"\n" {
 		t.Errorf("list: %d %s", status, body)

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +21,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "deliveries", Aliases: []string{"delivery"}, Short: "Read the delivery log"}
 
 	show := &cobra.Command{
-		Use: "show ID", Short: "Show a delivery (whs_...) with every attempt", Args: cobra.ExactArgs(1),
+		Use: "show ID", Short: "Show a delivery (whs_...): its state, why it failed, and every run with its attempts", Args: cobra.ExactArgs(1),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d deliverylog.Delivery
 			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
@@ -28,43 +30,24 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			if !c.isText() {
 				return c.data(d)
 			}
-			fmt.Fprintf(c.out, "delivery %s: %s", d.ID, d.Status)
-			if d.Reason != "" {
-				fmt.Fprintf(c.out, " (%s)", d.Reason)
-			}
-			fmt.Fprintf(c.out, "\n  event         %s (%s)\n  distribution  %s\n  url           %s\n  workflow      %s\n",
-				d.EventID, d.EventType, d.DistributionID, d.URL, d.WorkflowID)
-			tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "  #\tSTARTED\tOUTCOME\tSTATUS\tLATENCY\tERROR")
-			for _, a := range d.Attempts {
-				started, status, latency := "-", "-", "-"
-				if a.StartedAt != nil {
-					started = a.StartedAt.Local().Format(time.DateTime)
-				}
-				if a.StatusCode != 0 {
-					status = strconv.Itoa(a.StatusCode)
-				}
-				if a.LatencyMs != 0 || a.StatusCode != 0 {
-					latency = fmt.Sprintf("%dms", a.LatencyMs)
-				}
-				fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", a.Number, started, a.Outcome, status, latency, a.Error)
-			}
-			return tw.Flush()
+			printDelivery(c.out, d)
+			return nil
 		}),
 	}
 
-	var status, distribution, eventType, since, until, pageToken string
+	var status, distribution, eventType, event, since, until, pageToken string
 	var limit int
 	var all bool
 	list := &cobra.Command{
-		Use: "list", Short: "List events of the delivery log, newest first, a page at a time", Args: cobra.NoArgs,
+		Use: "list", Short: "List events of the delivery log, a page at a time, newest first within a page", Args: cobra.NoArgs,
 		Example: `  hookflow deliveries list --status failed --since 24h
   hookflow deliveries list --distribution distr_123 --limit 20
+  hookflow deliveries list --event evt_123
   hookflow deliveries list --status failed --page-token TOKEN_FROM_THE_LAST_PAGE
   hookflow deliveries list --since 2026-11-27T08:00:00Z --until 2026-11-27T09:00:00Z --all -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			q := url.Values{}
-			for k, v := range map[string]string{"status": status, "distribution": distribution, "event_type": eventType, "page_token": pageToken} {
+			for k, v := range map[string]string{"status": status, "distribution": distribution, "event_type": eventType, "event": event, "page_token": pageToken} {
 				if v != "" {
 					q.Set(k, v)
 				}
@@ -101,7 +84,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 				return c.data(l)
 			}
 			err := printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e deliverylog.EventSummary) string {
-				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, e.Status, e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, eventStatus(e), e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
 			})
 			if err != nil {
 				return err
@@ -116,6 +99,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&status, "status", "", "delivered, retrying, failed, no_match or skipped")
 	f.StringVar(&distribution, "distribution", "", "only events delivered to this distribution (or webhook) id")
 	f.StringVar(&eventType, "event-type", "", "only events of this type")
+	f.StringVar(&event, "event", "", "only this event (evt_...): its deliveries' whs_ ids")
 	f.StringVar(&since, "since", "", "only events started at or after this RFC 3339 time, or this long ago such as 24h")
 	f.StringVar(&until, "until", "", "only events started before this RFC 3339 time, or this long ago such as 1h")
 	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many a page (1 to %d)", deliverylog.MaxListLimit))
@@ -148,4 +132,74 @@ func parseTimeFlag(name, v string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("--%s %q: not an RFC 3339 time (2026-11-27T08:00:00Z) or a duration (24h)", name, v)
+}
+
+// printDelivery prints a delivery as it is now (status, reason, error, warnings), then
+// every run of it, the event's own and each that sent it again, with its attempts.
+func printDelivery(w io.Writer, d deliverylog.Delivery) {
+	fmt.Fprintf(w, "delivery %s: %s", d.ID, d.Status)
+	if d.Reason != "" {
+		fmt.Fprintf(w, " (%s)", d.Reason)
+	}
+	fmt.Fprintln(w)
+	if d.LastError != "" {
+		fmt.Fprintf(w, "  error         %s\n", d.LastError)
+	}
+	for _, warning := range d.Warnings {
+		fmt.Fprintf(w, "  warning       %s\n", warning)
+	}
+	fmt.Fprintf(w, "  event         %s (%s)\n  distribution  %s\n  url           %s\n  workflow      %s\n",
+		d.EventID, d.EventType, d.DistributionID, d.URL, d.WorkflowID)
+	for i, r := range d.Runs {
+		kind := "the event's run"
+		if r.Resend {
+			kind = "sent again"
+		}
+		fmt.Fprintf(w, "\nrun %d of %d, %s: %s", i+1, len(d.Runs), kind, r.Status)
+		if r.Reason != "" {
+			fmt.Fprintf(w, " (%s)", r.Reason)
+		}
+		fmt.Fprintf(w, "\n  workflow      %s\n  started       %s\n", r.WorkflowID, r.StartedAt.Local().Format(time.DateTime))
+		if r.LastError != "" {
+			fmt.Fprintf(w, "  error         %s\n", r.LastError)
+		}
+		for _, warning := range r.Warnings {
+			fmt.Fprintf(w, "  warning       %s\n", warning)
+		}
+		if len(r.Attempts) == 0 {
+			fmt.Fprintln(w, "  no attempts")
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tSTARTED\tOUTCOME\tSTATUS\tLATENCY\tERROR")
+		for _, a := range r.Attempts {
+			started, status, latency := "-", "-", "-"
+			if a.StartedAt != nil {
+				started = a.StartedAt.Local().Format(time.DateTime)
+			}
+			if a.StatusCode != 0 {
+				status = strconv.Itoa(a.StatusCode)
+			}
+			if a.LatencyMs != 0 || a.StatusCode != 0 {
+				latency = fmt.Sprintf("%dms", a.LatencyMs)
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", a.Number, started, a.Outcome, status, latency, a.Error)
+		}
+		_ = tw.Flush()
+	}
+}
+
+// eventStatus is an event's status in the list, and what the runs that sent its deliveries
+// again came to: "failed (sent again: delivered)".
+func eventStatus(e deliverylog.EventSummary) string {
+	if len(e.SentAgain) == 0 {
+		return e.Status
+	}
+	var again []string
+	for _, id := range e.Deliveries {
+		if status, ok := e.SentAgain[id]; ok && !slices.Contains(again, status) {
+			again = append(again, status)
+		}
+	}
+	return fmt.Sprintf("%s (sent again: %s)", e.Status, strings.Join(again, ", "))
 }

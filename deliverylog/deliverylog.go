@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -72,24 +73,48 @@ type Attempt struct {
 	Response string `json:"response,omitempty"`
 }
 
-// Delivery is one event's delivery to one distribution or project webhook, with every
-// attempt so far, read from its workflow's history.
+// Delivery is one event's delivery to one distribution or project webhook, read from the
+// histories of its runs: the event's own workflow and each that sent it again. Status,
+// Reason, LastError, Warnings, WorkflowID, RunID and Attempts are its latest run's: the
+// delivery as it is now; Runs holds every run with its attempts, oldest first.
 type Delivery struct {
-	ID             string          `json:"id"`
-	EventID        string          `json:"event_id"`
-	EventType      string          `json:"event_type"`
-	DistributionID string          `json:"distribution_id"`
-	URL            string          `json:"url"`
-	Status         string          `json:"status"`
-	Reason         string          `json:"reason,omitempty"`
-	LastError      string          `json:"last_error,omitempty"`
-	WorkflowID     string          `json:"workflow_id"`
-	RunID          string          `json:"run_id"`
-	Body           json.RawMessage `json:"body,omitempty"`
-	Attempts       []Attempt       `json:"attempts"`
+	ID             string `json:"id"`
+	EventID        string `json:"event_id"`
+	EventType      string `json:"event_type"`
+	DistributionID string `json:"distribution_id"`
+	URL            string `json:"url"`
+	// Status is pending (not attempted yet), attempting, retrying, delivered, failed,
+	// skipped, or no_match (a run that sent it again matched nothing, such as when the
+	// distribution's filter failed: Reason says why).
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	// Warnings are what rendering the payload warned of (a template's missing field).
+	Warnings   []string        `json:"warnings,omitempty"`
+	WorkflowID string          `json:"workflow_id"`
+	RunID      string          `json:"run_id"`
+	Body       json.RawMessage `json:"body,omitempty"`
+	Attempts   []Attempt       `json:"attempts"`
+	Runs       []DeliveryRun   `json:"runs"`
 
 	// event is the triggering event, from the workflow's input, to send it again.
 	event payloads.Event
+}
+
+// DeliveryRun is one workflow run of a delivery, with its attempts.
+type DeliveryRun struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	// Resend is true for a run that sent the delivery again (retry, recover).
+	Resend    bool       `json:"resend"`
+	StartedAt time.Time  `json:"started_at"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	Status    string     `json:"status"`
+	Reason    string     `json:"reason,omitempty"`
+	LastError string     `json:"last_error,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
+	URL       string     `json:"url,omitempty"`
+	Attempts  []Attempt  `json:"attempts"`
 }
 
 // EventSummary is one event's workflow as the visibility store lists it.
@@ -102,6 +127,10 @@ type EventSummary struct {
 	Deliveries    []string   `json:"deliveries"`
 	StartedAt     time.Time  `json:"started_at"`
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	// SentAgain is, for a failed or skipped event, the status of the latest run that sent
+	// each of its deliveries again (retry, recover), by delivery id: Status stays the
+	// event's own run's, which the visibility store keeps.
+	SentAgain map[string]string `json:"sent_again,omitempty"`
 }
 
 // EventFilter selects events in the delivery log; empty fields select all.
@@ -109,6 +138,8 @@ type EventFilter struct {
 	Status         string
 	DistributionID string
 	EventType      string
+	// EventID selects the workflow of one event (event/<id>).
+	EventID string
 	// Since and Until bound the events' start times: at or after Since, before Until.
 	Since, Until time.Time
 	Limit        int
@@ -150,6 +181,12 @@ func (f EventFilter) Query() (string, error) {
 			return "", fmt.Errorf("distribution: %q is not a distribution or webhook id", f.DistributionID)
 		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.DistributionsKey.GetName(), f.DistributionID))
+	}
+	if f.EventID != "" {
+		if !safeID.MatchString(f.EventID) {
+			return "", fmt.Errorf("event: %q is not an event id", excerpt(f.EventID))
+		}
+		parts = append(parts, fmt.Sprintf("WorkflowId = '%s'", workflows.WorkflowID(f.EventID)))
 	}
 	if f.EventType != "" {
 		if !payloads.IsEventType(f.EventType) {
@@ -214,9 +251,15 @@ func excerpt(s string) string {
 	return s[:40] + "..."
 }
 
-// ListEvents lists the events of the delivery log that f selects, newest first, one page of
-// at most f.Limit (50 when unset). A filter that cannot select anything, or a page token that
-// the visibility store refuses, is an ErrInvalidFilter.
+// ListEvents lists the events of the delivery log that f selects, one page of at most
+// f.Limit (50 when unset), newest first by start time within the page. A filter that cannot
+// select anything, or a page token that the visibility store refuses, is an ErrInvalidFilter.
+//
+// The pages themselves come in the visibility store's order: Temporal's SQL visibility
+// (SQLite, PostgreSQL) refuses ORDER BY and lists running workflows first, then closed
+// ones by close time, newest first. So an event still retrying when the list is read comes
+// on the first page even when it is older than the rest; within a page, ListEvents sorts by
+// start time.
 func (l *Log) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) {
 	q, err := f.Query()
 	if err != nil {
@@ -257,6 +300,10 @@ func (l *Log) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) 
 		}
 		out = append(out, sum)
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
+	if err := l.sentAgain(ctx, out); err != nil {
+		return EventPage{}, err
+	}
 	page := EventPage{Events: out}
 	if next := resp.GetNextPageToken(); len(next) > 0 {
 		page.NextPageToken = encodePageToken(next)
@@ -264,36 +311,151 @@ func (l *Log) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) 
 	return page, nil
 }
 
+// maxSentAgain bounds the runs sentAgain reads for one page.
+const maxSentAgain = 1000
+
+// sentAgain fills SentAgain of the failed and skipped events: one listing of the runs that
+// sent deliveries again since the oldest of them started, the latest run of each delivery.
+func (l *Log) sentAgain(ctx context.Context, events []EventSummary) error {
+	var since time.Time
+	wanted := map[string]*EventSummary{}
+	for i := range events {
+		e := &events[i]
+		if e.Status != workflows.StatusFailed && e.Status != workflows.StatusSkipped {
+			continue
+		}
+		for _, id := range e.Deliveries {
+			wanted[id] = e
+		}
+		if since.IsZero() || e.StartedAt.Before(since) {
+			since = e.StartedAt
+		}
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	query := fmt.Sprintf("WorkflowId STARTS_WITH 'resend/' AND StartTime >= '%s'", since.UTC().Format(time.RFC3339Nano))
+	latest := map[string]time.Time{}
+	var token []byte
+	for read := 0; read < maxSentAgain; {
+		resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 200, NextPageToken: token})
+		if err != nil {
+			return fmt.Errorf("list the deliveries sent again: %w", err)
+		}
+		for _, run := range resp.GetExecutions() {
+			read++
+			id, _, _ := strings.Cut(strings.TrimPrefix(run.GetExecution().GetWorkflowId(), "resend/"), "/")
+			e, ok := wanted[id]
+			started := run.GetStartTime().AsTime()
+			if !ok || started.Before(latest[id]) {
+				continue
+			}
+			latest[id] = started
+			status := "matching"
+			_ = converter.GetDefaultDataConverter().FromPayload(run.GetSearchAttributes().GetIndexedFields()[workflows.StatusKey.GetName()], &status)
+			if e.SentAgain == nil {
+				e.SentAgain = map[string]string{}
+			}
+			e.SentAgain[id] = status
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	return nil
+}
+
 var deliveryIDPattern = regexp.MustCompile(`^whs_[0-9a-f]{32}$`)
 
-// Delivery finds the delivery with this id and reads its attempts from its workflow's
-// history.
+// maxRuns bounds the runs of one delivery read back: the event's own and those that sent
+// it again.
+const maxRuns = 100
+
+// Delivery finds the delivery with this id and reads every run of it from the workflow
+// histories: the event's own run and each that sent it again (retry, recover), oldest
+// first, with their attempts. The delivery's status is its latest run's.
 func (l *Log) Delivery(ctx context.Context, id string) (Delivery, error) {
 	if !deliveryIDPattern.MatchString(id) {
-		return Delivery{}, fmt.Errorf("%w: %q is not a delivery id (whs_ and 32 hex digits)", ErrNotFound, id)
-	}
-	resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Query:    fmt.Sprintf("%s = '%s'", workflows.DeliveriesKey.GetName(), id),
-		PageSize: 1,
-	})
-	if err != nil {
-		return Delivery{}, fmt.Errorf("find delivery %s: %w", id, err)
-	}
-	if len(resp.GetExecutions()) == 0 {
-		return Delivery{}, fmt.Errorf("%w: no delivery %s", ErrNotFound, id)
-	}
-	exec := resp.GetExecutions()[0].GetExecution()
-	d := Delivery{ID: id, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId(), Attempts: []Attempt{}}
-	iter := l.Client.GetWorkflowHistory(ctx, d.WorkflowID, d.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []*historypb.HistoryEvent
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			return Delivery{}, fmt.Errorf("read the history of %s: %w", d.WorkflowID, err)
+		if strings.HasPrefix(id, "evt_") || strings.HasPrefix(id, "event/") {
+			event := strings.TrimPrefix(id, "event/")
+			return Delivery{}, fmt.Errorf("%w: id: %q is an event id, and a delivery id is whs_ and 32 hex digits: "+
+				"the event's are listed by `hookflow deliveries list --event %s` (GET /v1/deliveries?event=%s)", ErrNotFound, excerpt(id), excerpt(event), excerpt(event))
 		}
-		events = append(events, ev)
+		return Delivery{}, fmt.Errorf("%w: id: %q is not a delivery id: it is whs_ and 32 hex digits, the webhook-id header of the delivery, "+
+			"listed by `hookflow deliveries list`", ErrNotFound, excerpt(id))
 	}
-	readHistory(&d, events, l.dataConverter())
+	// The runs that hold the delivery: those whose search attribute names it, and those
+	// started to send it again (whose workflow id names it), which may not name it when
+	// the distribution no longer matched.
+	query := fmt.Sprintf("%s = '%s' OR WorkflowId STARTS_WITH 'resend/%s/'", workflows.DeliveriesKey.GetName(), id, id)
+	var execs []*workflowpb.WorkflowExecutionInfo
+	var token []byte
+	for len(execs) < maxRuns {
+		resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: maxRuns, NextPageToken: token})
+		if err != nil {
+			return Delivery{}, fmt.Errorf("find delivery %s: %w", id, err)
+		}
+		execs = append(execs, resp.GetExecutions()...)
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	if len(execs) == 0 {
+		return Delivery{}, fmt.Errorf("%w: id: no delivery %s in the delivery log (it keeps deliveries for the namespace's retention)", ErrNotFound, id)
+	}
+	sort.SliceStable(execs, func(i, j int) bool { return execs[i].GetStartTime().AsTime().Before(execs[j].GetStartTime().AsTime()) })
+	d := Delivery{ID: id, Attempts: []Attempt{}}
+	for _, e := range execs {
+		exec := e.GetExecution()
+		iter := l.Client.GetWorkflowHistory(ctx, exec.GetWorkflowId(), exec.GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var events []*historypb.HistoryEvent
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return Delivery{}, fmt.Errorf("read the history of %s: %w", exec.GetWorkflowId(), err)
+			}
+			events = append(events, ev)
+		}
+		r := Delivery{ID: id, Attempts: []Attempt{}}
+		readHistory(&r, events, l.dataConverter())
+		if r.DistributionID == "" {
+			// Not posted yet, nor ended: the distribution is the one of the run's that
+			// makes this delivery id.
+			var ids []string
+			_ = converter.GetDefaultDataConverter().FromPayload(e.GetSearchAttributes().GetIndexedFields()[workflows.DistributionsKey.GetName()], &ids)
+			for _, distr := range ids {
+				if r.EventID != "" && payloads.DeliveryID(r.EventID, distr) == id {
+					r.DistributionID = distr
+				}
+			}
+		}
+		run := DeliveryRun{
+			WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId(), Resend: strings.HasPrefix(exec.GetWorkflowId(), "resend/"),
+			StartedAt: e.GetStartTime().AsTime(),
+			Status:    r.Status, Reason: r.Reason, LastError: r.LastError, Warnings: r.Warnings, URL: r.URL, Attempts: r.Attempts,
+		}
+		if e.GetCloseTime() != nil {
+			t := e.GetCloseTime().AsTime()
+			run.ClosedAt = &t
+		}
+		d.Runs = append(d.Runs, run)
+		// The delivery as it is now is its latest run; what a run does not know (a run that
+		// matched nothing has no URL) is the earlier runs'.
+		d.Status, d.Reason, d.LastError, d.Warnings = r.Status, r.Reason, r.LastError, r.Warnings
+		d.WorkflowID, d.RunID, d.Attempts = run.WorkflowID, run.RunID, r.Attempts
+		if r.EventID != "" {
+			d.EventID, d.EventType, d.event = r.EventID, r.EventType, r.event
+		}
+		if r.DistributionID != "" {
+			d.DistributionID = r.DistributionID
+		}
+		if r.URL != "" {
+			d.URL = r.URL
+		}
+		if len(r.Body) > 0 {
+			d.Body = r.Body
+		}
+	}
 	return d, nil
 }
 
@@ -320,6 +482,16 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			}
 		case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
 			attrs := a.ActivityTaskScheduledEventAttributes
+			// The failure notice, scheduled as soon as a delivery failed for good, tells its
+			// state while the workflow still runs (its other deliveries, the notices).
+			var notice failureNotice
+			if attrs.GetActivityType().GetName() == workflows.ActivityNotifyFailure && decode(attrs.GetInput(), &notice) && notice.DeliveryID == d.ID {
+				d.Status, d.Reason, d.LastError = workflows.StatusFailed, notice.Reason, notice.LastError
+				d.DistributionID = notice.DistributionID
+				if d.URL == "" {
+					d.URL = notice.TargetURL
+				}
+			}
 			var req payloads.Request
 			if attrs.GetActivityType().GetName() != workflows.ActivityPost || !decode(attrs.GetInput(), &req) || req.DeliveryID != d.ID {
 				continue
@@ -388,7 +560,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			if decode(a.WorkflowExecutionCompletedEventAttributes.GetResult(), &res) {
 				for _, o := range res.Deliveries {
 					if o.DeliveryID == d.ID {
-						d.Status, d.Reason, d.LastError = o.Status, o.Reason, o.LastError
+						d.Status, d.Reason, d.LastError, d.Warnings = o.Status, o.Reason, o.LastError, o.Warnings
 						// A delivery that never posted (no code, a template that failed)
 						// is known by its outcome alone.
 						d.DistributionID = o.DistributionID
@@ -404,6 +576,17 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 					}
 					if payloads.DeliveryID(eventID, skip.DistributionID) == d.ID {
 						d.Status, d.Reason, d.DistributionID = workflows.StatusSkipped, skip.Reason, skip.DistributionID
+					}
+				}
+				// A distribution whose filter failed on the event took no delivery: the
+				// run matched nothing, for that reason.
+				for _, fe := range res.FilterErrors {
+					eventID := fe.EventID
+					if eventID == "" {
+						eventID = d.EventID
+					}
+					if payloads.DeliveryID(eventID, fe.DistributionID) == d.ID {
+						d.Status, d.Reason, d.DistributionID = workflows.StatusNoMatch, fe.Reason, fe.DistributionID
 					}
 				}
 			}
@@ -431,6 +614,16 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			}
 		}
 	}
+}
+
+// failureNotice is the part of the NotifyFailure activity's input (distributions.FailureNotice)
+// that tells how a delivery failed.
+type failureNotice struct {
+	DeliveryID     string `json:"delivery_id"`
+	DistributionID string `json:"distribution_id"`
+	TargetURL      string `json:"target_url"`
+	LastError      string `json:"last_error"`
+	Reason         string `json:"reason"`
 }
 
 func (a *Attempt) fill(outcome, errMsg string, resp payloads.Response, at time.Time) {

@@ -19,6 +19,8 @@ func TestEventFilterQuery(t *testing.T) {
 			"HookflowStatus = 'failed' AND HookflowDistributions = 'distr_1' AND HookflowEventType = 'customer.order.paid' AND " +
 				"StartTime >= '2026-11-27T07:00:00.0000005Z' AND StartTime < '2026-11-27T08:00:00.0000005Z' AND WorkflowType = 'Delivery'", false},
 		{"since only", EventFilter{Since: at}, "StartTime >= '2026-11-27T07:00:00.0000005Z' AND WorkflowType = 'Delivery'", false},
+		{"event", EventFilter{EventID: "evt_1"}, "WorkflowId = 'event/evt_1' AND WorkflowType = 'Delivery'", false},
+		{"quote in event", EventFilter{EventID: "evt' OR '1'='1"}, "event:", true},
 		{"status", EventFilter{Status: "lost"}, "status:", true},
 		{"quote in distribution", EventFilter{DistributionID: "d' OR '1'='1"}, "distribution:", true},
 		{"event type", EventFilter{EventType: "order.paid') OR ("}, "event_type:", true},

@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/deliverylog"
+	"github.com/hookflow/hookflow/payloads"
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// TestDevDeliveryLog reads the delivery log of a real `hookflow dev` as a user does, through
+// `hookflow deliveries show` and GET /v1/deliveries/{id}:
+//   - a publish_code delivery that got no code is failed, with its reason, error,
+//     distribution and URL, while its event's workflow still runs (another distribution
+//     retries), and can be sent again then;
+//   - a delivery that failed and was recovered shows both runs, each with its attempts,
+//     and is delivered now;
+//   - the list is newest first though a running event is older than a closed one;
+//   - an event id given for a delivery id says how to find the delivery's.
+func TestDevDeliveryLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	d := startDev(t, t.TempDir(), nil)
+	c := d.client(t)
+	// show reads a delivery through the API and the CLI; nothing before the visibility
+	// store lists it (it is written after the workflow's first task).
+	show := func(id string) (string, deliverylog.Delivery) {
+		t.Helper()
+		var got deliverylog.Delivery
+		status, body := call(t, "GET", d.api+"/v1/deliveries/"+id, nil)
+		if status == 404 {
+			return "", got
+		}
+		if status != 200 {
+			t.Fatalf("GET /v1/deliveries/%s: %d %s", id, status, body)
+		}
+		mustJSON(t, body, &got)
+		return runCLI(t, d, "deliveries", "show", id), got
+	}
+
+	// A publish_code distribution with an empty pool, and another that keeps the event's
+	// workflow running (its receiver answers 503, the next attempt is in an hour).
+	codesRecv, slowRecv := newReceiver(t), newReceiver(t, 503)
+	status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
+		"name":    "Codes",
+		"trigger": map[string]any{"events": []string{"customer.order.paid"}},
+		"action":  map[string]any{"type": "publish_code", "campaign": map[string]any{"id": "camp_empty", "name": "Empty"}},
+		"webhook": map[string]any{"event_name": "Code", "url": codesRecv.URL},
+	})
+	if status != 201 {
+		t.Fatalf("create the publish_code distribution: %d %s", status, body)
+	}
+	var codes distributionOut
+	mustJSON(t, body, &codes)
+	slow := createDistribution(t, d, slowRecv.URL, []string{"1h"})
+
+	sendEvent(t, d, "evt_nocode")
+	noCode := payloads.DeliveryID("evt_nocode", codes.ID)
+	var shown deliverylog.Delivery
+	var out string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && shown.Status != workflows.StatusFailed; time.Sleep(200 * time.Millisecond) {
+		out, shown = show(noCode)
+	}
+	desc, err := c.DescribeWorkflowExecution(context.Background(), "event/evt_nocode", "")
+	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("the event's workflow should still run (its other delivery retries in an hour): %v %v", desc.GetWorkflowExecutionInfo().GetStatus(), err)
+	}
+	emptyPool := "the code pool of campaign camp_empty is empty"
+	if shown.Status != workflows.StatusFailed || shown.Reason != workflows.ReasonNoCode || !strings.Contains(shown.LastError, emptyPool) ||
+		shown.DistributionID != codes.ID || shown.URL != codesRecv.URL || len(shown.Runs) != 1 {
+		t.Errorf("GET /v1/deliveries/%s while its workflow runs: %s", noCode, runsOf(shown))
+	}
+	for _, want := range []string{"delivery " + noCode + ": failed (no_code)", "error         " + emptyPool, "distribution  " + codes.ID, "url           " + codesRecv.URL} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deliveries show %s while its workflow runs lacks %q:\n%s", noCode, want, out)
+		}
+	}
+	// Failed, so it can be sent again now: after a code is imported, it is delivered.
+	file := filepath.Join(t.TempDir(), "codes.txt")
+	if err := os.WriteFile(file, []byte("EMPTY-NO-MORE\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, d, "codes", "import", "--campaign", "camp_empty", file)
+	runCLI(t, d, "deliveries", "retry", noCode)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && shown.Status != workflows.StatusDelivered; time.Sleep(200 * time.Millisecond) {
+		out, shown = show(noCode)
+	}
+	if shown.Status != workflows.StatusDelivered || len(shown.Runs) != 2 || shown.Runs[0].Status != workflows.StatusFailed || shown.Runs[0].Resend ||
+		!shown.Runs[1].Resend || len(shown.Runs[1].Attempts) != 1 || shown.Runs[1].Attempts[0].StatusCode != 200 {
+		t.Errorf("GET /v1/deliveries/%s after the retry: %s", noCode, runsOf(shown))
+	}
+	if !regexp.MustCompile(`(?s)delivery \S+: delivered\n.*run 1 of 2, the event's run: failed \(no_code\)\n.*error +` + emptyPool + `.*no attempts\n.*run 2 of 2, sent again: delivered\n.*delivered +200`).MatchString(out) {
+		t.Errorf("deliveries show %s after the retry:\n%s", noCode, out)
+	}
+	for _, id := range []string{codes.ID, slow.ID} {
+		if status, body := call(t, "DELETE", d.api+"/v1/distributions/"+id, nil); status != 204 {
+			t.Fatalf("delete %s: %d %s", id, status, body)
+		}
+	}
+
+	// A delivery that failed through every retry, then recovered.
+	recv := newReceiver(t, 503)
+	distr := createDistribution(t, d, recv.URL, []string{"200ms"})
+	since := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
+	h := sendEvent(t, d, "evt_lost")
+	var res workflows.DeliveryResult
+	waitWorkflow(t, c, h.WorkflowID, 30*time.Second, &res)
+	if res.Status != workflows.StatusFailed {
+		t.Fatalf("evt_lost: %+v", res)
+	}
+	lost := res.Deliveries[0].DeliveryID
+	recv.setCodes(200)
+	runCLI(t, d, "distributions", "resume", distr.ID)
+	if out := runCLI(t, d, "distributions", "recover", distr.ID, "--since", since); !strings.Contains(out, "1 of 1 deliveries sent again") {
+		t.Fatalf("recover:\n%s", out)
+	}
+	shown = deliverylog.Delivery{}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && shown.Status != workflows.StatusDelivered; time.Sleep(200 * time.Millisecond) {
+		out, shown = show(lost)
+	}
+	if shown.Status != workflows.StatusDelivered || len(shown.Runs) != 2 ||
+		shown.Runs[0].WorkflowID != "event/evt_lost" || shown.Runs[0].Status != workflows.StatusFailed || shown.Runs[0].Reason != workflows.ReasonExhausted ||
+		len(shown.Runs[0].Attempts) != 2 || shown.Runs[0].Attempts[0].StatusCode != 503 || shown.Runs[0].Attempts[1].StatusCode != 503 ||
+		!shown.Runs[1].Resend || shown.Runs[1].Status != workflows.StatusDelivered || len(shown.Runs[1].Attempts) != 1 {
+		t.Errorf("GET /v1/deliveries/%s after recover: %s", lost, runsOf(shown))
+	}
+	if !regexp.MustCompile(`(?s)delivery \S+: delivered\n.*run 1 of 2, the event's run: failed \(exhausted\)\n.*workflow +event/evt_lost\n` +
+		`.*retryable +503 .*retryable +503 .*run 2 of 2, sent again: delivered\n.*workflow +resend/` + lost + `/.*delivered +200`).MatchString(out) {
+		t.Errorf("deliveries show %s after recover:\n%s", lost, out)
+	}
+
+	// The event's own run stays failed in the list, which says what sending it again did.
+	failedLine := regexp.MustCompile(`(?m)^event/evt_lost +failed \(sent again: delivered\) `)
+	for deadline := time.Now().Add(15 * time.Second); !failedLine.MatchString(out); time.Sleep(100 * time.Millisecond) {
+		if out = runCLI(t, d, "deliveries", "list", "--status", "failed"); time.Now().After(deadline) {
+			t.Errorf("deliveries list --status failed after recover:\n%s", out)
+			break
+		}
+	}
+
+	// The list: newest first by start time, though event/evt_nocode (the oldest) still runs.
+	var l api.List[deliverylog.EventSummary]
+	var listed []string
+	for deadline := time.Now().Add(15 * time.Second); !slices.Contains(listed, "event/evt_lost") || !slices.Contains(listed, "event/evt_nocode"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery log lists %v after 15s", listed)
+		}
+		l = api.List[deliverylog.EventSummary]{}
+		if err := json.Unmarshal([]byte(runCLI(t, d, "deliveries", "list", "-o", "json")), &l); err != nil {
+			t.Fatal(err)
+		}
+		listed = listed[:0]
+		for _, e := range l.Data {
+			listed = append(listed, e.WorkflowID)
+		}
+	}
+	for i, e := range l.Data {
+		if e.WorkflowID == "event/evt_nocode" && e.Status != workflows.StatusRetrying {
+			t.Errorf("event/evt_nocode is %s, want retrying (running)", e.Status)
+		}
+		if i > 0 && e.StartedAt.After(l.Data[i-1].StartedAt) {
+			t.Errorf("deliveries list is not newest first: %s (%s) after %s (%s)", e.WorkflowID, e.StartedAt, l.Data[i-1].WorkflowID, l.Data[i-1].StartedAt)
+		}
+	}
+	if slices.Index(listed, "event/evt_lost") > slices.Index(listed, "event/evt_nocode") {
+		t.Errorf("deliveries list: %v; want event/evt_lost (newer, closed) before event/evt_nocode (older, running)", listed)
+	}
+
+	// An event id where a delivery id belongs: what to type instead; "not found" once.
+	err = runCLIErr(t, d, "deliveries", "show", "evt_lost")
+	if err == nil || !strings.Contains(err.Error(), `"evt_lost" is an event id`) || !strings.Contains(err.Error(), "hookflow deliveries list --event evt_lost") ||
+		strings.Count(strings.ReplaceAll(err.Error(), "_", " "), "not found") != 1 {
+		t.Errorf("deliveries show evt_lost: %v", err)
+	}
+	if out := runCLI(t, d, "deliveries", "list", "--event", "evt_lost"); !strings.Contains(out, lost) || strings.Contains(out, "evt_nocode") {
+		t.Errorf("deliveries list --event evt_lost does not list %s alone:\n%s", lost, out)
+	}
+	missing := payloads.DeliveryID("evt_never", distr.ID)
+	err = runCLIErr(t, d, "deliveries", "show", missing)
+	if err == nil || !strings.Contains(err.Error(), "no delivery "+missing) || strings.Count(strings.ReplaceAll(err.Error(), "_", " "), "not found") != 1 {
+		t.Errorf("deliveries show %s: %v", missing, err)
+	}
+}
+
+// runsOf is d without its body, for a message.
+func runsOf(d deliverylog.Delivery) string {
+	d.Body = nil
+	b, _ := json.Marshal(d)
+	return string(b)
+}
