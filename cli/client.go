@@ -89,6 +89,12 @@ func (c *apiClient) do(method, path string, body []byte, v any) error {
 	return c.send(c.http, method, path, "application/json", body, v)
 }
 
+// jsonBody is v as the JSON body of a request: the user's strings and JSON (a
+// json.RawMessage within v) as they gave them, compacted, with no HTML escaping of <, >
+// and & (json.Marshal would send them as \u003c..., even inside a RawMessage); see
+// docs/decisions.md.
+func jsonBody(v any) ([]byte, error) { return marshal(v) }
+
 // upload is do for a large body of any content type (a file of codes or customers), with
 // time enough to send and store it.
 func (c *apiClient) upload(method, path, contentType string, body []byte, v any) error {
@@ -213,7 +219,7 @@ func (c *apiClient) putEdited(cmd *cobra.Command, path, revision, file string, e
 	} else {
 		edit(next)
 	}
-	body, err := json.Marshal(next)
+	body, err := jsonBody(next)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -97,7 +96,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 			} else {
 				cf.applyTo(d)
 			}
-			body, err := json.Marshal(d)
+			body, err := jsonBody(d)
 			if err != nil {
 				return err
 			}

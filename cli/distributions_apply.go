@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -128,7 +127,7 @@ func (c *apiClient) planApply(index int, doc map[string]any) (applyPlan, error) 
 		delete(doc, f)
 	}
 	if p.id == "" {
-		body, _ := json.Marshal(doc)
+		body, _ := jsonBody(doc)
 		if err := c.do(http.MethodPost, "/v1/distributions?dry_run=true", body, nil); err != nil {
 			return p, err
 		}
@@ -144,7 +143,7 @@ func (c *apiClient) planApply(index int, doc map[string]any) (applyPlan, error) 
 		return p, nil
 	}
 	doc["version"] = current["version"]
-	body, _ := json.Marshal(doc)
+	body, _ := jsonBody(doc)
 	if err := c.do(http.MethodPut, "/v1/distributions/"+url.PathEscape(p.id)+"?dry_run=true", body, nil); err != nil {
 		return p, err
 	}
@@ -154,7 +153,7 @@ func (c *apiClient) planApply(index int, doc map[string]any) (applyPlan, error) 
 
 // apply does what p says and prints it.
 func (c *apiClient) apply(p applyPlan) error {
-	body, _ := json.Marshal(p.doc)
+	body, _ := jsonBody(p.doc)
 	switch p.action {
 	case "create":
 		var created map[string]any

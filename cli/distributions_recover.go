@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -29,7 +28,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			body, _ := json.Marshal(map[string]any{"since": at, "limit": limit})
+			body, _ := jsonBody(map[string]any{"since": at, "limit": limit})
 			var l api.List[deliverylog.Recovered]
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
 				return err

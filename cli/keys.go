@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,7 +61,7 @@ but only on the machine that runs the API.`,
 					return fmt.Errorf("--scope %q: use events, manage or codec", s)
 				}
 			}
-			body, err := json.Marshal(api.NewKeyRequest{Name: name, Scopes: list})
+			body, err := jsonBody(api.NewKeyRequest{Name: name, Scopes: list})
 			if err != nil {
 				return err
 			}

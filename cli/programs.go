@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -55,7 +54,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 			if draft {
 				req.Status = distributions.StatusDraft
 			}
-			body, err := json.Marshal(req)
+			body, err := jsonBody(req)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -41,7 +40,7 @@ webhook-signature values (new and old, space-separated), so receivers can switch
 secret without rejecting a delivery; x-voucherify-signature uses the new secret at once.`,
 		Args: cobra.NoArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			body, _ := json.Marshal(map[string]string{"expire": expire})
+			body, _ := jsonBody(map[string]string{"expire": expire})
 			var s api.Secrets
 			if err := c.do(http.MethodPost, "/v1/secrets/rotate", body, &s); err != nil {
 				return namingFlag(err, map[string]string{"expire": "--expire"})

@@ -40,7 +40,7 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 					ev[k] = v
 				}
 			}
-			body, err := json.Marshal(ev)
+			body, err := jsonBody(ev)
 			if err != nil {
 				return err
 			}

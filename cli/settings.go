@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -49,7 +48,7 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 			if recipients != "" {
 				ch.Recipients = splitList(recipients)
 			}
-			body, _ := json.Marshal(ns)
+			body, _ := jsonBody(ns)
 			if err := c.do(http.MethodPut, "/v1/settings/notifications", body, &ns); err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -72,7 +71,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 					return err
 				}
 			}
-			body, err := json.Marshal(fields)
+			body, err := jsonBody(fields)
 			if err != nil {
 				return err
 			}
