@@ -200,30 +200,44 @@ func namingFlag(err error, flags map[string]string) error {
 }
 
 // putEdited changes the resource at path: it reads it, replaces it with the document of
-// file (which takes the current value of the field revision, what the API checks a change
-// against) or, without a file, lets edit change it, and PUTs the result, decoding the
-// answer into out.
-func (c *apiClient) putEdited(cmd *cobra.Command, path, revision, file string, edit func(map[string]any), out any) error {
+// file or, without a file, lets edit change it, and PUTs the result, decoding the answer
+// into out. The field revision is what the API checks a change against: a file that names
+// one keeps it, so that a file read before someone else's change is refused (409), not
+// written over theirs; a file without one, and edit, change the current revision. sent is
+// the revision the PUT named.
+func (c *apiClient) putEdited(cmd *cobra.Command, path, revision, file string, edit func(map[string]any), out any) (sent any, err error) {
 	var current map[string]any
 	if err := c.do(http.MethodGet, path, nil, &current); err != nil {
-		return err
+		return nil, err
 	}
 	next := current
 	if file != "" {
 		doc, err := readDocument(cmd, file)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next = doc
-		next[revision] = current[revision]
+		if next[revision] == nil {
+			next[revision] = current[revision]
+		}
 	} else {
 		edit(next)
 	}
 	body, err := jsonBody(next)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.do(http.MethodPut, path, body, out)
+	return next[revision], c.do(http.MethodPut, path, body, out)
+}
+
+// staleAdvice adds to a 409 of the API how to make the change again: get the resource
+// anew (getCommand), change that, and send it.
+func staleAdvice(err error, getCommand string) error {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusConflict {
+		return fmt.Errorf("%w\n  get it again with `%s`, make your change to that, and send it", err, getCommand)
+	}
+	return err
 }
 
 // getList GETs the list answer at path. With -o other than text it prints the answer and

@@ -128,11 +128,16 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 				return errors.New("nothing to change: give --file or field flags such as --url")
 			}
 			var out distributions.Distribution
-			if err := c.putEdited(cmd, "/v1/distributions/"+url.PathEscape(args[0]), "version", uf.file, uf.applyTo, &out); err != nil {
-				return err
+			sent, err := c.putEdited(cmd, "/v1/distributions/"+url.PathEscape(args[0]), "version", uf.file, uf.applyTo, &out)
+			if err != nil {
+				return staleAdvice(err, "hookflow distributions get "+args[0]+" -o yaml")
 			}
 			if !c.isText() {
 				return c.data(out)
+			}
+			if fmt.Sprint(sent) == fmt.Sprint(out.Version) {
+				fmt.Fprintf(c.out, "distribution %s unchanged (version %d)\n", out.ID, out.Version)
+				return nil
 			}
 			fmt.Fprintf(c.out, "updated distribution %s (version %d)\n", out.ID, out.Version)
 			return nil

@@ -103,7 +103,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 				return errors.New("nothing to change: give --file or field flags such as --active")
 			}
 			var out distributions.ProjectWebhook
-			err = c.putEdited(cmd, "/v1/webhooks/"+url.PathEscape(args[0]), "revision", uf.file, func(next map[string]any) {
+			_, err = c.putEdited(cmd, "/v1/webhooks/"+url.PathEscape(args[0]), "revision", uf.file, func(next map[string]any) {
 				for k, v := range fields {
 					next[k] = v
 				}
