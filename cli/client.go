@@ -269,7 +269,7 @@ func splitList(s string) []string {
 // instead of an empty table.
 func newListCommand[T any](g *globalFlags, short, path, header, none string, row func(T) string) *cobra.Command {
 	return &cobra.Command{
-		Use: "list", Short: short, Args: cobra.NoArgs,
+		Use: "list", Short: short, Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			l, done, err := getList[T](c, path)
 			if done {
@@ -287,7 +287,7 @@ func newListCommand[T any](g *globalFlags, short, path, header, none string, row
 // newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).
 func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
 	return &cobra.Command{
-		Use: "get ID", Short: short, Args: cobra.ExactArgs(1),
+		Use: "get ID", Short: short, Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var v json.RawMessage
 			if err := c.do(http.MethodGet, path+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
@@ -301,7 +301,7 @@ func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
 // newDeleteCommand is `<noun> delete ID`: DELETE path/ID.
 func newDeleteCommand(g *globalFlags, path, noun string) *cobra.Command {
 	return &cobra.Command{
-		Use: "delete ID", Short: "Delete a " + noun, Args: cobra.ExactArgs(1),
+		Use: "delete ID", Short: "Delete a " + noun, Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			if err := c.do(http.MethodDelete, path+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err

@@ -67,7 +67,7 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 	stats := &cobra.Command{
 		Use:   "stats --campaign ID",
 		Short: "Count a campaign's codes: total, published, available",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if err := checkCampaignFlag(statsCampaign); err != nil {
 				return err

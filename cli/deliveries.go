@@ -19,7 +19,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "deliveries", Aliases: []string{"delivery"}, Short: "Read the delivery log"}
 
 	show := &cobra.Command{
-		Use: "show ID", Short: "Show a delivery (whs_...) with every attempt", Args: cobra.ExactArgs(1),
+		Use: "show ID", Short: "Show a delivery (whs_...) with every attempt", Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d deliverylog.Delivery
 			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
@@ -57,7 +57,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	var limit int
 	var all bool
 	list := &cobra.Command{
-		Use: "list", Short: "List events of the delivery log, newest first, a page at a time", Args: cobra.NoArgs,
+		Use: "list", Short: "List events of the delivery log, newest first, a page at a time", Args: usageArgs,
 		Example: `  hookflow deliveries list --status failed --since 24h
   hookflow deliveries list --distribution distr_123 --limit 20
   hookflow deliveries list --status failed --page-token TOKEN_FROM_THE_LAST_PAGE
@@ -122,7 +122,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
 	f.BoolVar(&all, "all", false, "read every page")
 	retry := &cobra.Command{
-		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: cobra.ExactArgs(1),
+		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var h deliverylog.Run
 			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {

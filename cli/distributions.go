@@ -81,7 +81,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 		Example: `  hookflow distributions create --name "Paid orders" --events customer.order.paid \
       --url http://127.0.0.1:9000/hooks --event-name Order-paid
   hookflow distributions create -f distribution.yaml`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			d := map[string]any{"action": map[string]any{"type": distributions.ActionPlainMessage}}
 			if cf.file != "" {
@@ -119,7 +119,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 		Short: "Change a distribution: the fields given as flags, or the whole of it from --file",
 		Example: `  hookflow distributions update distr_123 --url https://example.com/new
   hookflow distributions update distr_123 -f distribution.yaml`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			switch {
 			case uf.file != "" && uf.anyField():
@@ -161,7 +161,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 
 func newStatusCommand(g *globalFlags, verb, short string) *cobra.Command {
 	return &cobra.Command{
-		Use: verb + " ID", Short: short, Args: cobra.ExactArgs(1),
+		Use: verb + " ID", Short: short, Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d distributions.Distribution
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/"+verb, nil, &d); err != nil {

@@ -34,7 +34,7 @@ The API checks every document first (a dry run of its create or update) and appl
 nothing unless all pass; otherwise it lists every problem of every document, by document
 number, name and field. --dry-run checks the same way, shows what would change, and
 changes nothing.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if file == "" {
 				return errors.New("-f FILE is required (- for standard input)")

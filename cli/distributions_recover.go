@@ -22,7 +22,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 		Example: `  hookflow distributions resume distr_123
   hookflow distributions recover distr_123 --since 2026-11-27T08:00:00Z
   hookflow distributions recover distr_123 --since 24h`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			at, err := parseSince(since, time.Now())
 			if err != nil {

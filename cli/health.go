@@ -17,7 +17,7 @@ func newHealthCommand() *cobra.Command {
 		Use:     "health URL",
 		Short:   "Exit 0 when URL (a /readyz or /livez endpoint) answers 200",
 		Example: `  hookflow health http://127.0.0.1:7280/readyz`,
-		Args:    cobra.ExactArgs(1),
+		Args:    usageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := &http.Client{Timeout: timeout}
 			resp, err := c.Get(args[0])

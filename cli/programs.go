@@ -45,7 +45,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 		Long: fmt.Sprintf("Creates one distribution per notification (%s), scoped to the campaign and labelled\n"+
 			"program=%s, campaign=ID, notification=NAME. Running it again updates them.", strings.Join(names, ", "), program),
 		Example: example,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if notify != "" {
 				req.Notify = splitList(notify)
@@ -84,7 +84,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 
 func newProgramsListCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
-		Use: "list", Short: "List the programs and their notifications", Args: cobra.NoArgs,
+		Use: "list", Short: "List the programs and their notifications", Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			out, done, err := getList[distributions.Program](c, "/v1/programs")
 			if done {
@@ -104,7 +104,7 @@ func newProgramsListCommand(g *globalFlags) *cobra.Command {
 
 func newProgramActionCommand(g *globalFlags, action, short string) *cobra.Command {
 	return &cobra.Command{
-		Use: action + " PROGRAM CAMPAIGN", Short: short, Args: cobra.ExactArgs(2),
+		Use: action + " PROGRAM CAMPAIGN", Short: short, Args: usageArgs,
 		Example: fmt.Sprintf("  hookflow programs %s loyalty camp_loyal", action),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			path := "/v1/programs/" + url.PathEscape(args[0]) + "/" + url.PathEscape(args[1])

@@ -48,7 +48,7 @@ it (hookflow then retries it); --accept-invalid answers it as any other.`,
 		Example: `  hookflow receive --listen 127.0.0.1:9000 --secret whsec_...
   hookflow receive --listen 127.0.0.1:9000 --fail 2 --status 503
   hookflow receive --secret whsec_... --accept-invalid`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Read here rather than as the flag's default, so that --help never shows it.
 			if !cmd.Flags().Changed("secret") {

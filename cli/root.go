@@ -72,6 +72,9 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 		},
 	}
 	g.register(root)
+	// A flag that does not parse, or an unknown one, is answered with the usage (and the
+	// nearest flag), as an unknown command is; every command inherits this.
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newDevCommand(getenv),
 		newServerCommand(getenv),

@@ -22,7 +22,7 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 		return nil
 	}
 	show := &cobra.Command{
-		Use: "show", Short: "Show the current signing secret", Args: cobra.NoArgs,
+		Use: "show", Short: "Show the current signing secret", Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			var s api.Secrets
 			if err := c.do(http.MethodGet, "/v1/secrets", nil, &s); err != nil {
@@ -38,7 +38,7 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 		Long: `Make a new signing secret. Until --expire passes, every delivery carries two
 webhook-signature values (new and old, space-separated), so receivers can switch to the new
 secret without rejecting a delivery; x-voucherify-signature uses the new secret at once.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			body, _ := jsonBody(map[string]string{"expire": expire})
 			var s api.Secrets

@@ -22,7 +22,7 @@ hookflow's search attributes are registered.
 
 Settings come from flags, then HOOKFLOW_* variables, then the YAML file --config names.
 SIGTERM or Ctrl-C stops it.`,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.RunServer(cmd.Context(), cfg, cmd.OutOrStdout())

@@ -21,7 +21,7 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 		Example: `  hookflow settings notifications
   hookflow settings notifications --for distributions --email on --recipients ops@example.com,dev@example.com
   hookflow settings notifications --for webhooks --in-app off`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}
 	var kind, email, recipients, inApp string
 	notifications.RunE = g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {

@@ -60,7 +60,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 		Use:     "create",
 		Short:   "Subscribe a URL to project event types",
 		Example: `  hookflow webhooks create --url https://example.com/hooks --events voucher.created,voucher.published`,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			fields, err := cf.fields()
 			if err != nil {
@@ -93,7 +93,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 		Use:     "update ID",
 		Short:   "Change a project webhook",
 		Example: `  hookflow webhooks update wh_123 --active true`,
-		Args:    cobra.ExactArgs(1),
+		Args:    usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			fields, err := uf.fields()
 			if err != nil {

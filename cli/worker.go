@@ -21,7 +21,7 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_TEMPORAL_ADDRESS f
 --temporal-address, ...), then the YAML file --config names, then the defaults.
 SIGTERM or Ctrl-C stops polling and lets the activities in flight finish (--stop-timeout).
 GET /livez and /readyz on --health answer for probes.`,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.RunWorker(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
