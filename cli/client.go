@@ -268,8 +268,10 @@ func splitList(s string) []string {
 // separated by tabs) and a row an item, or as -o asks; none, when set, is what to print
 // instead of an empty table.
 func newListCommand[T any](g *globalFlags, short, path, header, none string, row func(T) string) *cobra.Command {
+	noun := path[strings.LastIndex(path, "/")+1:]
 	return &cobra.Command{
 		Use: "list", Short: short, Args: usageArgs,
+		Example: fmt.Sprintf("  hookflow %s list\n  hookflow %s list -o json", noun, noun),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			l, done, err := getList[T](c, path)
 			if done {
@@ -286,8 +288,10 @@ func newListCommand[T any](g *globalFlags, short, path, header, none string, row
 
 // newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).
 func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
+	noun := path[strings.LastIndex(path, "/")+1:]
 	return &cobra.Command{
 		Use: "get ID", Short: short, Args: usageArgs,
+		Example: fmt.Sprintf("  hookflow %s get %s\n  hookflow %s get %s -o yaml > %s.yaml", noun, exampleID[noun], noun, exampleID[noun], noun[:len(noun)-1]),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var v json.RawMessage
 			if err := c.do(http.MethodGet, path+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
@@ -298,10 +302,15 @@ func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
 	}
 }
 
+// exampleID is an id of each collection as the examples of --help show it.
+var exampleID = map[string]string{"distributions": "distr_123", "webhooks": "wh_123", "keys": "key_123"}
+
 // newDeleteCommand is `<noun> delete ID`: DELETE path/ID.
 func newDeleteCommand(g *globalFlags, path, noun string) *cobra.Command {
+	group := path[strings.LastIndex(path, "/")+1:]
 	return &cobra.Command{
 		Use: "delete ID", Short: "Delete a " + noun, Args: usageArgs,
+		Example: fmt.Sprintf("  hookflow %s delete %s", group, exampleID[group]),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			if err := c.do(http.MethodDelete, path+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err

@@ -20,6 +20,8 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a delivery (whs_...) with every attempt", Args: usageArgs,
+		Example: `  hookflow deliveries show whs_123
+  hookflow deliveries show whs_123 -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d deliverylog.Delivery
 			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
@@ -123,6 +125,8 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	f.BoolVar(&all, "all", false, "read every page")
 	retry := &cobra.Command{
 		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: usageArgs,
+		Example: `  hookflow deliveries list --status failed
+  hookflow deliveries retry whs_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var h deliverylog.Run
 			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {

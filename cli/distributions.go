@@ -162,6 +162,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 func newStatusCommand(g *globalFlags, verb, short string) *cobra.Command {
 	return &cobra.Command{
 		Use: verb + " ID", Short: short, Args: usageArgs,
+		Example: "  hookflow distributions " + verb + " distr_123",
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d distributions.Distribution
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/"+verb, nil, &d); err != nil {

@@ -34,6 +34,10 @@ The API checks every document first (a dry run of its create or update) and appl
 nothing unless all pass; otherwise it lists every problem of every document, by document
 number, name and field. --dry-run checks the same way, shows what would change, and
 changes nothing.`,
+		Example: `  hookflow distributions get distr_123 -o yaml > paid-orders.yaml
+  hookflow distributions apply -f paid-orders.yaml --dry-run
+  hookflow distributions apply -f paid-orders.yaml
+  cat distributions/*.yaml | hookflow distributions apply -f -`,
 		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if file == "" {

@@ -181,6 +181,8 @@ func readCustomersFile(cmd *cobra.Command, file, format string) (string, []byte,
 func newMessagesShowCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "show ID", Short: "Show a message and its progress", Args: usageArgs,
+		Example: `  hookflow messages show msg_123
+  hookflow messages show msg_123 -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var m api.MessageView
 			if err := c.do(http.MethodGet, "/v1/messages/"+url.PathEscape(args[0]), nil, &m); err != nil {
@@ -222,6 +224,8 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use: "list", Short: "List messages, newest first", Args: usageArgs,
+		Example: `  hookflow messages list
+  hookflow messages list --limit 10 -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			l, done, err := getList[api.MessageView](c, fmt.Sprintf("/v1/messages?limit=%d", limit))
 			if done {
@@ -239,6 +243,7 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 func newMessagesCancelCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "cancel ID", Short: "Cancel a message during its delay: nothing is sent", Args: usageArgs,
+		Example: `  hookflow messages cancel msg_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var m api.MessageView
 			if err := c.do(http.MethodDelete, "/v1/messages/"+url.PathEscape(args[0]), nil, &m); err != nil {

@@ -16,6 +16,8 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 	var unread bool
 	list := &cobra.Command{
 		Use: "list", Short: "List notifications, newest first", Args: usageArgs,
+		Example: `  hookflow notifications list --unread
+  hookflow notifications list -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			path := "/v1/notifications"
 			if unread {
@@ -45,6 +47,7 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 	list.Flags().BoolVar(&unread, "unread", false, "only unread notifications")
 	read := &cobra.Command{
 		Use: "read ID", Short: "Mark a notification read", Args: usageArgs,
+		Example: `  hookflow notifications read ntf_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var n store.Notification
 			if err := c.do(http.MethodPost, "/v1/notifications/"+url.PathEscape(args[0])+"/read", nil, &n); err != nil {

@@ -85,6 +85,8 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 func newProgramsListCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the programs and their notifications", Args: usageArgs,
+		Example: `  hookflow programs list
+  hookflow programs list -o yaml`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			out, done, err := getList[distributions.Program](c, "/v1/programs")
 			if done {

@@ -23,6 +23,8 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 	}
 	show := &cobra.Command{
 		Use: "show", Short: "Show the current signing secret", Args: usageArgs,
+		Example: `  hookflow secrets show
+  hookflow secrets show -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			var s api.Secrets
 			if err := c.do(http.MethodGet, "/v1/secrets", nil, &s); err != nil {
@@ -38,6 +40,9 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 		Long: `Make a new signing secret. Until --expire passes, every delivery carries two
 webhook-signature values (new and old, space-separated), so receivers can switch to the new
 secret without rejecting a delivery; x-voucherify-signature uses the new secret at once.`,
+		Example: `  hookflow secrets rotate
+  hookflow secrets rotate --expire 72h
+  hookflow secrets rotate --expire 0s`,
 		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			body, _ := jsonBody(map[string]string{"expire": expire})
