@@ -69,7 +69,7 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 		Short: "Count a campaign's codes: total, published, available",
 		Example: `  hookflow codes stats --campaign camp_spring
   hookflow codes stats --campaign camp_spring -o json`,
-		Args:  usageArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if err := checkCampaignFlag(statsCampaign); err != nil {
 				return err

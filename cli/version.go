@@ -69,7 +69,7 @@ func newVersionCommand(g *globalFlags) *cobra.Command {
 		Short: "Print hookflow's version and the Go and Temporal versions it was built with",
 		Example: `  hookflow version
   hookflow version -o json`,
-		Args:  usageArgs,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := readVersionInfo()
 			p := g.printer(cmd)
