@@ -253,6 +253,16 @@ func getList[T any](c *apiClient, path string) (l api.List[T], done bool, err er
 	return l, false, json.Unmarshal(raw, &l)
 }
 
+// listFlag is the items of a repeatable list flag (StringArrayVar), each value of which
+// may itself be a comma-separated list: --events a --events b,c is [a b c].
+func listFlag(values []string) []string {
+	out := []string{}
+	for _, v := range values {
+		out = append(out, splitList(v)...)
+	}
+	return out
+}
+
 // splitList splits a comma-separated flag value, dropping empty items.
 func splitList(s string) []string {
 	out := []string{}

@@ -14,26 +14,27 @@ import (
 
 // distributionFlags are the fields that create and update take as flags.
 type distributionFlags struct {
-	file, name, events, url, eventName, version, status, schedule, timeout, filter string
+	file, name, url, eventName, version, status, timeout, filter string
+	events, schedule                                             []string
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "the distribution as JSON or YAML (a file, or - for standard input)")
 	fl.StringVar(&f.name, "name", "", "name")
-	fl.StringVar(&f.events, "events", "", "comma-separated event types or patterns, e.g. customer.order.paid,customer.order.*")
+	fl.StringArrayVar(&f.events, "events", nil, "event types or patterns, e.g. customer.order.paid (repeat the flag or separate with commas)")
 	fl.StringVar(&f.url, "url", "", "webhook URL")
 	fl.StringVar(&f.eventName, "event-name", "", "the label sent as the payload's type, e.g. Order-paid")
 	fl.StringVar(&f.version, "version", "", "payload version (default v2024-01-01)")
 	fl.StringVar(&f.status, "status", "", "live (default), paused or draft")
-	fl.StringVar(&f.schedule, "retry-schedule", "", "voucherify (default), standard, or comma-separated intervals such as 10s,1m,5m")
+	fl.StringArrayVar(&f.schedule, "retry-schedule", nil, "voucherify (default), standard, or intervals such as 10s,1m,5m (repeat the flag or separate with commas)")
 	fl.StringVar(&f.timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
 	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
 }
 
 func (f *distributionFlags) anyField() bool {
-	return f.name != "" || f.events != "" || f.url != "" || f.eventName != "" || f.version != "" ||
-		f.status != "" || f.schedule != "" || f.timeout != "" || f.filter != ""
+	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
+		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != ""
 }
 
 // applyTo sets the fields given as flags on a JSON-shaped distribution.
@@ -53,8 +54,8 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	}
 	set(d, "name", f.name)
 	set(d, "status", f.status)
-	if f.events != "" {
-		section("trigger")["events"] = splitList(f.events)
+	if len(f.events) > 0 {
+		section("trigger")["events"] = listFlag(f.events)
 	}
 	set(section("trigger"), "filter", f.filter)
 	hook := section("webhook")
@@ -62,12 +63,12 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	set(hook, "event_name", f.eventName)
 	set(hook, "version", f.version)
 	set(hook, "timeout", f.timeout)
-	switch f.schedule {
-	case "":
-	case distributions.ScheduleVoucherify, distributions.ScheduleStandard:
-		hook["retry_schedule"] = f.schedule
+	switch schedule := listFlag(f.schedule); {
+	case len(schedule) == 0:
+	case len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard):
+		hook["retry_schedule"] = schedule[0]
 	default:
-		hook["retry_schedule"] = splitList(f.schedule)
+		hook["retry_schedule"] = schedule
 	}
 }
 

@@ -33,7 +33,8 @@ func newProgramsCommand(g *globalFlags) *cobra.Command {
 
 func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Command {
 	var req distributions.ProgramRequest
-	var notify, version string
+	var version string
+	var notify []string
 	var draft bool
 	names := make([]string, 0, 3)
 	for _, n := range distributions.ProgramNotifications[program] {
@@ -47,8 +48,8 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 		Example: example,
 		Args:    usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			if notify != "" {
-				req.Notify = splitList(notify)
+			if len(notify) > 0 {
+				req.Notify = listFlag(notify)
 			}
 			req.Version = version
 			if draft {
@@ -73,7 +74,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 	f := cmd.Flags()
 	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (required)")
 	f.StringVar(&req.URL, "url", "", "where the notifications are sent (required)")
-	f.StringVar(&notify, "notify", "", "comma-separated notifications, of "+strings.Join(names, ", ")+" (default all)")
+	f.StringArrayVar(&notify, "notify", nil, "notifications, of "+strings.Join(names, ", ")+" (default all; repeat the flag or separate with commas)")
 	f.StringVar(&version, "version", "", "payload version (default v2024-01-01)")
 	f.BoolVar(&draft, "draft", false, "create them as drafts, not live")
 	if program == distributions.ProgramReferral {

@@ -98,6 +98,14 @@ func editDistance(a, b string) int {
 // not one): a missing one is named, an extra one too, each with the usage.
 func usageArgs(cmd *cobra.Command, args []string) error {
 	names := argNames(cmd.Use)
+	if len(args) > len(names) {
+		for _, a := range args[len(names):] {
+			switch a {
+			case "true", "false", "on", "off":
+				return newUsageError(cmd, "%s takes no argument %q: a yes-or-no flag takes no value apart, write --flag or --flag=false", cmd.CommandPath(), a)
+			}
+		}
+	}
 	switch {
 	case len(args) < len(names):
 		return newUsageError(cmd, "missing %s: %s", strings.Join(names[len(args):], " "), cmd.CommandPath()+" "+strings.Join(names, " "))
