@@ -97,7 +97,7 @@ changes nothing.`,
 				}
 				plans[i] = p
 			}
-			if dryRun {
+			if dryRun && c.isText() {
 				for _, p := range plans {
 					if p.action != "" {
 						p.printWould(c.out)
@@ -107,21 +107,34 @@ changes nothing.`,
 			if invalid > 0 {
 				return fmt.Errorf("-f %s: %d of %d documents are not valid; nothing was applied:\n  %s", file, invalid, len(docs), strings.Join(problems, "\n  "))
 			}
+			// With -o, what was done (or, with --dry-run, would be) is printed as a list,
+			// a result a document.
+			results := []applyResult{}
 			if dryRun {
-				return nil
+				if c.isText() {
+					return nil
+				}
+				for _, p := range plans {
+					results = append(results, applyResult{Document: p.index, Action: p.action, ID: p.id, Name: p.name, Changed: p.changed, DryRun: true})
+				}
+				return c.data(map[string]any{"object": "list", "data": results})
 			}
 			for i, p := range plans {
-				if err := c.apply(p); err != nil {
+				r, err := c.apply(p)
+				if err != nil {
 					return fmt.Errorf("-f %s: %s: %w (the %d documents before it were applied)", file, p.label(), err, i)
 				}
+				results = append(results, r)
 			}
-			return nil
+			if c.isText() {
+				return nil
+			}
+			return c.data(map[string]any{"object": "list", "data": results})
 		}),
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file of distributions, - for standard input")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check every document with the API, print what would change, and change nothing")
-	// It prints what it changed, a line a document, and no data for -o to format.
-	return noOutput(cmd)
+	return cmd
 }
 
 // applyPlan is what apply does with one document of the file.
@@ -237,26 +250,47 @@ func (c *apiClient) distributionsByName() (map[string][]string, error) {
 	return out, nil
 }
 
-// apply does what p says and prints it.
-func (c *apiClient) apply(p applyPlan) error {
+// applyResult is what apply did with one document, as -o prints it.
+type applyResult struct {
+	Document int      `json:"document"`
+	Action   string   `json:"action"` // create, update or unchanged
+	ID       string   `json:"id,omitempty"`
+	Name     any      `json:"name"`
+	Version  any      `json:"version,omitempty"`
+	Changed  []string `json:"changed,omitempty"`
+	DryRun   bool     `json:"dry_run,omitempty"`
+}
+
+// apply does what p says and, with -o text, prints it.
+func (c *apiClient) apply(p applyPlan) (applyResult, error) {
+	r := applyResult{Document: p.index, Action: p.action, ID: p.id, Name: p.name, Changed: p.changed}
 	body, _ := jsonBody(p.doc)
 	switch p.action {
 	case "create":
 		var created map[string]any
 		if err := c.do(http.MethodPost, "/v1/distributions", body, &created); err != nil {
-			return err
+			return r, err
 		}
-		fmt.Fprintf(c.out, "created %s %q\n", created["id"], created["name"])
+		r.ID, _ = created["id"].(string)
+		r.Version = created["version"]
+		if c.isText() {
+			fmt.Fprintf(c.out, "created %s %q\n", created["id"], created["name"])
+		}
 	case "update":
 		var updated map[string]any
 		if err := c.do(http.MethodPut, "/v1/distributions/"+url.PathEscape(p.id), body, &updated); err != nil {
-			return err
+			return r, err
 		}
-		fmt.Fprintf(c.out, "updated %s %q (version %v): %s\n", p.id, p.name, updated["version"], strings.Join(p.changed, ", "))
+		r.Version = updated["version"]
+		if c.isText() {
+			fmt.Fprintf(c.out, "updated %s %q (version %v): %s\n", p.id, p.name, updated["version"], strings.Join(p.changed, ", "))
+		}
 	default:
-		fmt.Fprintf(c.out, "unchanged %s %q\n", p.id, p.name)
+		if c.isText() {
+			fmt.Fprintf(c.out, "unchanged %s %q\n", p.id, p.name)
+		}
 	}
-	return nil
+	return r, nil
 }
 
 // changedPaths lists the fields of want that differ from current, by path. Fields that

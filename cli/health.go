@@ -11,7 +11,7 @@ import (
 
 // newHealthCommand checks a readiness endpoint and exits non-zero when it is not ready: a
 // container health check for images without curl (the distroless one has no shell).
-func newHealthCommand() *cobra.Command {
+func newHealthCommand(g *globalFlags) *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:     "health URL",
@@ -29,10 +29,13 @@ func newHealthCommand() *cobra.Command {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("not healthy: HTTP %d: %s", resp.StatusCode, body)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "healthy")
-			return nil
+			p := g.printer(cmd)
+			return p.print(map[string]any{"url": args[0], "status": resp.StatusCode, "healthy": true}, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, "healthy")
+				return err
+			})
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the answer")
-	return noOutput(cmd)
+	return cmd
 }
