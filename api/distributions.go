@@ -135,7 +135,8 @@ func (s *Server) getDistribution(w http.ResponseWriter, r *http.Request) {
 }
 
 // updateDistribution replaces a distribution. The body names the version it was read at;
-// if the distribution changed since, the answer is 409 and nothing is written.
+// if the distribution changed since, the answer is 409 and nothing is written. A body that
+// changes nothing answers 200 with the stored distribution, its version unchanged.
 func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	dryRun, ok := isDryRun(w, r)
 	if !ok {
@@ -163,11 +164,15 @@ func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	}
 	d.UpdatedAt = s.now().UTC()
 	conflict := func() {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s changed since version %d; GET it and apply your change again", id, d.Version), "version")
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s changed since version %d, which the update names: GET it again (its current version) and make your change to that", id, d.Version), "version")
 	}
 	if dryRun {
 		if d.Version != stored.Version {
 			conflict()
+			return
+		}
+		if d.SameSettings(stored) {
+			writeJSON(w, http.StatusOK, stored.Redacted())
 			return
 		}
 		d.Version, d.CreatedAt = stored.Version+1, stored.CreatedAt

@@ -218,3 +218,39 @@ func TestDistributionDryRun(t *testing.T) {
 		t.Errorf("dry runs of updates changed the store:\n%s\nwas\n%s", got, before)
 	}
 }
+
+// TestDistributionUpdateUnchanged: an update that changes nothing (what GET showed, sent
+// back) answers 200 with the same version and stores no new one, dry run or not; a stale
+// version is still 409, naming the version and what to do.
+func TestDistributionUpdateUnchanged(t *testing.T) {
+	srv, _, st := newAPI(t)
+	withSecret := strings.Replace(validDistribution, `"version"`, `"secret":"`+payloads.NewSecret()+`","version"`, 1)
+	status, _, body := do(t, "POST", srv.URL+"/v1/distributions", withSecret)
+	if status != 201 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var d map[string]any
+	_ = json.Unmarshal(body, &d)
+	id := d["id"].(string)
+	shown, _ := json.Marshal(d)
+	for _, path := range []string{"?dry_run=true", ""} {
+		status, _, body = do(t, "PUT", srv.URL+"/v1/distributions/"+id+path, string(shown))
+		if status != 200 || !strings.Contains(string(body), `"version":1`) {
+			t.Errorf("PUT%s of what GET showed: %d %s, want 200 and version 1", path, status, body)
+		}
+	}
+	if stored, _ := st.GetDistribution(context.Background(), id); stored.Version != 1 {
+		t.Errorf("stored version %d after an update that changed nothing", stored.Version)
+	}
+	d["name"] = "Renamed"
+	changed, _ := json.Marshal(d)
+	if status, _, body = do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(changed)); status != 200 || !strings.Contains(string(body), `"version":2`) {
+		t.Fatalf("rename: %d %s", status, body)
+	}
+	d["name"] = "Renamed again"
+	stale, _ := json.Marshal(d) // still names version 1
+	status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(stale))
+	if status != 409 || e.Field != "version" || !strings.Contains(e.Message, "version 1") || !strings.Contains(e.Message, "GET it again") {
+		t.Errorf("stale update: %d %+v", status, e)
+	}
+}

@@ -71,11 +71,28 @@ func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error 
 		b.Row("Codec endpoint", "http://%s%s (Web UI: Settings > Codec Server, or its codec.endpoint)%s", l.Addr(), api.CodecPath, corsNote(origins))
 	}
 	if cfg.RequireAPIKey {
-		b.Row("API keys", "required (Authorization: Bearer); create the first on this machine: hookflow keys create --name ops --scope manage")
+		b.Row("API keys", "required (Authorization: Bearer); create the first on this machine: %s", keysCreateHint(l.Addr().String()))
 	} else {
 		b.Row("API keys", "not required: the API is open to programs on this machine")
 	}
 	b.Notes = []string{fmt.Sprintf("SIGTERM or Ctrl-C stops it once the requests in flight finish (at most %s).", cfg.StopTimeout)}
 	p.ready(b, Ready{API: "http://" + l.Addr().String(), Temporal: t.Address, Namespace: t.Namespace, TaskQueue: t.TaskQueue})
 	return p.run(ctx, cfg.StopTimeout, nil)
+}
+
+// keysCreateHint is the command that creates the first API key on the machine of an API
+// listening on listen (host:port): with --api, unless the CLI's default reaches it.
+func keysCreateHint(listen string) string {
+	const hint = "hookflow keys create --name ops --scope manage"
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return hint
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1" // listening on every address: this machine's is the one to use
+	}
+	if addr := net.JoinHostPort(host, port); addr != DefaultAPIAddr {
+		return hint + " --api http://" + addr
+	}
+	return hint
 }

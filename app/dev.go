@@ -210,7 +210,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	if !requireKeys {
 		b.Row("API keys", "not required: the API is open to programs on this machine (--require-api-key)")
 	} else if keys, err := st.ListAPIKeys(ctx); err == nil && len(keys) == 0 {
-		b.Row("API keys", "required; create the first on this machine: hookflow keys create --name ops --scope manage")
+		b.Row("API keys", "required; create the first on this machine: %s", keysCreateHint(apiListener.Addr().String()))
 	} else {
 		b.Row("API keys", "required (Authorization: Bearer; HOOKFLOW_API_KEY for the CLI)")
 	}

@@ -21,7 +21,9 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_TEMPORAL_ADDRESS f
 --temporal-address, ...), then the YAML file --config names, then the defaults.
 SIGTERM or Ctrl-C stops accepting connections and lets the requests in flight finish.
 GET /livez and /readyz on --http answer for probes.`,
-		Args:    cobra.NoArgs,
+		Example: `  hookflow api --database-url postgres://hookflow@db:5432/hookflow --temporal-address temporal:7233
+  hookflow api --config /etc/hookflow/api.yaml`,
+		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.RunAPI(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())

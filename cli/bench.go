@@ -25,7 +25,7 @@ result to standard output (-o json for scripts).`,
 		Example: `  hookflow bench --events 2000 --concurrency 200
   hookflow bench --events 600 --rate 20 -o json
   hookflow bench --message-customers 100000`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p := g.printer(cmd)
 			if jsonOut && p.isText() {

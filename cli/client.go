@@ -89,6 +89,12 @@ func (c *apiClient) do(method, path string, body []byte, v any) error {
 	return c.send(c.http, method, path, "application/json", body, v)
 }
 
+// jsonBody is v as the JSON body of a request: the user's strings and JSON (a
+// json.RawMessage within v) as they gave them, compacted, with no HTML escaping of <, >
+// and & (json.Marshal would send them as \u003c..., even inside a RawMessage); see
+// docs/decisions.md.
+func jsonBody(v any) ([]byte, error) { return marshal(v) }
+
 // upload is do for a large body of any content type (a file of codes or customers), with
 // time enough to send and store it.
 func (c *apiClient) upload(method, path, contentType string, body []byte, v any) error {
@@ -194,30 +200,44 @@ func namingFlag(err error, flags map[string]string) error {
 }
 
 // putEdited changes the resource at path: it reads it, replaces it with the document of
-// file (which takes the current value of the field revision, what the API checks a change
-// against) or, without a file, lets edit change it, and PUTs the result, decoding the
-// answer into out.
-func (c *apiClient) putEdited(cmd *cobra.Command, path, revision, file string, edit func(map[string]any), out any) error {
+// file or, without a file, lets edit change it, and PUTs the result, decoding the answer
+// into out. The field revision is what the API checks a change against: a file that names
+// one keeps it, so that a file read before someone else's change is refused (409), not
+// written over theirs; a file without one, and edit, change the current revision. sent is
+// the revision the PUT named.
+func (c *apiClient) putEdited(cmd *cobra.Command, path, revision, file string, edit func(map[string]any), out any) (sent any, err error) {
 	var current map[string]any
 	if err := c.do(http.MethodGet, path, nil, &current); err != nil {
-		return err
+		return nil, err
 	}
 	next := current
 	if file != "" {
 		doc, err := readDocument(cmd, file)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next = doc
-		next[revision] = current[revision]
+		if next[revision] == nil {
+			next[revision] = current[revision]
+		}
 	} else {
 		edit(next)
 	}
-	body, err := json.Marshal(next)
+	body, err := jsonBody(next)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.do(http.MethodPut, path, body, out)
+	return next[revision], c.do(http.MethodPut, path, body, out)
+}
+
+// staleAdvice adds to a 409 of the API how to make the change again: get the resource
+// anew (getCommand), change that, and send it.
+func staleAdvice(err error, getCommand string) error {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusConflict {
+		return fmt.Errorf("%w\n  get it again with `%s`, make your change to that, and send it", err, getCommand)
+	}
+	return err
 }
 
 // getList GETs the list answer at path. With -o other than text it prints the answer and
@@ -231,6 +251,16 @@ func getList[T any](c *apiClient, path string) (l api.List[T], done bool, err er
 		return l, true, c.data(raw)
 	}
 	return l, false, json.Unmarshal(raw, &l)
+}
+
+// listFlag is the items of a repeatable list flag (StringArrayVar), each value of which
+// may itself be a comma-separated list: --events a --events b,c is [a b c].
+func listFlag(values []string) []string {
+	out := []string{}
+	for _, v := range values {
+		out = append(out, splitList(v)...)
+	}
+	return out
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
@@ -248,8 +278,10 @@ func splitList(s string) []string {
 // separated by tabs) and a row an item, or as -o asks; none, when set, is what to print
 // instead of an empty table.
 func newListCommand[T any](g *globalFlags, short, path, header, none string, row func(T) string) *cobra.Command {
+	noun := path[strings.LastIndex(path, "/")+1:]
 	return &cobra.Command{
-		Use: "list", Short: short, Args: cobra.NoArgs,
+		Use: "list", Short: short, Args: usageArgs,
+		Example: fmt.Sprintf("  hookflow %s list\n  hookflow %s list -o json", noun, noun),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			l, done, err := getList[T](c, path)
 			if done {
@@ -266,8 +298,10 @@ func newListCommand[T any](g *globalFlags, short, path, header, none string, row
 
 // newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).
 func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
+	noun := path[strings.LastIndex(path, "/")+1:]
 	return &cobra.Command{
-		Use: "get ID", Short: short, Args: cobra.ExactArgs(1),
+		Use: "get ID", Short: short, Args: usageArgs,
+		Example: fmt.Sprintf("  hookflow %s get %s\n  hookflow %s get %s -o yaml > %s.yaml", noun, exampleID[noun], noun, exampleID[noun], noun[:len(noun)-1]),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var v json.RawMessage
 			if err := c.do(http.MethodGet, path+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
@@ -278,10 +312,15 @@ func newGetCommand(g *globalFlags, path, short string) *cobra.Command {
 	}
 }
 
+// exampleID is an id of each collection as the examples of --help show it.
+var exampleID = map[string]string{"distributions": "distr_123", "webhooks": "wh_123", "keys": "key_123"}
+
 // newDeleteCommand is `<noun> delete ID`: DELETE path/ID.
 func newDeleteCommand(g *globalFlags, path, noun string) *cobra.Command {
+	group := path[strings.LastIndex(path, "/")+1:]
 	return &cobra.Command{
-		Use: "delete ID", Short: "Delete a " + noun, Args: cobra.ExactArgs(1),
+		Use: "delete ID", Short: "Delete a " + noun, Args: usageArgs,
+		Example: fmt.Sprintf("  hookflow %s delete %s", group, exampleID[group]),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			if err := c.do(http.MethodDelete, path+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err

@@ -67,7 +67,9 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 	stats := &cobra.Command{
 		Use:   "stats --campaign ID",
 		Short: "Count a campaign's codes: total, published, available",
-		Args:  cobra.NoArgs,
+		Example: `  hookflow codes stats --campaign camp_spring
+  hookflow codes stats --campaign camp_spring -o json`,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if err := checkCampaignFlag(statsCampaign); err != nil {
 				return err

@@ -73,9 +73,9 @@ func TestCodesCommand(t *testing.T) {
 		{[]string{"import", "--campaign", "camp_1", "--format", "xml", write("z.txt", "A\n")}, `--format "xml": use lines, csv or auto`},
 		{[]string{"import", "--campaign", "camp_1", write("bad.txt", "OK\nNOT OK\n")}, `422 validation_error: line 2: the code "NOT OK" contains whitespace`},
 		{[]string{"import", "--campaign", "camp_1", write("bad.csv", "voucher\nA\n")}, "422 validation_error: line 1: the CSV header has no code column"},
-		{[]string{"import", "--campaign", "camp_1", "--bogus", write("w.txt", "A\n")}, "unknown flag: --bogus"},
+		{[]string{"import", "--campaign", "camp_1", "--bogus", write("w.txt", "A\n")}, "unknown flag --bogus for hookflow codes import"},
 		{[]string{"stats"}, "--campaign is required"},
-		{[]string{"stats", "--campaign", "camp_1", "extra"}, "unknown command"},
+		{[]string{"stats", "--campaign", "camp_1", "extra"}, `hookflow codes stats takes no arguments, and was given ["extra"]`},
 	}
 	for _, tt := range bad {
 		if _, err := run("", "text", tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {

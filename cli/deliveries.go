@@ -21,7 +21,9 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "deliveries", Aliases: []string{"delivery"}, Short: "Read the delivery log"}
 
 	show := &cobra.Command{
-		Use: "show ID", Short: "Show a delivery (whs_...): its state, why it failed, and every run with its attempts", Args: cobra.ExactArgs(1),
+		Use: "show ID", Short: "Show a delivery (whs_...): its state, why it failed, and every run with its attempts", Args: usageArgs,
+		Example: `  hookflow deliveries show whs_123
+  hookflow deliveries show whs_123 -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d deliverylog.Delivery
 			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
@@ -39,7 +41,7 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	var limit int
 	var all bool
 	list := &cobra.Command{
-		Use: "list", Short: "List events of the delivery log, a page at a time, newest first within a page", Args: cobra.NoArgs,
+		Use: "list", Short: "List events of the delivery log, a page at a time, newest first within a page", Args: usageArgs,
 		Example: `  hookflow deliveries list --status failed --since 24h
   hookflow deliveries list --distribution distr_123 --limit 20
   hookflow deliveries list --event evt_123
@@ -106,7 +108,9 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
 	f.BoolVar(&all, "all", false, "read every page")
 	retry := &cobra.Command{
-		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: cobra.ExactArgs(1),
+		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: usageArgs,
+		Example: `  hookflow deliveries list --status failed
+  hookflow deliveries retry whs_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var h deliverylog.Run
 			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {

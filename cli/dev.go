@@ -19,7 +19,10 @@ retrying when it stopped resume when it starts again on the same data dir.
 
 Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 --database-url, ...), then the YAML file --config names, then the defaults.`,
-		Args:    cobra.NoArgs,
+		Example: `  hookflow dev
+  hookflow dev --data-dir ./.hookflow --http 127.0.0.1:8080
+  hookflow dev --require-api-key --smtp-url smtp://user:pass@mail.example.com:587`,
+		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.RunDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())

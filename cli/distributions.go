@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,26 +14,27 @@ import (
 
 // distributionFlags are the fields that create and update take as flags.
 type distributionFlags struct {
-	file, name, events, url, eventName, version, status, schedule, timeout, filter string
+	file, name, url, eventName, version, status, timeout, filter string
+	events, schedule                                             []string
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "the distribution as JSON or YAML (a file, or - for standard input)")
 	fl.StringVar(&f.name, "name", "", "name")
-	fl.StringVar(&f.events, "events", "", "comma-separated event types or patterns, e.g. customer.order.paid,customer.order.*")
+	fl.StringArrayVar(&f.events, "events", nil, "event types or patterns, e.g. customer.order.paid (repeat the flag or separate with commas)")
 	fl.StringVar(&f.url, "url", "", "webhook URL")
 	fl.StringVar(&f.eventName, "event-name", "", "the label sent as the payload's type, e.g. Order-paid")
 	fl.StringVar(&f.version, "version", "", "payload version (default v2024-01-01)")
 	fl.StringVar(&f.status, "status", "", "live (default), paused or draft")
-	fl.StringVar(&f.schedule, "retry-schedule", "", "voucherify (default), standard, or comma-separated intervals such as 10s,1m,5m")
+	fl.StringArrayVar(&f.schedule, "retry-schedule", nil, "voucherify (default), standard, or intervals such as 10s,1m,5m (repeat the flag or separate with commas)")
 	fl.StringVar(&f.timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
 	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
 }
 
 func (f *distributionFlags) anyField() bool {
-	return f.name != "" || f.events != "" || f.url != "" || f.eventName != "" || f.version != "" ||
-		f.status != "" || f.schedule != "" || f.timeout != "" || f.filter != ""
+	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
+		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != ""
 }
 
 // applyTo sets the fields given as flags on a JSON-shaped distribution.
@@ -54,8 +54,8 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	}
 	set(d, "name", f.name)
 	set(d, "status", f.status)
-	if f.events != "" {
-		section("trigger")["events"] = splitList(f.events)
+	if len(f.events) > 0 {
+		section("trigger")["events"] = listFlag(f.events)
 	}
 	set(section("trigger"), "filter", f.filter)
 	hook := section("webhook")
@@ -63,12 +63,12 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	set(hook, "event_name", f.eventName)
 	set(hook, "version", f.version)
 	set(hook, "timeout", f.timeout)
-	switch f.schedule {
-	case "":
-	case distributions.ScheduleVoucherify, distributions.ScheduleStandard:
-		hook["retry_schedule"] = f.schedule
+	switch schedule := listFlag(f.schedule); {
+	case len(schedule) == 0:
+	case len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard):
+		hook["retry_schedule"] = schedule[0]
 	default:
-		hook["retry_schedule"] = splitList(f.schedule)
+		hook["retry_schedule"] = schedule
 	}
 }
 
@@ -82,7 +82,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 		Example: `  hookflow distributions create --name "Paid orders" --events customer.order.paid \
       --url http://127.0.0.1:9000/hooks --event-name Order-paid
   hookflow distributions create -f distribution.yaml`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			d := map[string]any{"action": map[string]any{"type": distributions.ActionPlainMessage}}
 			if cf.file != "" {
@@ -97,7 +97,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 			} else {
 				cf.applyTo(d)
 			}
-			body, err := json.Marshal(d)
+			body, err := jsonBody(d)
 			if err != nil {
 				return err
 			}
@@ -120,7 +120,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 		Short: "Change a distribution: the fields given as flags, or the whole of it from --file",
 		Example: `  hookflow distributions update distr_123 --url https://example.com/new
   hookflow distributions update distr_123 -f distribution.yaml`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			switch {
 			case uf.file != "" && uf.anyField():
@@ -129,11 +129,16 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 				return errors.New("nothing to change: give --file or field flags such as --url")
 			}
 			var out distributions.Distribution
-			if err := c.putEdited(cmd, "/v1/distributions/"+url.PathEscape(args[0]), "version", uf.file, uf.applyTo, &out); err != nil {
-				return err
+			sent, err := c.putEdited(cmd, "/v1/distributions/"+url.PathEscape(args[0]), "version", uf.file, uf.applyTo, &out)
+			if err != nil {
+				return staleAdvice(err, "hookflow distributions get "+args[0]+" -o yaml")
 			}
 			if !c.isText() {
 				return c.data(out)
+			}
+			if fmt.Sprint(sent) == fmt.Sprint(out.Version) {
+				fmt.Fprintf(c.out, "distribution %s unchanged (version %d)\n", out.ID, out.Version)
+				return nil
 			}
 			fmt.Fprintf(c.out, "updated distribution %s (version %d)\n", out.ID, out.Version)
 			return nil
@@ -157,7 +162,8 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 
 func newStatusCommand(g *globalFlags, verb, short string) *cobra.Command {
 	return &cobra.Command{
-		Use: verb + " ID", Short: short, Args: cobra.ExactArgs(1),
+		Use: verb + " ID", Short: short, Args: usageArgs,
+		Example: "  hookflow distributions " + verb + " distr_123",
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var d distributions.Distribution
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/"+verb, nil, &d); err != nil {

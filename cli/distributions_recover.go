@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -23,13 +22,13 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 		Example: `  hookflow distributions resume distr_123
   hookflow distributions recover distr_123 --since 2026-11-27T08:00:00Z
   hookflow distributions recover distr_123 --since 24h`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			at, err := parseSince(since, time.Now())
 			if err != nil {
 				return err
 			}
-			body, _ := json.Marshal(map[string]any{"since": at, "limit": limit})
+			body, _ := jsonBody(map[string]any{"since": at, "limit": limit})
 			var l api.List[deliverylog.Recovered]
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
 				return err

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +44,7 @@ but only on the machine that runs the API.`,
   hookflow keys create --name "shop backend" --scope events
   hookflow keys create --name ci --scope events,manage
   hookflow keys create --name "web ui proxy" --scope codec`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(name) == "" {
 				return errors.New("--name is required: what the key is for, e.g. --name \"shop backend\"")
@@ -62,7 +61,7 @@ but only on the machine that runs the API.`,
 					return fmt.Errorf("--scope %q: use events, manage or codec", s)
 				}
 			}
-			body, err := json.Marshal(api.NewKeyRequest{Name: name, Scopes: list})
+			body, err := jsonBody(api.NewKeyRequest{Name: name, Scopes: list})
 			if err != nil {
 				return err
 			}
@@ -94,7 +93,7 @@ but only on the machine that runs the API.`,
 		})
 
 	revoke := &cobra.Command{
-		Use: "revoke ID", Short: "Revoke an API key: it stops working at once", Args: cobra.ExactArgs(1),
+		Use: "revoke ID", Short: "Revoke an API key: it stops working at once", Args: usageArgs,
 		Example: `  hookflow keys revoke key_0123456789abcdef01234567`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			if err := c.do(http.MethodDelete, "/v1/keys/"+url.PathEscape(args[0]), nil, nil); err != nil {

@@ -42,7 +42,7 @@ message. At most 100,000 customers per message.`,
 		Example: `  hookflow messages send --distribution distr_123 --customer '{"id":"cust_1","email":"ann@example.com"}' --delay 2s
   hookflow messages send --distribution distr_123 --customers customers.csv
   hookflow messages send --distribution distr_123 --customers customers.jsonl --delay 1h --id spring-sale`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if distribution == "" {
 				return errors.New("--distribution is required: the id of the distribution to send through")
@@ -180,7 +180,9 @@ func readCustomersFile(cmd *cobra.Command, file, format string) (string, []byte,
 
 func newMessagesShowCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
-		Use: "show ID", Short: "Show a message and its progress", Args: cobra.ExactArgs(1),
+		Use: "show ID", Short: "Show a message and its progress", Args: usageArgs,
+		Example: `  hookflow messages show msg_123
+  hookflow messages show msg_123 -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var m api.MessageView
 			if err := c.do(http.MethodGet, "/v1/messages/"+url.PathEscape(args[0]), nil, &m); err != nil {
@@ -221,7 +223,9 @@ func printMessage(w io.Writer, m api.MessageView) {
 func newMessagesListCommand(g *globalFlags) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
-		Use: "list", Short: "List messages, newest first", Args: cobra.NoArgs,
+		Use: "list", Short: "List messages, newest first", Args: usageArgs,
+		Example: `  hookflow messages list
+  hookflow messages list --limit 10 -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			l, done, err := getList[api.MessageView](c, fmt.Sprintf("/v1/messages?limit=%d", limit))
 			if done {
@@ -238,7 +242,8 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 
 func newMessagesCancelCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
-		Use: "cancel ID", Short: "Cancel a message during its delay: nothing is sent", Args: cobra.ExactArgs(1),
+		Use: "cancel ID", Short: "Cancel a message during its delay: nothing is sent", Args: usageArgs,
+		Example: `  hookflow messages cancel msg_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var m api.MessageView
 			if err := c.do(http.MethodDelete, "/v1/messages/"+url.PathEscape(args[0]), nil, &m); err != nil {

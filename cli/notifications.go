@@ -15,7 +15,9 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "notifications", Aliases: []string{"notification"}, Short: "Read failure notifications"}
 	var unread bool
 	list := &cobra.Command{
-		Use: "list", Short: "List notifications, newest first", Args: cobra.NoArgs,
+		Use: "list", Short: "List notifications, newest first", Args: usageArgs,
+		Example: `  hookflow notifications list --unread
+  hookflow notifications list -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			path := "/v1/notifications"
 			if unread {
@@ -44,7 +46,8 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 	}
 	list.Flags().BoolVar(&unread, "unread", false, "only unread notifications")
 	read := &cobra.Command{
-		Use: "read ID", Short: "Mark a notification read", Args: cobra.ExactArgs(1),
+		Use: "read ID", Short: "Mark a notification read", Args: usageArgs,
+		Example: `  hookflow notifications read ntf_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var n store.Notification
 			if err := c.do(http.MethodPost, "/v1/notifications/"+url.PathEscape(args[0])+"/read", nil, &n); err != nil {

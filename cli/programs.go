@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,7 +33,8 @@ func newProgramsCommand(g *globalFlags) *cobra.Command {
 
 func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Command {
 	var req distributions.ProgramRequest
-	var notify, version string
+	var version string
+	var notify []string
 	var draft bool
 	names := make([]string, 0, 3)
 	for _, n := range distributions.ProgramNotifications[program] {
@@ -46,16 +46,16 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 		Long: fmt.Sprintf("Creates one distribution per notification (%s), scoped to the campaign and labelled\n"+
 			"program=%s, campaign=ID, notification=NAME. Running it again updates them.", strings.Join(names, ", "), program),
 		Example: example,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			if notify != "" {
-				req.Notify = splitList(notify)
+			if len(notify) > 0 {
+				req.Notify = listFlag(notify)
 			}
 			req.Version = version
 			if draft {
 				req.Status = distributions.StatusDraft
 			}
-			body, err := json.Marshal(req)
+			body, err := jsonBody(req)
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 	f := cmd.Flags()
 	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (required)")
 	f.StringVar(&req.URL, "url", "", "where the notifications are sent (required)")
-	f.StringVar(&notify, "notify", "", "comma-separated notifications, of "+strings.Join(names, ", ")+" (default all)")
+	f.StringArrayVar(&notify, "notify", nil, "notifications, of "+strings.Join(names, ", ")+" (default all; repeat the flag or separate with commas)")
 	f.StringVar(&version, "version", "", "payload version (default v2024-01-01)")
 	f.BoolVar(&draft, "draft", false, "create them as drafts, not live")
 	if program == distributions.ProgramReferral {
@@ -85,7 +85,9 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 
 func newProgramsListCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
-		Use: "list", Short: "List the programs and their notifications", Args: cobra.NoArgs,
+		Use: "list", Short: "List the programs and their notifications", Args: usageArgs,
+		Example: `  hookflow programs list
+  hookflow programs list -o yaml`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			out, done, err := getList[distributions.Program](c, "/v1/programs")
 			if done {
@@ -105,7 +107,7 @@ func newProgramsListCommand(g *globalFlags) *cobra.Command {
 
 func newProgramActionCommand(g *globalFlags, action, short string) *cobra.Command {
 	return &cobra.Command{
-		Use: action + " PROGRAM CAMPAIGN", Short: short, Args: cobra.ExactArgs(2),
+		Use: action + " PROGRAM CAMPAIGN", Short: short, Args: usageArgs,
 		Example: fmt.Sprintf("  hookflow programs %s loyalty camp_loyal", action),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			path := "/v1/programs/" + url.PathEscape(args[0]) + "/" + url.PathEscape(args[1])

@@ -43,8 +43,8 @@ func TestProgramsCommand(t *testing.T) {
 		{[]string{"loyalty", "--url", "https://example.com"}, "campaign: is required"},
 		{[]string{"loyalty", "--campaign", "c", "--url", "https://example.com", "--notify", "birthday"}, `notify[0]: "birthday" is not one of card-published, points-added, reward-redeemed`},
 		{[]string{"referral", "--campaign", "c", "--url", "https://example.com", "--recipient", "friend"}, `recipient: "friend" is not one of referrer, referee, both`},
-		{[]string{"loyalty", "--campaign", "c", "--url", "https://example.com", "--recipient", "referee"}, "unknown flag: --recipient"},
-		{[]string{"pause", "loyalty"}, "accepts 2 arg(s), received 1"},
+		{[]string{"loyalty", "--campaign", "c", "--url", "https://example.com", "--recipient", "referee"}, "unknown flag --recipient for hookflow programs loyalty"},
+		{[]string{"pause", "loyalty"}, "missing CAMPAIGN: hookflow programs pause PROGRAM CAMPAIGN"},
 		{[]string{"resume", "loyalty", "camp_none"}, `no loyalty program notifications for campaign "camp_none"`},
 	} {
 		if _, err := run("text", tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {

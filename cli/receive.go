@@ -29,6 +29,9 @@ type receiveOptions struct {
 	secret string
 	fail   int
 	status int
+	// acceptInvalid answers a delivery whose signature does not verify as any other,
+	// rather than 401.
+	acceptInvalid bool
 }
 
 func newReceiveCommand(getenv func(string) string) *cobra.Command {
@@ -38,10 +41,14 @@ func newReceiveCommand(getenv func(string) string) *cobra.Command {
 		Short: "Run a local webhook receiver that prints and verifies every delivery",
 		Long: `Run a local webhook receiver for development: it prints every delivery (headers and
 pretty body), checks both signatures when given the secret, and can answer errors to the
-first N attempts of each delivery to watch the retries.`,
+first N attempts of each delivery to watch the retries.
+
+A delivery whose signature does not verify is answered 401, as a real receiver would answer
+it (hookflow then retries it); --accept-invalid answers it as any other.`,
 		Example: `  hookflow receive --listen 127.0.0.1:9000 --secret whsec_...
-  hookflow receive --listen 127.0.0.1:9000 --fail 2 --status 503`,
-		Args: cobra.NoArgs,
+  hookflow receive --listen 127.0.0.1:9000 --fail 2 --status 503
+  hookflow receive --secret whsec_... --accept-invalid`,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Read here rather than as the flag's default, so that --help never shows it.
 			if !cmd.Flags().Changed("secret") {
@@ -55,6 +62,7 @@ first N attempts of each delivery to watch the retries.`,
 	f.Var(&secretValue{p: &o.secret}, "secret", "signing secret to verify with (env HOOKFLOW_SECRET)")
 	f.IntVar(&o.fail, "fail", 0, "answer an error to the first N attempts of each delivery")
 	f.IntVar(&o.status, "status", http.StatusServiceUnavailable, "the error status that --fail answers")
+	f.BoolVar(&o.acceptInvalid, "accept-invalid", false, "answer a delivery whose signature does not verify as any other (default: 401)")
 	return noOutput(cmd)
 }
 
@@ -111,8 +119,12 @@ func (r *devReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.mu.Unlock()
 	r.attempts[id]++
 	attempt := r.attempts[id]
+	checks, verified := verifyDelivery(r.opts.secret, req.Header, body, time.Now())
 	status := http.StatusOK
-	if attempt <= r.opts.fail {
+	switch {
+	case !verified && !r.opts.acceptInvalid:
+		status = http.StatusUnauthorized
+	case attempt <= r.opts.fail:
 		status = r.opts.status
 	}
 	fmt.Fprintf(r.out, "\n%s %s %s  attempt %d  -> %d\n", time.Now().Format("15:04:05"), req.Method, req.URL.RequestURI(), attempt, status)
@@ -124,7 +136,7 @@ func (r *devReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for _, k := range names {
 		fmt.Fprintf(r.out, "  %s: %s\n", strings.ToLower(k), strings.Join(req.Header[k], ", "))
 	}
-	for _, line := range verifyDelivery(r.opts.secret, req.Header, body, time.Now()) {
+	for _, line := range checks {
 		fmt.Fprintf(r.out, "  %s\n", line)
 	}
 	var pretty bytes.Buffer
@@ -136,37 +148,40 @@ func (r *devReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(status)
 }
 
-// verifyDelivery says whether each signature of a delivery verifies with secret.
-func verifyDelivery(secret string, h http.Header, body []byte, now time.Time) []string {
+// verifyDelivery says whether each signature of a delivery verifies with secret, a line
+// each, and whether both do (and the timestamp is within what receivers accept); without a
+// secret nothing is checked and verified is true.
+func verifyDelivery(secret string, h http.Header, body []byte, now time.Time) (lines []string, verified bool) {
 	if secret == "" {
-		return []string{"check signatures: not checked (no --secret)"}
+		return []string{"check signatures: not checked (no --secret)"}, true
 	}
-	var lines []string
 	want := payloads.VoucherifySignature(secret, body)
-	if hmac.Equal([]byte(h.Get("x-voucherify-signature")), []byte(want)) {
+	voucherifyOK := hmac.Equal([]byte(h.Get("x-voucherify-signature")), []byte(want))
+	if voucherifyOK {
 		lines = append(lines, "check x-voucherify-signature: verified")
 	} else {
 		lines = append(lines, "check x-voucherify-signature: DOES NOT VERIFY")
 	}
 	ts, err := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
 	if err != nil {
-		return append(lines, "check webhook-signature: DOES NOT VERIFY (no valid webhook-timestamp)")
+		return append(lines, "check webhook-signature: DOES NOT VERIFY (no valid webhook-timestamp)"), false
 	}
 	expected, err := payloads.StandardSignature(secret, h.Get("webhook-id"), ts, body)
 	if err != nil {
-		return append(lines, "check webhook-signature: "+err.Error())
+		return append(lines, "check webhook-signature: "+err.Error()), false
 	}
-	verified := false
+	standardOK := false
 	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
-		verified = verified || hmac.Equal([]byte(sig), []byte(expected))
+		standardOK = standardOK || hmac.Equal([]byte(sig), []byte(expected))
 	}
 	switch skew := now.Sub(time.Unix(ts, 0)); {
-	case !verified:
+	case !standardOK:
 		lines = append(lines, "check webhook-signature: DOES NOT VERIFY")
 	case skew > 5*time.Minute || skew < -5*time.Minute:
 		lines = append(lines, fmt.Sprintf("check webhook-signature: verified, but the timestamp is %s off (receivers reject more than 5m)", skew.Round(time.Second)))
+		return lines, false
 	default:
 		lines = append(lines, "check webhook-signature: verified")
 	}
-	return lines
+	return lines, voucherifyOK && standardOK
 }

@@ -61,7 +61,9 @@ func TestReceive(t *testing.T) {
 	if code := post(`{"id":"whs_r1","data":{"a":1}}`, false); code != 200 {
 		t.Errorf("second attempt answered %d, want 200", code)
 	}
-	post(`{"x":1}`, true)
+	if code := post(`{"x":1}`, true); code != 401 {
+		t.Errorf("a delivery that does not verify answered %d, want 401", code)
+	}
 	stop()
 	got := out.String()
 	if strings.Count(got, "check x-voucherify-signature: verified") != 2 || strings.Count(got, "check webhook-signature: verified") != 2 ||
@@ -70,6 +72,55 @@ func TestReceive(t *testing.T) {
 	}
 	if !strings.Contains(got, "DOES NOT VERIFY") {
 		t.Errorf("a tampered body verified:\n%s", got)
+	}
+}
+
+// TestReceiveAcceptInvalid: with --accept-invalid, a delivery that does not verify is
+// answered 200 (and still printed as not verifying); without a secret nothing is checked.
+func TestReceiveAcceptInvalid(t *testing.T) {
+	secret := payloads.NewSecret()
+	for _, tc := range []struct {
+		o    receiveOptions
+		want int
+	}{
+		{receiveOptions{secret: secret, status: 503, acceptInvalid: true}, 200},
+		{receiveOptions{secret: secret, status: 503}, 401},
+		{receiveOptions{status: 503}, 200},
+	} {
+		tc.o.listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &bytes.Buffer{}
+		done := make(chan error, 1)
+		go func() { done <- runReceive(ctx, tc.o, out) }()
+		body := `{"x":1}`
+		req, _ := http.NewRequest("POST", "http://"+tc.o.listen+"/hooks", strings.NewReader(body))
+		// Signed for another body: does not verify.
+		if err := payloads.SignHeaders(req.Header, []string{secret}, "whs_r2", time.Now(), []byte(`{"x":2}`)); err != nil {
+			t.Fatal(err)
+		}
+		var resp *http.Response
+		var err error
+		for i := 0; i < 50; i++ { // the listener may not be up yet
+			if resp, err = http.DefaultClient.Do(req.Clone(context.Background())); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+			req.Body, _ = req.GetBody()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		if resp.StatusCode != tc.want {
+			t.Errorf("secret %v, accept-invalid %v: answered %d, want %d", tc.o.secret != "", tc.o.acceptInvalid, resp.StatusCode, tc.want)
+		}
+		if tc.o.secret != "" && !strings.Contains(out.String(), "DOES NOT VERIFY") {
+			t.Errorf("output:\n%s", out)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -23,7 +22,9 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 		return nil
 	}
 	show := &cobra.Command{
-		Use: "show", Short: "Show the current signing secret", Args: cobra.NoArgs,
+		Use: "show", Short: "Show the current signing secret", Args: usageArgs,
+		Example: `  hookflow secrets show
+  hookflow secrets show -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			var s api.Secrets
 			if err := c.do(http.MethodGet, "/v1/secrets", nil, &s); err != nil {
@@ -39,9 +40,12 @@ func newSecretsCommand(g *globalFlags) *cobra.Command {
 		Long: `Make a new signing secret. Until --expire passes, every delivery carries two
 webhook-signature values (new and old, space-separated), so receivers can switch to the new
 secret without rejecting a delivery; x-voucherify-signature uses the new secret at once.`,
-		Args: cobra.NoArgs,
+		Example: `  hookflow secrets rotate
+  hookflow secrets rotate --expire 72h
+  hookflow secrets rotate --expire 0s`,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			body, _ := json.Marshal(map[string]string{"expire": expire})
+			body, _ := jsonBody(map[string]string{"expire": expire})
 			var s api.Secrets
 			if err := c.do(http.MethodPost, "/v1/secrets/rotate", body, &s); err != nil {
 				return namingFlag(err, map[string]string{"expire": "--expire"})

@@ -19,7 +19,7 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 		Example: `  hookflow send --type customer.order.paid --data '{"customer":{"id":"cust_1"},"order":{"id":"ord_1","amount":12000}}'
   hookflow send --type customer.order.paid --data @order.json --id evt_123
   cat order.json | hookflow send --type customer.order.paid --data -`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			if typ == "" {
 				return errors.New("--type is required, e.g. --type customer.order.paid")
@@ -40,7 +40,7 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 					ev[k] = v
 				}
 			}
-			body, err := json.Marshal(ev)
+			body, err := jsonBody(ev)
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,9 @@ hookflow's search attributes are registered.
 
 Settings come from flags, then HOOKFLOW_* variables, then the YAML file --config names.
 SIGTERM or Ctrl-C stops it.`,
-		Args:    cobra.NoArgs,
+		Example: `  hookflow server --data-dir /var/lib/hookflow
+  hookflow server --temporal-database-url postgres://temporal@db:5432/temporal --ip 0.0.0.0`,
+		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.RunServer(cmd.Context(), cfg, cmd.OutOrStdout())

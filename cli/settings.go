@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -20,17 +19,20 @@ func newSettingsCommand(g *globalFlags) *cobra.Command {
 webhooks and project webhooks have separate settings (--for). A distribution's own
 notifications (e-mails, in-app, alert URL) add to these.`,
 		Example: `  hookflow settings notifications
-  hookflow settings notifications --for distributions --email on --recipients ops@example.com,dev@example.com
-  hookflow settings notifications --for webhooks --in-app off`,
-		Args: cobra.NoArgs,
+  hookflow settings notifications --for distributions --email --recipients ops@example.com --recipients dev@example.com
+  hookflow settings notifications --for webhooks --in-app=false`,
+		Args: usageArgs,
 	}
-	var kind, email, recipients, inApp string
+	var kind string
+	var email, inApp bool
+	var recipients []string
 	notifications.RunE = g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 		var ns distributions.NotificationSettings
 		if err := c.do(http.MethodGet, "/v1/settings/notifications", nil, &ns); err != nil {
 			return err
 		}
-		if email != "" || recipients != "" || inApp != "" {
+		flags := cmd.Flags()
+		if flags.Changed("email") || len(recipients) > 0 || flags.Changed("in-app") {
 			var ch *distributions.ChannelSettings
 			switch kind {
 			case "distributions":
@@ -40,16 +42,16 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 			default:
 				return fmt.Errorf("--for %q: use distributions or webhooks", kind)
 			}
-			if err := setSwitch(&ch.Email, "--email", email); err != nil {
-				return err
+			if flags.Changed("email") {
+				ch.Email = email
 			}
-			if err := setSwitch(&ch.InApp, "--in-app", inApp); err != nil {
-				return err
+			if flags.Changed("in-app") {
+				ch.InApp = inApp
 			}
-			if recipients != "" {
-				ch.Recipients = splitList(recipients)
+			if len(recipients) > 0 {
+				ch.Recipients = listFlag(recipients)
 			}
-			body, _ := json.Marshal(ns)
+			body, _ := jsonBody(ns)
 			if err := c.do(http.MethodPut, "/v1/settings/notifications", body, &ns); err != nil {
 				return err
 			}
@@ -67,24 +69,11 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 	})
 	f := notifications.Flags()
 	f.StringVar(&kind, "for", "distributions", "which settings to change: distributions or webhooks")
-	f.StringVar(&email, "email", "", "on or off")
-	f.StringVar(&recipients, "recipients", "", "comma-separated e-mail addresses")
-	f.StringVar(&inApp, "in-app", "", "on or off")
+	f.BoolVar(&email, "email", false, "send failure e-mails (--email) or not (--email=false)")
+	f.StringArrayVar(&recipients, "recipients", nil, "e-mail addresses (repeat the flag or separate with commas)")
+	f.BoolVar(&inApp, "in-app", false, "record in-app notifications (--in-app) or not (--in-app=false)")
 	cmd.AddCommand(notifications)
 	return cmd
-}
-
-func setSwitch(dst *bool, flag, v string) error {
-	switch v {
-	case "":
-	case "on", "true":
-		*dst = true
-	case "off", "false":
-		*dst = false
-	default:
-		return fmt.Errorf("%s %q: use on or off", flag, v)
-	}
-	return nil
 }
 
 func onOff(b bool) string {

@@ -67,7 +67,9 @@ func newVersionCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print hookflow's version and the Go and Temporal versions it was built with",
-		Args:  cobra.NoArgs,
+		Example: `  hookflow version
+  hookflow version -o json`,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := readVersionInfo()
 			p := g.printer(cmd)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,22 +8,28 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hookflow/hookflow/distributions"
 )
 
 // webhookFlags are the fields that webhooks create and update take as flags.
 type webhookFlags struct {
-	file, url, events, description, active string
+	file, url, description string
+	events                 []string
+	active                 bool
+	// activeFlag is --active, which tells whether it was given.
+	activeFlag *pflag.Flag
 }
 
 func (f *webhookFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "the webhook as JSON or YAML (a file, or - for standard input)")
 	fl.StringVar(&f.url, "url", "", "URL to post to")
-	fl.StringVar(&f.events, "events", "", "comma-separated project event types or patterns, e.g. voucher.created,campaign.*")
+	fl.StringArrayVar(&f.events, "events", nil, "project event types or patterns, e.g. voucher.created (repeat the flag or separate with commas)")
 	fl.StringVar(&f.description, "description", "", "what the webhook is for")
-	fl.StringVar(&f.active, "active", "", "true or false")
+	fl.BoolVar(&f.active, "active", false, "deliver to it (--active) or not (--active=false)")
+	f.activeFlag = fl.Lookup("active")
 }
 
 func (f *webhookFlags) fields() (map[string]any, error) {
@@ -32,20 +37,14 @@ func (f *webhookFlags) fields() (map[string]any, error) {
 	if f.url != "" {
 		m["url"] = f.url
 	}
-	if f.events != "" {
-		m["events"] = splitList(f.events)
+	if len(f.events) > 0 {
+		m["events"] = listFlag(f.events)
 	}
 	if f.description != "" {
 		m["description"] = f.description
 	}
-	switch f.active {
-	case "":
-	case "true":
-		m["active"] = true
-	case "false":
-		m["active"] = false
-	default:
-		return nil, fmt.Errorf("--active %q: use true or false", f.active)
+	if f.activeFlag.Changed {
+		m["active"] = f.active
 	}
 	if f.file != "" && len(m) > 0 {
 		return nil, errors.New("--file and the field flags exclude each other")
@@ -61,7 +60,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 		Use:     "create",
 		Short:   "Subscribe a URL to project event types",
 		Example: `  hookflow webhooks create --url https://example.com/hooks --events voucher.created,voucher.published`,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
 			fields, err := cf.fields()
 			if err != nil {
@@ -72,7 +71,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 					return err
 				}
 			}
-			body, err := json.Marshal(fields)
+			body, err := jsonBody(fields)
 			if err != nil {
 				return err
 			}
@@ -91,10 +90,11 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 
 	var uf webhookFlags
 	update := &cobra.Command{
-		Use:     "update ID",
-		Short:   "Change a project webhook",
-		Example: `  hookflow webhooks update wh_123 --active true`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "update ID",
+		Short: "Change a project webhook",
+		Example: `  hookflow webhooks update wh_123 --active=false
+  hookflow webhooks update wh_123 --events voucher.created --events voucher.published`,
+		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			fields, err := uf.fields()
 			if err != nil {
@@ -104,7 +104,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 				return errors.New("nothing to change: give --file or field flags such as --active")
 			}
 			var out distributions.ProjectWebhook
-			err = c.putEdited(cmd, "/v1/webhooks/"+url.PathEscape(args[0]), "revision", uf.file, func(next map[string]any) {
+			_, err = c.putEdited(cmd, "/v1/webhooks/"+url.PathEscape(args[0]), "revision", uf.file, func(next map[string]any) {
 				for k, v := range fields {
 					next[k] = v
 				}

@@ -21,7 +21,9 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_TEMPORAL_ADDRESS f
 --temporal-address, ...), then the YAML file --config names, then the defaults.
 SIGTERM or Ctrl-C stops polling and lets the activities in flight finish (--stop-timeout).
 GET /livez and /readyz on --health answer for probes.`,
-		Args:    cobra.NoArgs,
+		Example: `  hookflow worker --database-url postgres://hookflow@db:5432/hookflow --temporal-address temporal:7233
+  hookflow worker --config /etc/hookflow/worker.yaml --allow-target 10.0.0.0/8`,
+		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.RunWorker(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -225,6 +225,27 @@ func (w Webhook) redacted() Webhook {
 	return w
 }
 
+// SameSettings says whether d and o are the same distribution settings: everything but
+// the id, the version and the times of creation and change. An update that changes
+// nothing is not a new version.
+func (d Distribution) SameSettings(o Distribution) bool {
+	return bytes.Equal(d.settingsJSON(), o.settingsJSON())
+}
+
+// settingsJSON is d as JSON without what SameSettings leaves out, its times in UTC.
+func (d Distribution) settingsJSON() []byte {
+	d.ID, d.Version, d.CreatedAt, d.UpdatedAt = "", 0, time.Time{}, time.Time{}
+	d.Webhook.HasSecret = false
+	for _, t := range []**time.Time{&d.Trigger.LiveFrom, &d.Trigger.LiveUntil} {
+		if *t != nil {
+			utc := (*t).UTC()
+			*t = &utc
+		}
+	}
+	b, _ := json.Marshal(d)
+	return b
+}
+
 // KeepSecrets fills what an update left empty from the stored version: an own secret that
 // was not given again, and secret header values given empty. Updates can then round-trip
 // what the API showed without erasing secrets.

@@ -247,7 +247,7 @@ func TestDevProjectWebhook(t *testing.T) {
 	if res.Status != workflows.StatusSkipped || len(recv.requests()) != 4 {
 		t.Errorf("event for a disabled webhook: %+v, %d requests", res, len(recv.requests()))
 	}
-	runCLI(t, d, "webhooks", "update", hook.ID, "--active", "true")
+	runCLI(t, d, "webhooks", "update", hook.ID, "--active")
 	recv.setCodes(200)
 	call(t, "POST", d.api+"/v1/events", `{"id":"evt_voucher_4","type":"voucher.created","data":{"voucher":{"code":"Y"}}}`)
 	waitWorkflow(t, c, "event/evt_voucher_4", 30*time.Second, &res)

@@ -117,7 +117,7 @@ func failingDelivery(t *testing.T, d *devProcess, eventID string) (distributionO
 	t.Helper()
 	recv := newReceiver(t, 503)
 	distr := createDistribution(t, d, recv.URL, []string{"200ms"})
-	runCLI(t, d, "settings", "notifications", "--email", "on", "--recipients", "ops@example.com,oncall@example.com")
+	runCLI(t, d, "settings", "notifications", "--email", "--recipients", "ops@example.com,oncall@example.com")
 	sendEvent(t, d, eventID)
 	return distr, recv
 }

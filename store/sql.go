@@ -248,6 +248,9 @@ func (s *sqlStore) UpdateDistribution(ctx context.Context, d distributions.Distr
 		return d, fmt.Errorf("%w: the update names no version", ErrConflict)
 	}
 	out, _, err := updateDoc(ctx, s, "distributions", d.ID, d.Version, func(stored distributions.Distribution, next int) (distributions.Distribution, bool) {
+		if d.SameSettings(stored) {
+			return stored, false // nothing changed: no new version
+		}
 		d.Version, d.CreatedAt = next, stored.CreatedAt
 		return d, true
 	})

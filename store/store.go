@@ -35,6 +35,8 @@ type Store interface {
 	ListDistributions(ctx context.Context) ([]distributions.Distribution, error)
 	// UpdateDistribution replaces the distribution d.ID if its stored version is d.Version,
 	// and stores it as the next version (keeping CreatedAt). A stale version is ErrConflict.
+	// An update that changes nothing (distributions.SameSettings) stores nothing and
+	// returns the stored distribution, its version unchanged.
 	UpdateDistribution(ctx context.Context, d distributions.Distribution) (distributions.Distribution, error)
 	DeleteDistribution(ctx context.Context, id string) error
 	// SetDistributionStatus changes a distribution's status as a new version; changed is
