@@ -25,7 +25,7 @@ SIGTERM or Ctrl-C stops it.`,
 		Args:    cobra.NoArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.RunServer(cmd.Context(), cfg, cmd.OutOrStdout())
+			return runServer(cmd.Context(), cfg, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
