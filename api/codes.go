@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/store"
 )
 
@@ -257,8 +258,11 @@ func parseCodeJSON(body []byte) ([]string, *codeError) {
 		return nil, &codeError{http.StatusBadRequest, "", want + ": " + msg}
 	}
 	badErr := func(err error) ([]string, *codeError) {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return bad("the JSON ends too early")
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // Token's end of input inside the object
+		}
+		if msg, ok := payloads.JSONSyntaxError(body, err); ok {
+			return bad(msg)
 		}
 		return bad(err.Error())
 	}

@@ -85,7 +85,7 @@ func TestImportCodesRefusesHostileInput(t *testing.T) {
 		{"json not an array", url, "application/json", `{"codes": "A"}`, 400, "invalid_request", "codes", `want {"codes": ["CODE-1", ...]}: codes must be an array of strings`},
 		{"json twice", url, "application/json", `{"codes": ["A"], "codes": ["B"]}`, 400, "invalid_request", "", `want {"codes": ["CODE-1", ...]}: "codes" is given twice`},
 		{"json trailing", url, "application/json", `{"codes": ["A"]} {"codes": ["B"]}`, 400, "invalid_request", "", `want {"codes": ["CODE-1", ...]}: more follows the object`},
-		{"json broken", url, "application/json", `{"codes": ["A"`, 400, "invalid_request", "", `want {"codes": ["CODE-1", ...]}: the JSON ends too early`},
+		{"json broken", url, "application/json", `{"codes": ["A"`, 400, "invalid_request", "", `want {"codes": ["CODE-1", ...]}: invalid JSON at byte 14 (line 1, column 14): unexpected end of JSON input`},
 		{"json array", url, "application/json", `["A"]`, 400, "invalid_request", "", `want {"codes": ["CODE-1", ...]}: the body is not a JSON object`},
 		{"json empty", url, "application/json", `{"codes": []}`, 422, "validation_error", "codes", "no codes: the body holds none"},
 		{"other content type", url, "application/xml", "<codes/>", 415, "unsupported_media_type", "", `content-type "application/xml": send text/plain (one code a line), text/csv (with a code column) or application/json ({"codes": [...]})`},

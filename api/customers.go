@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hookflow/hookflow/payloads"
 )
 
 // A message's customers, as the body of POST /v1/distributions/{id}/messages gives them:
@@ -110,7 +112,7 @@ func parseJSONMessage(body []byte) (messageRequest, *customerProblem) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return req, jsonProblem(err)
+		return req, jsonProblem(body, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return req, refuse(invalidBody, "", "invalid JSON: data after the message object")
@@ -141,21 +143,19 @@ func parseJSONMessage(body []byte) (messageRequest, *customerProblem) {
 	return req, nil
 }
 
-func jsonProblem(err error) *customerProblem {
+func jsonProblem(body []byte, err error) *customerProblem {
 	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
 			return refuse(invalidBody, "", "the body must be a JSON object such as {\"customers\": [...]}")
 		}
 		return refuse(invalidBody, typeErr.Field, "must not be a JSON %s", typeErr.Value)
-	case errors.As(err, &syntaxErr):
-		return refuse(invalidBody, "", "invalid JSON at byte %d: %v", syntaxErr.Offset, err)
 	case errors.Is(err, io.EOF):
 		return refuse(invalidBody, "", `empty body: send {"customer": {...}} or {"customers": [...]}`)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return refuse(invalidBody, "", "invalid JSON: unexpected end of input")
+	}
+	if msg, ok := payloads.JSONSyntaxError(body, err); ok {
+		return refuse(invalidBody, "", "%s", msg)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
@@ -186,6 +186,11 @@ func parseNDJSON(body []byte) ([]json.RawMessage, *customerProblem) {
 		if !json.Valid(line) {
 			var v any
 			err := json.Unmarshal(line, &v)
+			if syntaxErr := (*json.SyntaxError)(nil); errors.As(err, &syntaxErr) {
+				// The line is named in the field; the column is where on it.
+				column := utf8.RuneCount(line[:max(syntaxErr.Offset-1, 0)]) + 1
+				return nil, refuse(invalidBody, fmt.Sprintf("line %d", n), "invalid JSON at column %d: %v", column, err)
+			}
 			return nil, refuse(invalidBody, fmt.Sprintf("line %d", n), "invalid JSON: %v", err)
 		}
 		out = append(out, json.RawMessage(line))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookflow/hookflow/deliverylog"
 	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/payloads"
 )
 
 // The delivery log, read from Temporal through Server.Log: list and get deliveries, send
@@ -131,7 +132,11 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		Limit int        `json:"limit"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "want {\"since\": \"2026-01-01T00:00:00Z\", \"limit\": 1000}: "+err.Error(), "since")
+		msg := err.Error()
+		if syntax, ok := payloads.JSONSyntaxError(body, err); ok {
+			msg = syntax
+		}
+		writeError(w, http.StatusBadRequest, "invalid_request", "want {\"since\": \"2026-01-01T00:00:00Z\", \"limit\": 1000}: "+msg, "since")
 		return
 	}
 	if in.Since == nil {

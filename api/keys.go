@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/store"
 )
 
@@ -308,7 +309,11 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", `want {"name": "...", "scopes": ["events"|"manage"|"codec"]}: `+err.Error(), "")
+		msg := err.Error()
+		if syntax, ok := payloads.JSONSyntaxError(body, err); ok {
+			msg = syntax
+		}
+		writeError(w, http.StatusBadRequest, "invalid_request", `want {"name": "...", "scopes": ["events"|"manage"|"codec"]}: `+msg, "")
 		return
 	}
 	if dec.More() {

@@ -100,13 +100,19 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 
 	p := newProcess("dev", stdout)
 	defer p.close()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
+	}
+	// A second dev on this data dir would run a second Temporal server on its SQLite file.
+	release, err := lockDataDir(cfg.DataDir, "dev")
+	if err != nil {
+		return err
+	}
+	p.onClose(release)
 	// Check the API's port before the slow start of Temporal.
 	apiListener, err := p.listen("--http", cfg.HTTP)
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
 	}
 
 	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.

@@ -98,6 +98,15 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 
 	p := newProcess("server", stdout)
 	defer p.close()
+	if opts.DatabaseFile != "" {
+		// Two servers on one SQLite file would corrupt each other's state; PostgreSQL
+		// takes several servers (a cluster) and needs no lock.
+		release, err := lockDataDir(cfg.DataDir, "server")
+		if err != nil {
+			return err
+		}
+		p.onClose(release)
+	}
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ GET /livez and /readyz on --http answer for probes.`,
 		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.RunAPI(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runAPI(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()

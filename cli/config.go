@@ -11,6 +11,17 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/hookflow/hookflow/app"
+)
+
+// The long-running commands run these with the config their flags, variables and file
+// made; a test puts its own in place to see that config.
+var (
+	runDev    = app.RunDev
+	runServer = app.RunServer
+	runAPI    = app.RunAPI
+	runWorker = app.RunWorker
 )
 
 // configFlag names the flag (and, as HOOKFLOW_CONFIG, the variable) that points the

@@ -25,7 +25,7 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.RunDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()

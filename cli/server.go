@@ -27,7 +27,7 @@ SIGTERM or Ctrl-C stops it.`,
 		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.RunServer(cmd.Context(), cfg, cmd.OutOrStdout())
+			return runServer(cmd.Context(), cfg, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()

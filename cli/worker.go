@@ -26,7 +26,7 @@ GET /livez and /readyz on --health answer for probes.`,
 		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.RunWorker(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runWorker(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()

@@ -328,7 +328,7 @@ func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeProblem(err)
+		return decodeProblem(body, err)
 	}
 	if dec.More() {
 		return &ValidationError{[]Problem{{"", "invalid JSON: data after the object"}}}
@@ -336,16 +336,16 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func decodeProblem(err error) error {
+func decodeProblem(body []byte, err error) error {
 	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
 		return &ValidationError{[]Problem{{typeErr.Field, fmt.Sprintf("wrong type: got a JSON %s", typeErr.Value)}}}
-	case errors.As(err, &syntaxErr):
-		return &ValidationError{[]Problem{{"", fmt.Sprintf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)}}}
 	case errors.Is(err, io.EOF):
 		return &ValidationError{[]Problem{{"", "empty body: send a JSON object"}}}
+	}
+	if msg, ok := payloads.JSONSyntaxError(body, err); ok {
+		return &ValidationError{[]Problem{{"", msg}}}
 	}
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {

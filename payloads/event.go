@@ -69,7 +69,7 @@ func ParseEvent(body []byte, now time.Time, newID func() string) (Event, error) 
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
-		return Event{}, jsonFieldError(err)
+		return Event{}, jsonFieldError(body, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Event{}, &FieldError{Message: "invalid JSON: data after the event object"}
@@ -162,9 +162,8 @@ func parseSource(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 // jsonFieldError turns a decoding error into a FieldError that names the field.
-func jsonFieldError(err error) error {
+func jsonFieldError(body []byte, err error) error {
 	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
@@ -172,12 +171,11 @@ func jsonFieldError(err error) error {
 			return &FieldError{Message: "the event must be a JSON object"}
 		}
 		return &FieldError{field, fmt.Sprintf("must be %s, not a JSON %s", describeType(typeErr.Type.Kind().String()), typeErr.Value)}
-	case errors.As(err, &syntaxErr):
-		return &FieldError{Message: fmt.Sprintf("invalid JSON at byte %d: %v", syntaxErr.Offset, err)}
 	case errors.Is(err, io.EOF):
 		return &FieldError{Message: "empty body: send a JSON event"}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &FieldError{Message: "invalid JSON: unexpected end of input"}
+	}
+	if msg, ok := JSONSyntaxError(body, err); ok {
+		return &FieldError{Message: msg}
 	}
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {

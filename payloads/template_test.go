@@ -281,7 +281,7 @@ func templateGoldenCase(t *testing.T, version string, raw bool) (name string, bo
 }
 
 func TestTemplateGolden(t *testing.T) {
-	wantData := []string{"greeting", "total", "currency", "channel", "code", "discount", "referred_by", "gift_message", "static"}
+	wantData := []string{"greeting", "total", "currency", "channel", "code", "campaign_id", "referred_by", "gift_message", "static"}
 	wantWarnings := []string{"template: {{order.metadata.gift_message}} has no value in this event; rendered as an empty string"}
 	for _, mode := range []struct {
 		version string
