@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/store"
 )
 
@@ -305,6 +306,10 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in NewKeyRequest
+	if unknown := distributions.UnknownFieldProblems(body, in); unknown != nil {
+		writeValidation(w, http.StatusBadRequest, unknown)
+		return
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {

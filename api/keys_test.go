@@ -320,7 +320,7 @@ func TestKeysRoutes(t *testing.T) {
 		{`{"name":"  ","scopes":["events"]}`, 422, "name"},
 		{`{"name":"` + strings.Repeat("n", MaxKeyNameLength+1) + `","scopes":["events"]}`, 422, "name"},
 		{`{"name":"a\u0000b","scopes":["events"]}`, 422, "name"},
-		{`{"name":"x","scopes":["events"],"key":"hfk_mine"}`, 400, ""},
+		{`{"name":"x","scopes":["events"],"key":"hfk_mine"}`, 400, "key"},
 		{`{"name":"x","scopes":"events"}`, 400, ""},
 		{`{"name":"x","scopes":["events"]} {}`, 400, ""},
 		{`{"name":"x","scopes":["events"],"pad":"` + strings.Repeat("a", 5000) + `"}`, 413, ""},

@@ -304,6 +304,9 @@ func decodeStrict(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return &ValidationError{[]Problem{{"", "the body is not valid UTF-8"}}}
 	}
+	if unknown := UnknownFieldProblems(body, v); unknown != nil {
+		return unknown
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -313,6 +316,25 @@ func decodeStrict(body []byte, v any) error {
 		return &ValidationError{[]Problem{{"", "invalid JSON: data after the object"}}}
 	}
 	return nil
+}
+
+// UnknownFieldProblems is a *ValidationError listing every key of the JSON document body
+// that v's type does not have, each at its path with the fields meant, or nil.
+func UnknownFieldProblems(body []byte, v any) *ValidationError {
+	unknown := payloads.UnknownFields(body, v)
+	if len(unknown) == 0 {
+		return nil
+	}
+	ps := make([]Problem, len(unknown))
+	for i, u := range unknown {
+		msg := "unknown field"
+		if near := payloads.Nearest(u.Key, u.Known, 1); len(near) > 0 {
+			msg += fmt.Sprintf("; did you mean %s?", near[0])
+		}
+		msg += "; known fields at this level: " + strings.Join(u.Known, ", ")
+		ps[i] = Problem{u.Path, msg}
+	}
+	return &ValidationError{ps}
 }
 
 func decodeProblem(err error) error {
