@@ -306,7 +306,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in NewKeyRequest
-	if unknown := distributions.UnknownFieldProblems(body, in); unknown != nil {
+	if unknown := distributions.FieldProblems(body, in); unknown != nil {
 		writeValidation(w, http.StatusBadRequest, unknown)
 		return
 	}

@@ -92,7 +92,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	delay := DefaultMessageDelay
 	if req.delay != nil {
-		v, err := time.ParseDuration(*req.delay)
+		v, err := distributions.ParseDuration(*req.delay)
 		if err != nil || v < 0 || v > MaxMessageDelay {
 			writeError(w, http.StatusBadRequest, "invalid_request",
 				fmt.Sprintf("delay: %q is not a duration from 0s to %s, such as 2s, 10m or 1h", *req.delay, "168h"), "delay")

@@ -33,6 +33,6 @@ func newHealthCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	durationVar(cmd.Flags(), &timeout, "timeout", 5*time.Second, "how long to wait for the answer")
 	return noOutput(cmd)
 }

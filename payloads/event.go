@@ -66,7 +66,7 @@ func ParseEvent(body []byte, now time.Time, newID func() string) (Event, error) 
 		return Event{}, &FieldError{Message: "the body is not valid UTF-8"}
 	}
 	var raw rawEvent
-	if unknown := UnknownFields(body, raw); len(unknown) > 0 {
+	if unknown := FieldProblems(body, raw); len(unknown) > 0 { // rawEvent reads every value itself: only unknown keys
 		paths := make([]string, len(unknown))
 		for i, u := range unknown {
 			paths[i] = u.Path

@@ -1,6 +1,7 @@
 package payloads
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"sort"
@@ -8,40 +9,61 @@ import (
 	"strings"
 )
 
-// UnknownField is a key of a JSON input that the type it is read into does not have.
-type UnknownField struct {
+// FieldProblem is a key of a JSON input that the type it is read into does not have, or
+// whose value that type refuses.
+type FieldProblem struct {
 	// Path is the key with its parents, such as "trigger.event" or "webhook.headers[0].nme".
 	Path string
 	// Key is the key itself, the last part of Path.
 	Key string
-	// Known are the fields the parent has, for the error to say what was meant.
+	// Known are, for an unknown key, the fields its parent has, for the error to say what
+	// was meant.
 	Known []string
+	// Err is, for a known key, why its value's type (a json.Unmarshaler, such as a
+	// duration) refused it; nil for an unknown key.
+	Err error
 }
 
-// UnknownFields lists every key of the JSON document body that v's type has no field for
-// (by json tag, matched as encoding/json matches them), each with its path, ordered by
-// path. json.Decoder.DisallowUnknownFields stops at the first and names it without its
-// parents; a user fixing a file wants all of them, where they are. Values whose type reads
-// itself (json.Unmarshaler, json.RawMessage, time.Time) and maps of any are not looked
-// into. Malformed JSON yields none: the decoder reports it.
-func UnknownFields(body []byte, v any) []UnknownField {
+// FieldProblems lists every key of the JSON document body that v's type has no field for
+// (by json tag, matched as encoding/json matches them), and every value a type that reads
+// itself (json.Unmarshaler) refuses, each with its path, ordered by path.
+// json.Decoder.DisallowUnknownFields stops at the first unknown key and names it without
+// its parents, and an UnmarshalJSON error comes without a field at all; a user fixing a
+// file wants all of them, where they are. json.RawMessage, time.Time and maps of any are
+// not looked into. Malformed JSON yields none: the decoder reports it.
+func FieldProblems(body []byte, v any) []FieldProblem {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // numbers given to an UnmarshalJSON keep their digits
 	var doc any
-	if json.Unmarshal(body, &doc) != nil {
+	if dec.Decode(&doc) != nil {
 		return nil
 	}
-	var out []UnknownField
-	walkUnknown(doc, reflect.TypeOf(v), "", &out)
+	var out []FieldProblem
+	walkFields(doc, reflect.TypeOf(v), "", "", &out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
-func walkUnknown(doc any, t reflect.Type, path string, out *[]UnknownField) {
+func walkFields(doc any, t reflect.Type, path, key string, out *[]FieldProblem) {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == nil || reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
+	if t == nil {
+		return
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		if doc == nil || path == "" {
+			return // null leaves a value as it is; the whole document is the decoder's
+		}
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			return
+		}
+		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
+			*out = append(*out, FieldProblem{Path: path, Key: key, Err: err})
+		}
 		return
 	}
 	switch t.Kind() {
@@ -68,10 +90,10 @@ func walkUnknown(doc any, t reflect.Type, path string, out *[]UnknownField) {
 				}
 			}
 			if !ok {
-				*out = append(*out, UnknownField{Path: joinPath(path, key), Key: key, Known: names})
+				*out = append(*out, FieldProblem{Path: joinPath(path, key), Key: key, Known: names})
 				continue
 			}
-			walkUnknown(val, ft, joinPath(path, key), out)
+			walkFields(val, ft, joinPath(path, key), key, out)
 		}
 	case reflect.Map:
 		obj, ok := doc.(map[string]any)
@@ -79,7 +101,7 @@ func walkUnknown(doc any, t reflect.Type, path string, out *[]UnknownField) {
 			return
 		}
 		for key, val := range obj {
-			walkUnknown(val, t.Elem(), joinPath(path, key), out)
+			walkFields(val, t.Elem(), joinPath(path, key), key, out)
 		}
 	case reflect.Slice, reflect.Array:
 		list, ok := doc.([]any)
@@ -87,7 +109,7 @@ func walkUnknown(doc any, t reflect.Type, path string, out *[]UnknownField) {
 			return
 		}
 		for i, val := range list {
-			walkUnknown(val, t.Elem(), path+"["+strconv.Itoa(i)+"]", out)
+			walkFields(val, t.Elem(), path+"["+strconv.Itoa(i)+"]", key, out)
 		}
 	}
 }

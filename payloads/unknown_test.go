@@ -27,24 +27,24 @@ type unknownEmbedded struct {
 	Labels map[string]string `json:"labels"`
 }
 
-// TestUnknownFields: every unknown key is named with its parents, nested ones too, and
+// TestFieldProblems: every unknown key is named with its parents, nested ones too, and
 // nothing is named inside values that read themselves or free maps.
-func TestUnknownFields(t *testing.T) {
+func TestFieldProblems(t *testing.T) {
 	body := `{"trigger":{"events":[],"event":"x"},"headers":[{"name":"a"},{"nme":"b"}],
 		"by_key":{"k":{"name":"c","colour":1}},"raw":{"anything":1},"when":"2026-01-01T00:00:00Z",
 		"free":{"any":{"thing":1}},"labels":{"a":"b"},"TRIGGER":{"Events":[]},"extra":true}`
 	var got []string
-	for _, u := range UnknownFields([]byte(body), unknownDoc{}) {
+	for _, u := range FieldProblems([]byte(body), unknownDoc{}) {
 		got = append(got, u.Path)
 	}
 	want := []string{"by_key.k.colour", "extra", "headers[1].nme", "trigger.event"}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("UnknownFields = %q, want %q", got, want)
+		t.Errorf("FieldProblems = %q, want %q", got, want)
 	}
-	if u := UnknownFields([]byte(`{"trigger":{"event":1}}`), &unknownDoc{}); len(u) != 1 || u[0].Key != "event" || !reflect.DeepEqual(u[0].Known, []string{"events"}) {
+	if u := FieldProblems([]byte(`{"trigger":{"event":1}}`), &unknownDoc{}); len(u) != 1 || u[0].Key != "event" || !reflect.DeepEqual(u[0].Known, []string{"events"}) {
 		t.Errorf("through a pointer: %+v", u)
 	}
-	if u := UnknownFields([]byte(`{"trigger":`), unknownDoc{}); u != nil {
+	if u := FieldProblems([]byte(`{"trigger":`), unknownDoc{}); u != nil {
 		t.Errorf("malformed JSON: %+v, want none (the decoder reports it)", u)
 	}
 }
@@ -66,9 +66,9 @@ func TestNearest(t *testing.T) {
 	}
 }
 
-// TestParseEventUnknownFields: every unknown key of an event is named in one error, with
+// TestParseEventFieldProblems: every unknown key of an event is named in one error, with
 // the fields an event has.
-func TestParseEventUnknownFields(t *testing.T) {
+func TestParseEventFieldProblems(t *testing.T) {
 	_, err := ParseEvent([]byte(`{"type":"customer.order.paid","data":{},"extra":1,"entityid":"e"}`), time.Now(), func() string { return "evt_1" })
 	fe, ok := err.(*FieldError)
 	want := "unknown fields entityid, extra; an event has created_at, data, entity_id, group_id, id, source, type"
