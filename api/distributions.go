@@ -163,7 +163,8 @@ func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	}
 	d.UpdatedAt = s.now().UTC()
 	conflict := func() {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s changed since version %d; GET it and apply your change again", id, d.Version), "version")
+		writeConflict(w, "version", fmt.Sprintf("distribution %s changed since version %d", id, d.Version),
+			fmt.Sprintf("get the new version (hookflow distributions get %s) and apply your change to it", id))
 	}
 	if dryRun {
 		if d.Version != stored.Version {

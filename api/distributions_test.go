@@ -112,7 +112,8 @@ func TestDistributionLifecycle(t *testing.T) {
 		t.Errorf("update lost the secrets: %+v", stored.Webhook)
 	}
 	// The same body again names version 1: stale.
-	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 409 || e.Field != "version" {
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 409 || e.Field != "version" || e.Type != "conflict" ||
+		!strings.Contains(e.Message, "; get the new version (hookflow distributions get "+id+") and apply your change to it") {
 		t.Errorf("stale put: %d %+v", status, e)
 	}
 	delete(d, "version")

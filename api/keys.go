@@ -381,7 +381,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	err := s.Store.RevokeAPIKey(r.Context(), id)
 	if errors.Is(err, store.ErrLastManageKey) {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("key %s is the last key with the manage scope: create another (hookflow keys create --scope manage) before revoking it", id), "id")
+		writeConflict(w, "id", fmt.Sprintf("key %s is the last key with the manage scope", id), "create another (hookflow keys create --scope manage) before revoking it")
 		return
 	}
 	if s.failed(w, err, "revoke key", id) {
