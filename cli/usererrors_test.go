@@ -99,3 +99,23 @@ func TestReceiveSaysWhatToWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestFileUnknownFieldsAllAtOnce: a YAML file with several unknown fields, nested ones
+// among them, is answered with every one at its path.
+func TestFileUnknownFieldsAllAtOnce(t *testing.T) {
+	h, _ := newHarness(t, &api.Server{})
+	doc := `name: Paid orders
+trigger:
+  event: [customer.order.paid]
+webhook:
+  event_name: Order-paid
+  url: http://127.0.0.1:9000/hooks
+  retries: 3
+`
+	_, _, err := h.runWithInput(doc, "distributions", "create", "-f", "-")
+	for _, want := range []string{"trigger.event: unknown field; did you mean events?", "webhook.retries: unknown field"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("create -f: %v, want it to say %q", err, want)
+		}
+	}
+}
