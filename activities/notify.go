@@ -34,21 +34,59 @@ func (a *Activities) channelSettings(ctx context.Context, f distributions.Failur
 	return all.Distributions, nil
 }
 
-// message is the text every channel says.
+// message is the text every channel says: what failed, after how many POSTs, and what to
+// run to send it again.
 func (a *Activities) message(f distributions.FailureNotice) (summary, link string) {
-	summary = fmt.Sprintf("Delivery %s of event %s (%s) to %q at %s failed after %d attempt(s): %s.",
-		f.DeliveryID, f.EventID, f.EventType, f.DistributionName, f.TargetURL, f.Attempts, f.LastError)
-	if f.Paused {
-		if f.IsWebhook() {
-			summary += " The project webhook is disabled."
-		} else {
-			summary += " The distribution is paused."
-		}
+	kind := "distribution"
+	if f.IsWebhook() {
+		kind = "project webhook"
+	}
+	summary = fmt.Sprintf("Delivery %s of event %s (%s) through %s %q (%s) to %s failed %s: %s.",
+		f.DeliveryID, f.EventID, f.EventType, kind, f.DistributionName, f.DistributionID, f.TargetURL, postsMade(f.Attempts), f.LastError)
+	steps := nextSteps(f)
+	switch {
+	case f.Paused && f.IsWebhook():
+		summary += " The project webhook is disabled. Once the receiver is fixed, run " + strings.Join(steps, ", then ") + "."
+	case f.Paused:
+		summary += " The distribution is paused. Once the receiver is fixed, run " + strings.Join(steps, ", then ") + "."
+	default:
+		summary += " Once the cause is fixed, send it again: " + strings.Join(steps, ", then ") + "."
 	}
 	if a.WorkflowLink != nil {
 		link = a.WorkflowLink(f.WorkflowID)
 	}
 	return summary, link
+}
+
+// postsMade counts the POSTs the delivery made, as the receiver saw them.
+func postsMade(n int) string {
+	switch n {
+	case 0:
+		return "before any POST"
+	case 1:
+		return "after 1 POST"
+	}
+	return fmt.Sprintf("after %d POSTs", n)
+}
+
+// nextSteps are the commands that send a failed delivery again: set the distribution live
+// and recover what failed or was skipped since this event (or enable the project webhook
+// and retry the delivery), or, when nothing was paused, retry the delivery.
+func nextSteps(f distributions.FailureNotice) []string {
+	retry := "hookflow deliveries retry " + f.DeliveryID
+	switch {
+	case f.Paused && f.IsWebhook():
+		return []string{"hookflow webhooks update " + f.DistributionID + " --active", retry}
+	case f.Paused:
+		since := "24h"
+		if !f.EventStartedAt.IsZero() {
+			// Down to the second: recover takes events started at or after it.
+			since = f.EventStartedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+		}
+		return []string{"hookflow distributions resume " + f.DistributionID,
+			"hookflow distributions recover " + f.DistributionID + " --since " + since}
+	}
+	return []string{retry}
 }
 
 // NotifyFailure records the in-app notification (unless turned off) and logs the failure.
@@ -121,14 +159,15 @@ func (a *Activities) SendFailureEmail(ctx context.Context, f distributions.Failu
 	fmt.Fprintf(&text, "Distribution:  %s (%s)\n", f.DistributionName, f.DistributionID)
 	fmt.Fprintf(&text, "Event:         %s (%s)\n", f.EventID, f.EventType)
 	fmt.Fprintf(&text, "Target:        %s\n", f.TargetURL)
-	fmt.Fprintf(&text, "Attempts:      %d\n", f.Attempts)
+	fmt.Fprintf(&text, "POSTs made:    %d\n", f.Attempts)
 	fmt.Fprintf(&text, "Last error:    %s\n", f.LastError)
 	fmt.Fprintf(&text, "Delivery:      %s\n", f.DeliveryID)
 	if link != "" {
 		fmt.Fprintf(&text, "Workflow:      %s\n", link)
 	}
-	if f.Paused {
-		fmt.Fprintf(&text, "\nSet it live again once the receiver is fixed, then re-send what failed:\n  hookflow distributions resume %s\n  hookflow distributions recover %s --since <time>\n", f.DistributionID, f.DistributionID)
+	fmt.Fprintf(&text, "\nTo send it again once the cause is fixed, run:\n")
+	for _, step := range nextSteps(f) {
+		fmt.Fprintf(&text, "  %s\n", step)
 	}
 	// One line: a last error may hold line breaks, which a header may not.
 	subject := strings.Join(strings.Fields(fmt.Sprintf("[hookflow] Delivery to %q failed: %s", f.DistributionName, f.LastError)), " ")

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
@@ -106,5 +108,56 @@ func TestFailureEmailWithoutSMTPIsLogged(t *testing.T) {
 	a, _ := newActivities(t)
 	if err := a.SendFailureEmail(context.Background(), notice(distributions.Notifications{Emails: []string{"ops@example.com"}})); err != nil {
 		t.Errorf("no SMTP server: %v", err)
+	}
+}
+
+// TestFailureNoticeSaysWhatToRun: the in-app notification and the e-mail count the POSTs
+// the delivery made, name the distribution by its id, and give the commands that send it
+// again: resume, then recover since the event's start (or retry, when nothing was paused).
+func TestFailureNoticeSaysWhatToRun(t *testing.T) {
+	a, st := newActivities(t)
+	rec := &mailRecorder{}
+	a.Mailer = newTestMailer(t, "smtp://127.0.0.1:"+startMailServer(t, rec, mailServerOptions{}))
+	ctx := context.Background()
+	f := notice(distributions.Notifications{Emails: []string{"ops@example.com"}})
+	f.EventStartedAt = time.Date(2026, 11, 27, 8, 0, 0, 500e6, time.UTC)
+	if err := a.NotifyFailure(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendFailureEmail(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := st.ListNotifications(ctx, false)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("%d notifications (%v)", len(ns), err)
+	}
+	want := `Delivery whs_n1 of event evt_1 (customer.order.paid) through distribution "Paid" (distr_1) to http://r.test failed after 13 POSTs: HTTP 503. ` +
+		"The distribution is paused. Once the receiver is fixed, run hookflow distributions resume distr_1, " +
+		"then hookflow distributions recover distr_1 --since 2026-11-27T08:00:00Z."
+	if ns[0].Message != want {
+		t.Errorf("in-app:\n%s\nwant\n%s", ns[0].Message, want)
+	}
+	_, mails := rec.recorded()
+	if len(mails) != 1 {
+		t.Fatalf("%d e-mails, want 1", len(mails))
+	}
+	body := strings.ReplaceAll(string(mails[0].Data), "=\r\n", "") // undo quoted-printable soft breaks
+	for _, line := range []string{"POSTs made:    13", "Distribution:  Paid (distr_1)",
+		"  hookflow distributions resume distr_1\r\n  hookflow distributions recover distr_1 --since 2026-11-27T08:00:00Z"} {
+		if !strings.Contains(body, line) {
+			t.Errorf("the e-mail does not say %q:\n%s", line, body)
+		}
+	}
+
+	// Refused (a 4xx), nothing paused: retry it; one POST is one POST.
+	f.DeliveryID, f.Paused, f.Attempts, f.Reason, f.LastError = "whs_n2", false, 1, "rejected", "HTTP 400"
+	if err := a.NotifyFailure(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	ns, _ = st.ListNotifications(ctx, false)
+	for _, n := range ns {
+		if n.DeliveryID == "whs_n2" && !strings.HasSuffix(n.Message, "failed after 1 POST: HTTP 400. Once the cause is fixed, send it again: hookflow deliveries retry whs_n2.") {
+			t.Errorf("not paused: %s", n.Message)
+		}
 	}
 }

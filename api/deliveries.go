@@ -108,7 +108,8 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, deliverylog.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", notFoundMessage(err), "id")
 	case errors.Is(err, deliverylog.ErrNotResendable):
-		writeError(w, http.StatusConflict, "conflict", err.Error()+": only failed or skipped deliveries are sent again", "id")
+		writeConflict(w, "id", err.Error()+": only failed or skipped deliveries are sent again",
+			"a delivery still retrying is sent by its schedule: wait for it to end (hookflow deliveries show ID)")
 	case err != nil:
 		s.internal(w, "retry delivery", err)
 	default:
@@ -153,7 +154,7 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Status != distributions.StatusLive {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s is %s: resume it first (hookflow distributions resume %s)", id, d.Status, id), "status")
+		writeConflict(w, "status", fmt.Sprintf("distribution %s is %s", id, d.Status), fmt.Sprintf("resume it first (hookflow distributions resume %s)", id))
 		return
 	}
 	out, err := s.Log.Recover(r.Context(), id, *in.Since, in.Limit)

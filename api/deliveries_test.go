@@ -76,7 +76,7 @@ func TestResendAndRecover(t *testing.T) {
 	if status, _, body := do(t, "POST", srv.URL+"/v1/deliveries/whs_00000000000000000000000000000002/retry", ""); status != 202 || !strings.Contains(string(body), "resend/") {
 		t.Errorf("retry: %d %s", status, body)
 	}
-	if status, e, _ := do(t, "POST", srv.URL+"/v1/deliveries/whs_00000000000000000000000000000001/retry", ""); status != 409 || !strings.Contains(e.Message, "delivered") {
+	if status, e, _ := do(t, "POST", srv.URL+"/v1/deliveries/whs_00000000000000000000000000000001/retry", ""); status != 409 || e.Type != "conflict" || !strings.Contains(e.Message, "delivered") || !strings.Contains(e.Message, "wait for it to end") {
 		t.Errorf("retry of a delivered one: %d %+v", status, e)
 	}
 	if status, _, _ := do(t, "POST", srv.URL+"/v1/deliveries/whs_missing/retry", ""); status != 404 {
@@ -100,7 +100,7 @@ func TestResendAndRecover(t *testing.T) {
 		}
 	}
 	do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/pause", "")
-	if status, e, _ := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T00:00:00Z"}`); status != 409 || !strings.Contains(e.Message, "resume") {
+	if status, e, _ := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T00:00:00Z"}`); status != 409 || e.Type != "conflict" || !strings.Contains(e.Message, "resume it first (hookflow distributions resume "+d.ID+")") {
 		t.Errorf("recover of a paused distribution: %d %+v", status, e)
 	}
 	do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/resume", "")

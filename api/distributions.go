@@ -164,7 +164,8 @@ func (s *Server) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	}
 	d.UpdatedAt = s.now().UTC()
 	conflict := func() {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("distribution %s changed since version %d, which the update names: GET it again (its current version) and make your change to that", id, d.Version), "version")
+		writeConflict(w, "version", fmt.Sprintf("distribution %s changed since version %d", id, d.Version),
+			fmt.Sprintf("get the new version (hookflow distributions get %s) and apply your change to it", id))
 	}
 	if dryRun {
 		if d.Version != stored.Version {

@@ -112,7 +112,8 @@ func TestDistributionLifecycle(t *testing.T) {
 		t.Errorf("update lost the secrets: %+v", stored.Webhook)
 	}
 	// The same body again names version 1: stale.
-	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 409 || e.Field != "version" {
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(b)); status != 409 || e.Field != "version" || e.Type != "conflict" ||
+		!strings.Contains(e.Message, "; get the new version (hookflow distributions get "+id+") and apply your change to it") {
 		t.Errorf("stale put: %d %+v", status, e)
 	}
 	delete(d, "version")
@@ -250,7 +251,78 @@ func TestDistributionUpdateUnchanged(t *testing.T) {
 	d["name"] = "Renamed again"
 	stale, _ := json.Marshal(d) // still names version 1
 	status, e, _ := do(t, "PUT", srv.URL+"/v1/distributions/"+id, string(stale))
-	if status != 409 || e.Field != "version" || !strings.Contains(e.Message, "version 1") || !strings.Contains(e.Message, "GET it again") {
+	if status != 409 || e.Field != "version" || !strings.Contains(e.Message, "version 1") || !strings.Contains(e.Message, "get the new version") {
 		t.Errorf("stale update: %d %+v", status, e)
+	}
+}
+
+// TestDistributionUnknownFieldsAllAtOnce: every unknown key of a distribution is named
+// with its parents in one answer, with the field that was meant, so a user fixes a file
+// in one go.
+func TestDistributionUnknownFieldsAllAtOnce(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	body := `{"name":"n","trigger":{"event":["customer.order.paid"]},"action":{"type":"plain_message"},
+		"webhook":{"event_name":"e","url":"https://example.com/h","headers":[{"name":"x-a","valeu":"1"}],"retries":3},"colour":"red"}`
+	for _, path := range []string{"/v1/distributions", "/v1/distributions?dry_run=true"} {
+		status, e, raw := do(t, "POST", srv.URL+path, body)
+		if status != 400 || e.Type != "validation_error" {
+			t.Fatalf("POST %s: %d %s, want 400 validation_error", path, status, raw)
+		}
+		want := map[string]string{
+			"colour":                   "unknown field",
+			"trigger.event":            "did you mean events?",
+			"webhook.headers[0].valeu": "did you mean value?",
+			"webhook.retries":          "known fields at this level: event_name, has_secret, headers, raw, retry_schedule, secret, template, timeout, url, version",
+		}
+		if len(e.Problems) != len(want) {
+			t.Errorf("POST %s: problems %+v, want one for each of %v", path, e.Problems, want)
+		}
+		for _, p := range e.Problems {
+			if w, ok := want[p.Field]; !ok || !strings.Contains(p.Message, w) {
+				t.Errorf("POST %s: %s: %q, want it to say %q", path, p.Field, p.Message, w)
+			}
+		}
+	}
+}
+
+// TestUnknownEventTypeNamesTheNearest: a mistyped event type is answered with the types
+// meant, never with a pointer to a document the user does not have.
+func TestUnknownEventTypeNamesTheNearest(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	for _, tc := range []struct{ path, body, field, want string }{
+		{"/v1/distributions", strings.Replace(validDistribution, `"customer.order.paid"`, `"customer.order.payed"`, 1),
+			"trigger.events[0]", `unknown event type "customer.order.payed"; did you mean customer.order.paid?`},
+		{"/v1/webhooks", `{"url":"https://example.com/h","events":["voucher.create"]}`,
+			"events[0]", `unknown event type "voucher.create"; did you mean voucher.created`},
+		{"/v1/events", `{"type":"customer.order.payed","data":{}}`,
+			"type", `unknown event type "customer.order.payed"; did you mean customer.order.paid?`},
+		{"/v1/distributions", strings.Replace(validDistribution, `"customer.order.paid"`, `"qqqq"`, 1),
+			"trigger.events[0]", `unknown event type "qqqq"; the known types are customer.segment.entered, `},
+	} {
+		status, e, raw := do(t, "POST", srv.URL+tc.path, tc.body)
+		var msg string
+		for _, p := range e.Problems {
+			if p.Field == tc.field {
+				msg = p.Message
+			}
+		}
+		if e.Field == tc.field {
+			msg = e.Message
+		}
+		if status/100 != 4 || !strings.Contains(msg, tc.want) || strings.Contains(string(raw), "spec section") {
+			t.Errorf("POST %s: %d %s, want %s to say %q", tc.path, status, raw, tc.field, tc.want)
+		}
+	}
+}
+
+// TestManualMessageActionNamed: a plain_message distribution of manual messages is told
+// which actions a manual message takes.
+func TestManualMessageActionNamed(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	body := strings.Replace(validDistribution, `"customer.order.paid"`, `"manual_distribution_schedule"`, 1)
+	status, e, raw := do(t, "POST", srv.URL+"/v1/distributions", body)
+	want := "plain_message is not allowed for manual_distribution_schedule, which takes action.type notify_promotion or publish_code"
+	if status != 422 || len(e.Problems) != 1 || e.Problems[0].Field != "trigger.events[0]" || e.Problems[0].Message != want {
+		t.Errorf("%d %s, want 422 trigger.events[0]: %s", status, raw, want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/store"
 )
@@ -306,6 +307,10 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in NewKeyRequest
+	if unknown := distributions.FieldProblems(body, in); unknown != nil {
+		writeValidation(w, http.StatusBadRequest, unknown)
+		return
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
@@ -381,7 +386,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	err := s.Store.RevokeAPIKey(r.Context(), id)
 	if errors.Is(err, store.ErrLastManageKey) {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("key %s is the last key with the manage scope: create another (hookflow keys create --scope manage) before revoking it", id), "id")
+		writeConflict(w, "id", fmt.Sprintf("key %s is the last key with the manage scope", id), "create another (hookflow keys create --scope manage) before revoking it")
 		return
 	}
 	if s.failed(w, err, "revoke key", id) {

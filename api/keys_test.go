@@ -320,7 +320,7 @@ func TestKeysRoutes(t *testing.T) {
 		{`{"name":"  ","scopes":["events"]}`, 422, "name"},
 		{`{"name":"` + strings.Repeat("n", MaxKeyNameLength+1) + `","scopes":["events"]}`, 422, "name"},
 		{`{"name":"a\u0000b","scopes":["events"]}`, 422, "name"},
-		{`{"name":"x","scopes":["events"],"key":"hfk_mine"}`, 400, ""},
+		{`{"name":"x","scopes":["events"],"key":"hfk_mine"}`, 400, "key"},
 		{`{"name":"x","scopes":"events"}`, 400, ""},
 		{`{"name":"x","scopes":["events"]} {}`, 400, ""},
 		{`{"name":"x","scopes":["events"],"pad":"` + strings.Repeat("a", 5000) + `"}`, 413, ""},
@@ -384,8 +384,8 @@ func TestKeysRoutes(t *testing.T) {
 	if w := a.do(t, keyRequest{method: "DELETE", path: "/v1/keys/" + id, auth: auth}); w.Code != 404 {
 		t.Errorf("revoke again: %d %s, want 404", w.Code, w.Body)
 	}
-	if w := a.do(t, keyRequest{method: "DELETE", path: "/v1/keys/" + managerKey.ID, auth: auth}); w.Code != 409 {
-		t.Errorf("revoke the last manage key: %d %s, want 409", w.Code, w.Body)
+	if w := a.do(t, keyRequest{method: "DELETE", path: "/v1/keys/" + managerKey.ID, auth: auth}); w.Code != 409 || !strings.Contains(w.Body.String(), `"type":"conflict"`) || !strings.Contains(w.Body.String(), "create another (hookflow keys create --scope manage)") {
+		t.Errorf("revoke the last manage key: %d %s, want 409 conflict saying what to do", w.Code, w.Body)
 	}
 	if w := a.do(t, keyRequest{method: "GET", path: "/v1/keys", auth: auth}); w.Code != 200 {
 		t.Errorf("the last manage key stopped working: %d", w.Code)

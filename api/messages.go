@@ -83,7 +83,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := messageDistributionProblem(d, s.now()); p != nil {
-		writeError(w, p.status, "invalid_request", p.msg, p.field)
+		writeError(w, p.status, errorType(p.status), p.msg, p.field)
 		return
 	}
 	req, ok := readMessageRequest(w, r)
@@ -92,7 +92,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	delay := DefaultMessageDelay
 	if req.delay != nil {
-		v, err := time.ParseDuration(*req.delay)
+		v, err := distributions.ParseDuration(*req.delay)
 		if err != nil || v < 0 || v > MaxMessageDelay {
 			writeError(w, http.StatusBadRequest, "invalid_request",
 				fmt.Sprintf("delay: %q is not a duration from 0s to %s, such as 2s, 10m or 1h", *req.delay, "168h"), "delay")
@@ -124,7 +124,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 			s.repeatMessage(w, r, ms, existing, distrID, len(req.customers))
 			return
 		}
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("message %s exists already", id), "id")
+		writeConflict(w, "id", fmt.Sprintf("message %s exists already", id), "send yours under another id, or leave id out to have one made")
 		return
 	} else if err != nil {
 		s.internal(w, "store message", err)
@@ -148,7 +148,8 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 // another message under that id is a conflict.
 func (s *Server) repeatMessage(w http.ResponseWriter, r *http.Request, ms MessageStarter, m store.Message, distrID string, total int) {
 	if m.DistributionID != distrID || m.Total != total {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("message %s exists already, for distribution %s with %d customers", m.ID, m.DistributionID, m.Total), "id")
+		writeConflict(w, "id", fmt.Sprintf("message %s exists already, for distribution %s with %d customers", m.ID, m.DistributionID, m.Total),
+			"send yours under another id, or leave id out to have one made")
 		return
 	}
 	if m.Status == store.MessageScheduled {
@@ -180,6 +181,8 @@ func errorType(status int) string {
 		return "validation_error"
 	case http.StatusUnsupportedMediaType:
 		return "unsupported_media_type"
+	case http.StatusConflict:
+		return "conflict"
 	}
 	return "invalid_request"
 }
@@ -201,7 +204,7 @@ func messageDistributionProblem(d distributions.Distribution, now time.Time) *me
 		return problem(http.StatusConflict, "status",
 			"distribution %s is %s: resume it first (hookflow distributions resume %s)", d.ID, d.Status, d.ID)
 	case d.Trigger.LiveUntil != nil && !now.Before(*d.Trigger.LiveUntil):
-		return problem(http.StatusConflict, "trigger.live_until", "distribution %s stopped taking events at %s", d.ID, d.Trigger.LiveUntil.UTC().Format(time.RFC3339))
+		return problem(http.StatusConflict, "trigger.live_until", "distribution %s stopped taking events at %s; move its trigger.live_until later (hookflow distributions update %s -f FILE) to send through it", d.ID, d.Trigger.LiveUntil.UTC().Format(time.RFC3339), d.ID)
 	}
 	return nil
 }
@@ -318,7 +321,8 @@ func (s *Server) cancelMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	refuse := func(reason string) {
-		writeError(w, http.StatusConflict, "conflict", reason+": a message can be canceled only during its delay", "status")
+		writeConflict(w, "status", reason+": a message can be canceled only during its delay",
+			fmt.Sprintf("to skip what is left, pause its distribution (hookflow distributions pause %s)", m.DistributionID))
 	}
 	switch m.Status {
 	case store.MessageCanceled:

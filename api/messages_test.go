@@ -295,6 +295,9 @@ func TestMessageBadInputStoresNothing(t *testing.T) {
 			if status != tt.status || e.Message != tt.message || e.Field != tt.field {
 				t.Errorf("got %d field %q %q\nwant %d field %q %q\n%.300s", status, e.Field, e.Message, tt.status, tt.field, tt.message, body)
 			}
+			if status == 409 && e.Type != "conflict" {
+				t.Errorf("409 of type %q, want conflict as every 409", e.Type)
+			}
 		})
 	}
 	if ms, err := a.st.ListMessages(t.Context(), 0); err != nil || len(ms) != 0 {
@@ -343,7 +346,7 @@ func TestMessageIdempotentID(t *testing.T) {
 		t.Errorf("starts %+v", a.fm.started)
 	}
 	status, e, _ = a.send(t, messagesPath, "", `{"id": "promo-2026-01", "customers": [{"id": "a"}]}`)
-	if status != 409 || e.Message != "message promo-2026-01 exists already, for distribution distr_manual with 2 customers" {
+	if status != 409 || e.Type != "conflict" || e.Message != "message promo-2026-01 exists already, for distribution distr_manual with 2 customers; send yours under another id, or leave id out to have one made" {
 		t.Errorf("other message, same id: %d %+v", status, e)
 	}
 }
@@ -461,7 +464,7 @@ func TestMessageCancel(t *testing.T) {
 	create("m2")
 	a.fm.cancelErr = fmt.Errorf("%w: message m2 is already sending", starter.ErrNotCancelable)
 	status, e, _ = do(t, "DELETE", a.srv.URL+"/v1/messages/m2", "")
-	if status != 409 || e.Message != "message m2 is already sending: a message can be canceled only during its delay" {
+	if status != 409 || e.Type != "conflict" || e.Message != "message m2 is already sending: a message can be canceled only during its delay; to skip what is left, pause its distribution (hookflow distributions pause distr_manual)" {
 		t.Errorf("cancel while sending: %d %+v", status, e)
 	}
 	if m, _ := a.st.GetMessage(t.Context(), "m2"); m.Status != store.MessageScheduled {
@@ -473,7 +476,7 @@ func TestMessageCancel(t *testing.T) {
 	}
 	n := len(a.fm.cancels)
 	status, e, _ = do(t, "DELETE", a.srv.URL+"/v1/messages/m2", "")
-	if status != 409 || e.Message != "message m2 is already sending: a message can be canceled only during its delay" || len(a.fm.cancels) != n {
+	if status != 409 || e.Type != "conflict" || e.Message != "message m2 is already sending: a message can be canceled only during its delay; to skip what is left, pause its distribution (hookflow distributions pause distr_manual)" || len(a.fm.cancels) != n {
 		t.Errorf("cancel a sending message: %d %+v", status, e)
 	}
 

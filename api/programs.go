@@ -28,8 +28,8 @@ type ProgramResult struct {
 // it only updated. Every distribution is validated before any is written.
 func (s *Server) applyProgram(w http.ResponseWriter, r *http.Request) {
 	program := r.PathValue("program")
-	if _, ok := distributions.ProgramNotifications[program]; !ok {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no program %q: the programs are loyalty and referral", program), "program")
+	if err := distributions.CheckProgram(program); err != nil {
+		writeError(w, http.StatusNotFound, "not_found", err.Error(), "program")
 		return
 	}
 	body, ok := readBody(w, r, MaxDistributionBytes)
@@ -114,6 +114,10 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
 // program finds a program's distributions, answering 404 when there are none.
 func (s *Server) program(w http.ResponseWriter, r *http.Request) ([]distributions.Distribution, bool) {
 	program, campaign := r.PathValue("program"), r.PathValue("campaign")
+	if err := distributions.CheckProgram(program); err != nil {
+		writeError(w, http.StatusNotFound, "not_found", err.Error(), "program")
+		return nil, false
+	}
 	ds, err := s.Store.ListDistributions(r.Context())
 	if err != nil {
 		s.internal(w, "list distributions", err)

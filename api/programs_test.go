@@ -73,7 +73,7 @@ func TestProgramsBadInput(t *testing.T) {
 	}{
 		{"unknown program", "POST", "/v1/programs/cashback", `{"campaign":"c","url":"https://example.com"}`, 404, "program", `no program "cashback": the programs are loyalty and referral`},
 		{"not JSON", "POST", "/v1/programs/loyalty", `{"campaign":`, 400, "", ""},
-		{"unknown field", "POST", "/v1/programs/loyalty", `{"campaign":"c","url":"https://example.com","urls":[]}`, 400, "urls", "urls: unknown field"},
+		{"unknown field", "POST", "/v1/programs/loyalty", `{"campaign":"c","url":"https://example.com","urls":[]}`, 400, "urls", "urls: unknown field; did you mean url?; known fields at this level: campaign, headers, notifications, notify, recipient, status, url, version"},
 		{"no campaign", "POST", "/v1/programs/loyalty", `{"url":"https://example.com"}`, 422, "campaign", "campaign: is required: the id of the loyalty campaign"},
 		{"odd scheme", "POST", "/v1/programs/loyalty", `{"campaign":"c","url":"file:///etc/passwd"}`, 422, "url", ""},
 		{"header with CRLF", "POST", "/v1/programs/loyalty", `{"campaign":"c","url":"https://example.com","headers":[{"name":"x-a","value":"a\r\nb"}]}`, 422, "headers[0].value", ""},

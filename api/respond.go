@@ -74,6 +74,14 @@ func writeError(w http.ResponseWriter, status int, typ, msg, field string) {
 	writeJSON(w, status, ErrorBody{ErrorDetail{Type: typ, Message: msg, Field: field}})
 }
 
+// writeConflict answers 409: the request is sound, but the state of what it names is not
+// one it can change now. Every 409 has the type "conflict" and says, after what the state
+// is, what to do next (resume, wait, pause to skip, get the new version), so a client
+// reads one kind of error and a user one kind of advice.
+func writeConflict(w http.ResponseWriter, field, state, next string) {
+	writeError(w, http.StatusConflict, "conflict", state+"; "+next, field)
+}
+
 func writeValidation(w http.ResponseWriter, status int, err error) {
 	var ve *distributions.ValidationError
 	if !errors.As(err, &ve) {

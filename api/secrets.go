@@ -68,9 +68,9 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	overlap := 24 * time.Hour
 	if in.Expire != nil {
-		d, err := time.ParseDuration(*in.Expire)
+		d, err := distributions.ParseDuration(*in.Expire)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("expire: %q is not a duration such as \"24h\" or \"90m\"", *in.Expire), "expire")
+			writeError(w, http.StatusBadRequest, "invalid_request", "expire: "+err.Error(), "expire")
 			return
 		}
 		overlap = d

@@ -31,6 +31,11 @@ type Server struct {
 	// need an API key with the route's scope; see Handler. When false the API is open to
 	// whoever reaches it, which suits only a loopback address.
 	RequireKeys bool
+	// EmailConfigured tells whether failure e-mail can go out: true when the worker of
+	// this process has an SMTP server (--smtp-url), false when it has none; nil when the
+	// API runs alone (hookflow api) and the workers' flags decide. The notification
+	// settings show it, so that turning e-mail on without SMTP is told at once.
+	EmailConfigured *bool
 
 	// verified are the API keys the store confirmed lately, for when it cannot answer.
 	verified verifiedKeys

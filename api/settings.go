@@ -9,13 +9,23 @@ import (
 // GET and PUT /v1/settings/notifications: how the operator hears of a delivery that failed
 // for good (in the app, by e-mail), for distributions and for project webhooks.
 
+// NotificationSettingsView is what the settings routes answer: the settings, and whether
+// e-mail can go out at all.
+type NotificationSettingsView struct {
+	distributions.NotificationSettings
+	// EmailConfigured is false when this installation has no SMTP server, so e-mail that
+	// is on sends nothing; absent when the API cannot tell (it runs apart from the
+	// workers). A PUT may send it back; it is ignored.
+	EmailConfigured *bool `json:"email_configured,omitempty"`
+}
+
 func (s *Server) getNotificationSettings(w http.ResponseWriter, r *http.Request) {
 	ns, err := s.Store.NotificationSettings(r.Context())
 	if err != nil {
 		s.internal(w, "read notification settings", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ns)
+	writeJSON(w, http.StatusOK, NotificationSettingsView{ns, s.EmailConfigured})
 }
 
 func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request) {
@@ -23,11 +33,13 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	ns, err := distributions.DecodeNotificationSettings(body)
-	if err != nil {
+	// What GET answered may come back as it is: email_configured is read and ignored.
+	in := NotificationSettingsView{NotificationSettings: distributions.DefaultNotificationSettings()}
+	if err := distributions.DecodeStrict(body, &in); err != nil {
 		writeValidation(w, http.StatusBadRequest, err)
 		return
 	}
+	ns := in.NotificationSettings
 	if err := ns.Validate(); err != nil {
 		writeValidation(w, http.StatusUnprocessableEntity, err)
 		return
@@ -36,5 +48,5 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request)
 		s.internal(w, "save notification settings", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ns)
+	writeJSON(w, http.StatusOK, NotificationSettingsView{ns, s.EmailConfigured})
 }

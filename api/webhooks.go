@@ -78,7 +78,8 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	hook.UpdatedAt = s.now().UTC()
 	updated, err := s.Store.UpdateWebhook(r.Context(), hook)
 	if errors.Is(err, store.ErrConflict) {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("webhook %s changed since revision %d; GET it and apply your change again", id, hook.Revision), "revision")
+		writeConflict(w, "revision", fmt.Sprintf("webhook %s changed since revision %d", id, hook.Revision),
+			fmt.Sprintf("get the new revision (hookflow webhooks get %s) and apply your change to it", id))
 		return
 	}
 	if s.failed(w, err, "update webhook", id) {

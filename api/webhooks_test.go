@@ -20,8 +20,9 @@ func TestWebhooks(t *testing.T) {
 	if status, _, body := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 200 || !strings.Contains(string(body), `"active":false`) {
 		t.Errorf("put: %d %s", status, body)
 	}
-	if status, _, _ := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 409 {
-		t.Errorf("stale put: %d", status)
+	if status, e, _ := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 409 || e.Type != "conflict" ||
+		!strings.Contains(e.Message, "; get the new revision (hookflow webhooks get "+id+") and apply your change to it") {
+		t.Errorf("stale put: %d %+v", status, e)
 	}
 	if status, _, body := do(t, "GET", srv.URL+"/v1/webhooks", ""); status != 200 || !strings.Contains(string(body), `"total":1`) {
 		t.Errorf("list: %d %s", status, body)

@@ -59,7 +59,7 @@ func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error 
 		return err
 	}
 	p.health = newHealth(c, t.Namespace, st)
-	p.serve("API server", l, p.health.handler(newAPIHandler(st, c, t.TaskQueue, logger, cfg.RequireAPIKey, cdc, origins)))
+	p.serve("API server", l, p.health.handler(newAPIHandler(st, c, t.TaskQueue, logger, cfg.RequireAPIKey, cdc, origins, nil)))
 
 	b := &Banner{Title: "hookflow api is running"}
 	b.Row("API", "http://%s", l.Addr())

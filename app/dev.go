@@ -178,7 +178,8 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
 	// /codec with a key.
 	p.health = newHealth(c, srv.Namespace(), st)
-	p.serve("API server", apiListener, p.health.handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, cdc, UIOrigins(uiURL))))
+	emailConfigured := mailer != nil
+	p.serve("API server", apiListener, p.health.handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, cdc, UIOrigins(uiURL), &emailConfigured)))
 
 	b := &Banner{Title: "hookflow dev is running"}
 	b.Row("API", "%s", apiURL)

@@ -137,11 +137,12 @@ func NewStarter(c client.Client, taskQueue string, st store.Store) *starter.Star
 // newAPIHandler is the hookflow HTTP API on st, starting workflows through c on taskQueue.
 // With a codec (--encryption-key), it also serves the codec endpoint at /codec/ for the
 // Web UI at uiOrigins, outside the API's refusal of browsers; the delivery log decodes
-// history with the codec.
-func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, cdc *codec.Codec, uiOrigins []string) http.Handler {
+// history with the codec. emailConfigured is whether the worker beside it can send
+// e-mail, nil when there is none.
+func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, cdc *codec.Codec, uiOrigins []string, emailConfigured *bool) http.Handler {
 	starts := NewStarter(c, taskQueue, st)
 	log := &deliverylog.Log{Client: c, TaskQueue: taskQueue, DataConverter: codec.DataConverterFor(cdc)}
-	srv := &api.Server{Store: st, Starter: starts, Log: log, Logger: logger, RequireKeys: requireKeys}
+	srv := &api.Server{Store: st, Starter: starts, Log: log, Logger: logger, RequireKeys: requireKeys, EmailConfigured: emailConfigured}
 	if cdc == nil {
 		return srv.Handler()
 	}

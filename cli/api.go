@@ -34,7 +34,7 @@ GET /livez and /readyz on --http answer for probes.`,
 	f.Var(&secretValue{p: &cfg.DatabaseURL}, "database-url", "hookflow's store: postgres://... or a SQLite file (required)")
 	f.StringVar(&cfg.HTTP, "http", app.DefaultAPIAddr, "listen address of the API, /livez, /readyz and /metrics")
 	f.BoolVar(&cfg.RequireAPIKey, "require-api-key", true, "require API keys (hookflow keys create); false is allowed only on a loopback --http")
-	f.DurationVar(&cfg.StopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish")
+	durationVar(f, &cfg.StopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	f.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
 	f.StringVar(&cfg.UIURL, "ui-url", "", "Temporal Web UI base URL, such as https://temporal.example.com: with --encryption-key, its origin may call the codec endpoint /codec from the browser")
 	addConfigFlags(cmd)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/deliverylog"
+	"github.com/hookflow/hookflow/distributions"
 )
 
 func newDeliveriesCommand(g *globalFlags) *cobra.Command {
@@ -132,10 +133,10 @@ func parseTimeFlag(name, v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
-	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+	if d, err := distributions.ParseDuration(v); err == nil && d > 0 {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("--%s %q: not an RFC 3339 time (2026-11-27T08:00:00Z) or a duration (24h)", name, v)
+	return time.Time{}, fmt.Errorf("--%s %q: not an RFC 3339 time (2026-11-27T08:00:00Z) or a duration back from now (24h, 7d)", name, v)
 }
 
 // printDelivery prints a delivery as it is now (status, reason, error, warnings), then

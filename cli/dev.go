@@ -42,8 +42,8 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 	f.StringVar(&cfg.SMTPHelo, "smtp-helo", "", "name this process gives in SMTP EHLO (default this machine's host name, or localhost if it is not a valid domain name)")
 	f.BoolVar(&cfg.RequireAPIKey, "require-api-key", false, "require API keys (hookflow keys create) even on loopback; always on when --http is not loopback")
 	f.StringArrayVar(&cfg.AllowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix (repeatable); loopback is admitted in dev")
-	f.DurationVar(&cfg.Retention, "retention", 24*time.Hour, "how long Temporal keeps closed workflows: the delivery log, recover and the duplicate-event check reach back this far (at least 1h); an existing namespace is updated to it")
-	f.DurationVar(&cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
+	durationVar(f, &cfg.Retention, "retention", 24*time.Hour, "how long Temporal keeps closed workflows: the delivery log, recover and the duplicate-event check reach back this far (at least 1h); an existing namespace is updated to it")
+	durationVar(f, &cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
 	registerEncryptionKey(f, &cfg.EncryptionKeys)
 	f.Lookup("encryption-key").Usage += "; the Web UI decrypts through the API's /codec"
 	addConfigFlags(cmd)

@@ -37,6 +37,27 @@ func (f *distributionFlags) anyField() bool {
 		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != ""
 }
 
+// check refuses flags whose values the API would refuse, naming the flag and the form it
+// takes.
+func (f *distributionFlags) check() error {
+	if err := checkURLFlag("url", f.url); err != nil {
+		return err
+	}
+	if err := checkDurationFlag("timeout", f.timeout); err != nil {
+		return err
+	}
+	schedule := listFlag(f.schedule)
+	if len(schedule) == 0 || len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard) {
+		return nil
+	}
+	for _, v := range schedule {
+		if _, err := distributions.ParseDuration(v); err != nil {
+			return fmt.Errorf("--retry-schedule: %v; the flag takes voucherify, standard or intervals such as 10s,1m,5m", err)
+		}
+	}
+	return nil
+}
+
 // applyTo sets the fields given as flags on a JSON-shaped distribution.
 func (f *distributionFlags) applyTo(d map[string]any) {
 	section := func(name string) map[string]any {
@@ -84,6 +105,9 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
   hookflow distributions create -f distribution.yaml`,
 		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+			if err := cf.check(); err != nil {
+				return err
+			}
 			d := map[string]any{"action": map[string]any{"type": distributions.ActionPlainMessage}}
 			if cf.file != "" {
 				if cf.anyField() {
@@ -127,6 +151,9 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 				return errors.New("--file and the field flags exclude each other")
 			case uf.file == "" && !uf.anyField():
 				return errors.New("nothing to change: give --file or field flags such as --url")
+			}
+			if err := uf.check(); err != nil {
+				return err
 			}
 			var out distributions.Distribution
 			sent, err := c.putEdited(cmd, "/v1/distributions/"+url.PathEscape(args[0]), "version", uf.file, uf.applyTo, &out)

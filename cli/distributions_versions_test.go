@@ -62,7 +62,7 @@ func TestUpdateKeepsTheFilesVersion(t *testing.T) {
 		t.Errorf("update of a stale file: %v", err)
 	}
 	if _, _, err := h.run("distributions", "apply", "-f", stale); err == nil || !strings.Contains(err.Error(), `document 1 ("Lost"): version: distribution `+id+" changed since version 1") ||
-		!strings.Contains(err.Error(), "GET it again") {
+		!strings.Contains(err.Error(), "get the new version") {
 		t.Errorf("apply of a stale file: %v", err)
 	}
 	if d, _ := st.GetDistribution(context.Background(), id); d.Version != 2 || d.Name != "Renamed" {

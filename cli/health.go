@@ -36,6 +36,6 @@ func newHealthCommand(g *globalFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	durationVar(cmd.Flags(), &timeout, "timeout", 5*time.Second, "how long to wait for the answer")
 	return cmd
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/distributions"
 )
 
 // newMessagesCommand is the `messages` command group: manual and bulk messages.
@@ -51,7 +52,7 @@ message. At most 100,000 customers per message.`,
 				return errors.New("give --customers FILE or --customer JSON (one of them)")
 			}
 			if delay != "" {
-				if _, err := time.ParseDuration(delay); err != nil {
+				if _, err := distributions.ParseDuration(delay); err != nil {
 					return fmt.Errorf("--delay %q: want a duration such as 2s, 10m or 1h", delay)
 				}
 			}

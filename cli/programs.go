@@ -48,6 +48,9 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 		Example: example,
 		Args:    usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+			if err := checkURLFlag("url", req.URL); err != nil {
+				return err
+			}
 			if len(notify) > 0 {
 				req.Notify = listFlag(notify)
 			}
@@ -110,6 +113,9 @@ func newProgramActionCommand(g *globalFlags, action, short string) *cobra.Comman
 		Use: action + " PROGRAM CAMPAIGN", Short: short, Args: usageArgs,
 		Example: fmt.Sprintf("  hookflow programs %s loyalty camp_loyal", action),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
+			if err := distributions.CheckProgram(args[0]); err != nil {
+				return fmt.Errorf("%v (hookflow programs %s PROGRAM CAMPAIGN)", err, action)
+			}
 			path := "/v1/programs/" + url.PathEscape(args[0]) + "/" + url.PathEscape(args[1])
 			if action == "delete" {
 				if err := c.do(http.MethodDelete, path, nil, nil); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -74,11 +75,19 @@ func runReceive(ctx context.Context, o receiveOptions, out io.Writer) error {
 		return fmt.Errorf("--status %d: want an error status between 300 and 599", o.status)
 	}
 	if o.secret != "" {
-		if _, err := payloads.StandardSignature(o.secret, "", 0, nil); err != nil {
-			return fmt.Errorf("--secret: %v", err)
+		if _, err := payloads.StandardSignature(o.secret, "", 0, nil); err != nil || !strings.HasPrefix(o.secret, payloads.SecretPrefix) {
+			// The value itself is not repeated: it may be a real secret, mistyped.
+			return fmt.Errorf("--secret: not a signing secret: one is %s followed by base64, such as %sMfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw; copy it from `hookflow secrets show` or the banner of `hookflow dev`", payloads.SecretPrefix, payloads.SecretPrefix)
 		}
 	}
+	if err := checkListen(o.listen); err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", o.listen)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		_, port, _ := net.SplitHostPort(o.listen)
+		return fmt.Errorf("--listen %s: port %s is taken: another program listens there (perhaps another hookflow receive); stop it, or choose a free port such as --listen 127.0.0.1:%s and point the distribution's URL at it", o.listen, port, nextPort(port))
+	}
 	if err != nil {
 		return fmt.Errorf("--listen %s: %v", o.listen, errors.Unwrap(err))
 	}
@@ -98,6 +107,27 @@ func runReceive(ctx context.Context, o receiveOptions, out io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// checkListen refuses a --listen that is not host:port, saying what to write: a bare port
+// such as 9000 is 127.0.0.1:9000 (this machine only) or :9000 (every interface).
+func checkListen(listen string) error {
+	if _, err := strconv.Atoi(listen); err == nil {
+		return fmt.Errorf("--listen %s: give an address with the port: 127.0.0.1:%s (this machine only) or :%s (every interface)", listen, listen, listen)
+	}
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return fmt.Errorf("--listen %s: not host:port; write it as 127.0.0.1:9000 (this machine only) or :9000 (every interface)", listen)
+	}
+	return nil
+}
+
+// nextPort is the port after port, to suggest in place of a taken one.
+func nextPort(port string) string {
+	n, err := strconv.Atoi(port)
+	if err != nil || n <= 0 || n >= 65535 {
+		return "9001"
+	}
+	return strconv.Itoa(n + 1)
 }
 
 // devReceiver prints deliveries and answers them.

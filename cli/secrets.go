@@ -53,7 +53,7 @@ secret without rejecting a delivery; x-voucherify-signature uses the new secret 
 			return printSecrets(c, s)
 		}),
 	}
-	rotate.Flags().StringVar(&expire, "expire", "24h", "how long the old secret keeps signing (0s: stop at once)")
+	rotate.Flags().StringVar(&expire, "expire", "24h", "how long the old secret keeps signing, such as 24h or 7d (0s: stop at once)")
 	cmd.AddCommand(show, rotate)
 	return cmd
 }

@@ -31,8 +31,8 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !json.Valid(raw) {
-				return errors.New("--data: not valid JSON")
+			if err := checkJSONFlag("data", raw); err != nil {
+				return err
 			}
 			ev := map[string]any{"type": typ, "data": json.RawMessage(raw)}
 			for k, v := range map[string]string{"id": id, "entity_id": entityID, "group_id": groupID} {

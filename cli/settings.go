@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/distributions"
 )
 
@@ -27,10 +28,11 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 	var email, inApp bool
 	var recipients []string
 	notifications.RunE = g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-		var ns distributions.NotificationSettings
-		if err := c.do(http.MethodGet, "/v1/settings/notifications", nil, &ns); err != nil {
+		var view api.NotificationSettingsView
+		if err := c.do(http.MethodGet, "/v1/settings/notifications", nil, &view); err != nil {
 			return err
 		}
+		ns := &view.NotificationSettings
 		flags := cmd.Flags()
 		if flags.Changed("email") || len(recipients) > 0 || flags.Changed("in-app") {
 			var ch *distributions.ChannelSettings
@@ -52,12 +54,18 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 				ch.Recipients = listFlag(recipients)
 			}
 			body, _ := jsonBody(ns)
-			if err := c.do(http.MethodPut, "/v1/settings/notifications", body, &ns); err != nil {
+			view = api.NotificationSettingsView{}
+			if err := c.do(http.MethodPut, "/v1/settings/notifications", body, &view); err != nil {
 				return err
 			}
+			ns = &view.NotificationSettings
+		}
+		if (ns.Distributions.Email || ns.Webhooks.Email) && view.EmailConfigured != nil && !*view.EmailConfigured {
+			fmt.Fprintln(cmd.ErrOrStderr(), "warning: e-mail is on, but this hookflow has no SMTP server, so no failure e-mail goes out:"+
+				" restart hookflow dev (or the workers) with --smtp-url smtp://user:pass@host:587; in-app notifications work without it")
 		}
 		if !c.isText() {
-			return c.data(ns)
+			return c.data(view)
 		}
 		for _, k := range []struct {
 			name string

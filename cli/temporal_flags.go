@@ -21,7 +21,7 @@ func registerTemporalFlags(f *pflag.FlagSet, t *app.TemporalConfig) {
 	f.StringVar(&t.TLSServerName, "tls-server-name", "", "server name to verify Temporal's certificate against (default: the host of --temporal-address)")
 	f.Var(&secretValue{p: &t.APIKey}, "temporal-api-key", "Temporal Cloud API key; turns TLS on")
 	f.StringVar(&t.Identity, "identity", "", "this process's identity in Temporal's history (default pid@host)")
-	f.DurationVar(&t.ConnectTimeout, "connect-timeout", time.Minute, "how long to wait at start for Temporal to answer")
+	durationVar(f, &t.ConnectTimeout, "connect-timeout", time.Minute, "how long to wait at start for Temporal to answer")
 	registerEncryptionKey(f, &t.EncryptionKeys)
 }
 

@@ -34,6 +34,9 @@ func (f *webhookFlags) register(cmd *cobra.Command) {
 
 func (f *webhookFlags) fields() (map[string]any, error) {
 	m := map[string]any{}
+	if err := checkURLFlag("url", f.url); err != nil {
+		return nil, err
+	}
 	if f.url != "" {
 		m["url"] = f.url
 	}

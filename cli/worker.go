@@ -38,11 +38,11 @@ GET /livez and /readyz on --health answer for probes.`,
 	f.StringArrayVar(&cfg.AllowTargets, "allow-target", nil, "admit webhook targets in this CIDR prefix, such as 10.0.0.0/8 (repeatable); only public addresses otherwise")
 	f.StringVar(&cfg.Health, "health", app.DefaultHealthAddr, "listen address of /livez and /readyz; empty for none")
 	f.StringVar(&cfg.UIURL, "ui-url", "", "Temporal Web UI base URL, for links in failure notifications, such as http://temporal-ui:8080")
-	f.DurationVar(&cfg.StopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long activities in flight may run on before they are cancelled")
+	durationVar(f, &cfg.StopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long activities in flight may run on before they are cancelled")
 	f.IntVar(&cfg.MaxConcurrentActivities, "max-concurrent-activities", 0, "activities (webhook posts) run at once (0: the SDK's default, 1000)")
 	f.IntVar(&cfg.MaxConcurrentWorkflowTasks, "max-concurrent-workflow-tasks", 0, "workflow tasks run at once (0: the SDK's default, 1000)")
 	f.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
-	f.DurationVar(&cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
+	durationVar(f, &cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
 	addConfigFlags(cmd)
 	return noOutput(cmd)
 }

@@ -270,26 +270,6 @@ func keepWebhookSecrets(w *Webhook, stored Webhook) {
 	}
 }
 
-// Duration is a time.Duration written in JSON as a Go duration string ("10s").
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a duration string such as "10s" or "1m30s".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("must be a duration string such as \"10s\"")
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("must be a duration string such as \"10s\": %v", err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // Problem is one thing wrong with a distribution, at a JSON field path.
 type Problem struct {
 	Field   string `json:"field"`
@@ -325,6 +305,9 @@ func decodeStrict(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return &ValidationError{[]Problem{{"", "the body is not valid UTF-8"}}}
 	}
+	if ps := FieldProblems(body, v); ps != nil {
+		return ps
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -334,6 +317,30 @@ func decodeStrict(body []byte, v any) error {
 		return &ValidationError{[]Problem{{"", "invalid JSON: data after the object"}}}
 	}
 	return nil
+}
+
+// FieldProblems is a *ValidationError listing every key of the JSON document body that
+// v's type does not have (with the field meant) and every value its type refuses (such as
+// a duration), each at its path; or nil.
+func FieldProblems(body []byte, v any) *ValidationError {
+	found := payloads.FieldProblems(body, v)
+	if len(found) == 0 {
+		return nil
+	}
+	ps := make([]Problem, len(found))
+	for i, f := range found {
+		if f.Err != nil {
+			ps[i] = Problem{f.Path, f.Err.Error()}
+			continue
+		}
+		msg := "unknown field"
+		if near := payloads.Nearest(f.Key, f.Known, 1); len(near) > 0 {
+			msg += fmt.Sprintf("; did you mean %s?", near[0])
+		}
+		msg += "; known fields at this level: " + strings.Join(f.Known, ", ")
+		ps[i] = Problem{f.Path, msg}
+	}
+	return &ValidationError{ps}
 }
 
 func decodeProblem(body []byte, err error) error {

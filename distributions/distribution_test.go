@@ -46,7 +46,7 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"name":"n","colour":1}`, "colour"},
 		{`{"name":5}`, "name"},
 		{`{"trigger":{"events":"customer.order.paid"}}`, "trigger.events"},
-		{`{"webhook":{"timeout":"ten"}}`, ""},
+		{`{"webhook":{"timeout":"ten"}}`, "webhook.timeout"},
 		{`{"name":`, ""},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/hookflow/hookflow/payloads"
 )
 
 // Programs whose notifications a preset sets up (spec section 7).
@@ -11,6 +13,19 @@ const (
 	ProgramLoyalty  = "loyalty"
 	ProgramReferral = "referral"
 )
+
+// CheckProgram says, when program is not one hookflow knows, which was meant: an error
+// such as `no program "loyal": did you mean loyalty? The programs are loyalty and
+// referral`; nil for a known one.
+func CheckProgram(program string) error {
+	if _, ok := ProgramNotifications[program]; ok {
+		return nil
+	}
+	if near := payloads.Nearest(program, []string{ProgramLoyalty, ProgramReferral}, 1); len(near) > 0 {
+		return fmt.Errorf("no program %q: did you mean %s? The programs are %s and %s", program, near[0], ProgramLoyalty, ProgramReferral)
+	}
+	return fmt.Errorf("no program %q: the programs are %s and %s", program, ProgramLoyalty, ProgramReferral)
+}
 
 // Labels a program preset puts on the distributions it makes. Together they name one
 // preset distribution, so running a preset again updates it instead of adding another.

@@ -116,7 +116,7 @@ func TestProgramRequestProblems(t *testing.T) {
 
 func TestDecodeProgramRequestUnknownField(t *testing.T) {
 	_, err := DecodeProgramRequest([]byte(`{"campaign":"c","url":"https://example.com","recipients":"both"}`))
-	if err == nil || err.Error() != "recipients: unknown field" {
+	if err == nil || err.Error() != "recipients: unknown field; did you mean recipient?; known fields at this level: campaign, headers, notifications, notify, recipient, status, url, version" {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -86,9 +86,9 @@ func (s *RetrySchedule) UnmarshalJSON(b []byte) error {
 	}
 	out := RetrySchedule{Intervals: make([]time.Duration, len(list))}
 	for i, v := range list {
-		d, err := time.ParseDuration(v)
+		d, err := ParseDuration(v)
 		if err != nil {
-			return fmt.Errorf("[%d]: %q is not a duration such as \"5m\"", i, v)
+			return fmt.Errorf("[%d]: %v", i, err)
 		}
 		out.Intervals[i] = d
 	}

@@ -1,6 +1,9 @@
 package distributions
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Snapshot is what the matching activity reads from the store for one event: the project's
 // id and the distributions that subscribe to the event's type, whatever their status. The
@@ -48,6 +51,9 @@ type FailureNotice struct {
 	// Paused is true when the distribution was paused (or the project webhook disabled).
 	Paused     bool   `json:"paused"`
 	WorkflowID string `json:"workflow_id"`
+	// EventStartedAt is when the event's workflow started: what `distributions recover
+	// --since` takes to send this delivery again, and every later one.
+	EventStartedAt time.Time `json:"event_started_at,omitzero"`
 	// Notifications are the distribution's own (none for a project webhook).
 	Notifications Notifications `json:"notifications"`
 }

@@ -117,7 +117,7 @@ func (t Trigger) validate(ps *problems) {
 	}
 	for i, e := range t.Events {
 		if !validPattern(e) {
-			ps.add(fmt.Sprintf("trigger.events[%d]", i), "%q is not a distribution trigger (spec section 6) or a pattern such as customer.order.*", e)
+			ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s; or give a pattern such as customer.order.*", payloads.UnknownTypeMessage(e, payloads.DistributionTriggers))
 		}
 	}
 	for field, id := range map[string]string{"trigger.campaign": t.Campaign, "trigger.segment": t.Segment, "trigger.loyalty_tier": t.LoyaltyTier} {
@@ -236,7 +236,7 @@ func (a Action) validate(ps *problems, events []string) {
 	for i, e := range events {
 		if payloads.IsDistributionTrigger(e) {
 			if !payloads.ActionAllowed(a.Type, e) {
-				ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s is not allowed for %s (spec section 5)", a.Type, e)
+				ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s is not allowed for %s, which takes action.type %s", a.Type, e, orList(payloads.AllowedActions(e)))
 			}
 			continue
 		}
@@ -245,7 +245,7 @@ func (a Action) validate(ps *problems, events []string) {
 			allowed = allowed || (payloads.MatchesPattern(e, t) && payloads.ActionAllowed(a.Type, t))
 		}
 		if validPattern(e) && !allowed {
-			ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s is not allowed for any type %q covers (spec section 5)", a.Type, e)
+			ps.add(fmt.Sprintf("trigger.events[%d]", i), "%s is not allowed for any type %q covers: choose another action.type or name the event types (plain_message takes every trigger but manual_distribution_schedule; notify_promotion and publish_code take segment, order, custom event and manual triggers)", a.Type, e)
 		}
 	}
 }
@@ -396,4 +396,12 @@ func checkURL(raw string) string {
 		return "must not have a fragment"
 	}
 	return ""
+}
+
+// orList writes items as "a", "a or b", "a, b or c".
+func orList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }

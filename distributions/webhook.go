@@ -86,7 +86,7 @@ func (w ProjectWebhook) Validate() error {
 	}
 	for i, e := range w.Events {
 		if !validProjectPattern(e) {
-			ps.add(fmt.Sprintf("events[%d]", i), "%q is not a project event type (spec section 6) or a pattern such as voucher.*", e)
+			ps.add(fmt.Sprintf("events[%d]", i), "%s; or give a pattern such as voucher.*", payloads.UnknownTypeMessage(e, payloads.ProjectEventTypes))
 		}
 	}
 	if len(w.Description) > 500 {

@@ -143,7 +143,8 @@ func TestDevFailureEmail(t *testing.T) {
 		!strings.Contains(subject, "Paid orders") || !strings.Contains(subject, "HTTP 503") {
 		t.Errorf("envelope from %s to %v, subject %q", m.from, m.to, subject)
 	}
-	for _, want := range []string{distr.ID, "evt_mail_1", "customer.order.paid", "Attempts:      2", "HTTP 503", "paused",
+	for _, want := range []string{distr.ID, "evt_mail_1", "customer.order.paid", "POSTs made:    2", "HTTP 503", "paused",
+		"hookflow distributions resume " + distr.ID, "hookflow distributions recover " + distr.ID + " --since 20",
 		res.Deliveries[0].DeliveryID, "/workflows/event%2Fevt_mail_1"} {
 		if !strings.Contains(m.body, want) {
 			t.Errorf("the e-mail does not say %q:\n%s", want, m.body)

@@ -124,7 +124,7 @@ func TestMessagesDev(t *testing.T) {
 		}
 		// Too late to cancel.
 		err := runCLIErr(t, d, "messages", "cancel", sent.ID)
-		if err == nil || err.Error() != fmt.Sprintf("409 conflict: message %s is already sent: a message can be canceled only during its delay", sent.ID) {
+		if err == nil || err.Error() != fmt.Sprintf("409 conflict: message %s is already sent: a message can be canceled only during its delay; to skip what is left, pause its distribution (hookflow distributions pause %s)", sent.ID, distr) {
 			t.Errorf("cancel a sent message: %v", err)
 		}
 		var p workflows.MessageProgress

@@ -49,3 +49,15 @@ func ActionAllowed(action, eventType string) bool {
 	}
 	return false
 }
+
+// AllowedActions lists the actions a distribution triggered by eventType may take, in the
+// spec's order.
+func AllowedActions(eventType string) []string {
+	var out []string
+	for _, a := range Actions {
+		if ActionAllowed(a, eventType) {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,6 +1,9 @@
 package payloads
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // DistributionTriggers are the event types a distribution may trigger on (spec section 6).
 var DistributionTriggers = []string{
@@ -42,6 +45,28 @@ var eventTypes = func() map[string]bool {
 	}
 	return m
 }()
+
+// AllEventTypes lists the catalogue: the distribution triggers, then the project event
+// types not among them.
+func AllEventTypes() []string {
+	out := append([]string(nil), DistributionTriggers...)
+	for _, t := range ProjectEventTypes {
+		if !IsDistributionTrigger(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// UnknownTypeMessage says that eventType is not one of known and names the nearest known
+// types, or, when none is near, all of them.
+func UnknownTypeMessage(eventType string, known []string) string {
+	msg := fmt.Sprintf("unknown event type %q", eventType)
+	if near := Nearest(eventType, known, 3); len(near) > 0 {
+		return msg + "; did you mean " + strings.Join(near, " or ") + "?"
+	}
+	return msg + "; the known types are " + strings.Join(known, ", ")
+}
 
 // IsEventType reports whether t is a type of the catalogue.
 func IsEventType(t string) bool { return eventTypes[t] }

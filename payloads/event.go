@@ -66,6 +66,17 @@ func ParseEvent(body []byte, now time.Time, newID func() string) (Event, error) 
 		return Event{}, &FieldError{Message: "the body is not valid UTF-8"}
 	}
 	var raw rawEvent
+	if unknown := FieldProblems(body, raw); len(unknown) > 0 { // rawEvent reads every value itself: only unknown keys
+		paths := make([]string, len(unknown))
+		for i, u := range unknown {
+			paths[i] = u.Path
+		}
+		msg := "unknown field"
+		if len(paths) > 1 {
+			msg = "unknown fields " + strings.Join(paths, ", ")
+		}
+		return Event{}, &FieldError{paths[0], msg + "; an event has " + strings.Join(unknown[0].Known, ", ")}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
@@ -89,7 +100,7 @@ func ParseEvent(body []byte, now time.Time, newID func() string) (Event, error) 
 		return Event{}, &FieldError{"type", "is required"}
 	}
 	if !IsEventType(*raw.Type) {
-		return Event{}, &FieldError{"type", fmt.Sprintf("unknown event type %q (see the trigger catalogue)", *raw.Type)}
+		return Event{}, &FieldError{"type", UnknownTypeMessage(*raw.Type, AllEventTypes())}
 	}
 	ev.Type = *raw.Type
 	ev.CreatedAt = now.UTC()

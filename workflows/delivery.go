@@ -466,8 +466,9 @@ func notify(ctx workflow.Context, ev payloads.Event, t target, out DeliveryOutco
 		DeliveryID: out.DeliveryID, DistributionID: t.id, DistributionName: t.name,
 		EventID: ev.ID, EventType: ev.Type, TargetURL: t.webhook.URL,
 		Attempts: out.Attempts, LastError: out.LastError, Reason: out.Reason, Paused: paused,
-		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
-		Notifications: t.notifications,
+		WorkflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
+		EventStartedAt: workflow.GetInfo(ctx).WorkflowStartTime,
+		Notifications:  t.notifications,
 	}
 	for _, channel := range []struct {
 		activity string
