@@ -131,7 +131,9 @@ type DeliveryResult struct {
 	// Skipped lists the distributions (and project webhooks) that would have taken the event
 	// but were paused, drafts or inactive: it can be sent to them again later.
 	Skipped []distributions.Skip `json:"skipped,omitempty"`
-	// FilterErrors lists the distributions whose filter failed on this event: no match.
+	// FilterErrors lists the distributions whose filter failed on this event: no match. Their
+	// delivery ids are in the HookflowDeliveries search attribute, so the delivery log shows
+	// them with the filter's error; EventID is set as a skip's is.
 	FilterErrors []distributions.Skip `json:"filter_errors,omitempty"`
 }
 
@@ -254,7 +256,12 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 			}
 			skipped = append(skipped, skip)
 		}
-		filterErrors = append(filterErrors, decision.FilterErrors...)
+		for _, fe := range decision.FilterErrors {
+			if len(events) > 1 {
+				fe.EventID = ev.ID // as a skip's: its delivery id is its event's
+			}
+			filterErrors = append(filterErrors, fe)
+		}
 	}
 	if len(deliveries) > MaxTargetsPerEvent {
 		// Bounded fan-out: one workflow keeps its history and its first task small enough.
@@ -275,14 +282,23 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if len(deliveries) == 0 {
 		result.Status = StatusNoMatch
 		if len(result.Skipped) == 0 {
-			return result, workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(result.Status))
+			if len(result.FilterErrors) == 0 {
+				return result, workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(result.Status))
+			}
+			// A filter that failed on the event is a delivery that matched nothing, and
+			// the delivery log finds it by its id, to say why.
+			return result, workflow.UpsertTypedSearchAttributes(ctx,
+				StatusKey.ValueSet(result.Status),
+				DeliveriesKey.ValueSet(capList(skippedDeliveryIDs(events[0].ID, result.FilterErrors))),
+			)
 		}
 		// Skipped deliveries are listed too, so they can be found and sent again later.
 		result.Status = StatusSkipped
 		return result, workflow.UpsertTypedSearchAttributes(ctx,
 			StatusKey.ValueSet(result.Status),
 			DistributionsKey.ValueSet(capList(skippedIDs(result.Skipped))),
-			DeliveriesKey.ValueSet(capList(skippedDeliveryIDs(events[0].ID, result.Skipped))),
+			DeliveriesKey.ValueSet(capList(append(skippedDeliveryIDs(events[0].ID, result.Skipped),
+				skippedDeliveryIDs(events[0].ID, result.FilterErrors)...))),
 		)
 	}
 
@@ -312,7 +328,9 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		StatusKey.ValueSet(status),
 		DistributionsKey.ValueSet(capList(uniqueIDs(append(targetIDs(deliveries), skippedIDs(result.Skipped)...)))),
 		TargetHostsKey.ValueSet(capList(targetHosts(deliveries))),
-		DeliveriesKey.ValueSet(capList(append(deliveryIDs(deliveries), skippedDeliveryIDs(events[0].ID, result.Skipped)...))),
+		// The filter errors last: a long list is cut at its end.
+		DeliveriesKey.ValueSet(capList(append(append(deliveryIDs(deliveries), skippedDeliveryIDs(events[0].ID, result.Skipped)...),
+			skippedDeliveryIDs(events[0].ID, result.FilterErrors)...))),
 	); err != nil {
 		return result, err
 	}
@@ -569,8 +587,8 @@ func skippedIDs(skips []distributions.Skip) []string {
 	return ids
 }
 
-// skippedDeliveryIDs are the delivery ids of skips: of their event, or of eventID, the
-// workflow's one event, when they name none.
+// skippedDeliveryIDs are the delivery ids of skips (or filter errors): of their event, or
+// of eventID, the workflow's one event, when they name none.
 func skippedDeliveryIDs(eventID string, skips []distributions.Skip) []string {
 	ids := make([]string, len(skips))
 	for i, s := range skips {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -358,6 +359,70 @@ func TestDeliveryRecordsFilterErrorsAndRendersTheAction(t *testing.T) {
 	}
 	if w := res.Deliveries[1].Warnings; len(w) != 1 || !strings.Contains(w[0], "customer.name") {
 		t.Errorf("warnings %v", w)
+	}
+}
+
+// upsertedDeliveries runs the workflow on in and returns its result and the delivery ids
+// it wrote to the HookflowDeliveries search attribute, by which the delivery log finds a
+// delivery.
+func upsertedDeliveries(t *testing.T, f *fakeReceiver, in DeliveryInput) (DeliveryResult, []string) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f.register(env)
+	var ids []string
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if got, ok := args.Get(0).(temporal.SearchAttributes).GetKeywordList(DeliveriesKey); ok {
+			ids = got
+		}
+	}).Return(nil)
+	env.ExecuteWorkflow(DeliveryWorkflow, in)
+	var res DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res, ids
+}
+
+// TestDeliveryFilterErrorsAreFoundByTheirDeliveryID: a distribution whose filter failed on
+// the event has its delivery id in HookflowDeliveries, whether the event went to no one, to
+// others, or was skipped by others, so that the delivery log shows why it matched nothing.
+func TestDeliveryFilterErrorsAreFoundByTheirDeliveryID(t *testing.T) {
+	broken := distribution("distr_broken", distributions.StatusLive, nil, "customer.order.paid")
+	broken.Trigger.Filter = `data.customer.id == "x"` // orderPaid has no customer
+	ok := distribution("distr_ok", distributions.StatusLive, nil, "customer.order.paid")
+	paused := distribution("distr_paused", distributions.StatusPaused, nil, "customer.order.paid")
+	brokenID := payloads.DeliveryID(orderPaid.ID, broken.ID)
+	tests := []struct {
+		name       string
+		candidates []distributions.Distribution
+		status     string
+		want       []string
+	}{
+		{"alone", []distributions.Distribution{broken}, StatusNoMatch, []string{brokenID}},
+		{"beside a delivery", []distributions.Distribution{broken, ok}, StatusDelivered,
+			[]string{payloads.DeliveryID(orderPaid.ID, ok.ID), brokenID}},
+		{"beside a skip", []distributions.Distribution{broken, paused}, StatusSkipped,
+			[]string{payloads.DeliveryID(orderPaid.ID, paused.ID), brokenID}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeReceiver{candidates: tt.candidates, script: map[string][]int{ok.ID: {200}}}
+			res, ids := upsertedDeliveries(t, f, DeliveryInput{Event: orderPaid, LocalFirst: true})
+			if res.Status != tt.status || len(res.FilterErrors) != 1 || !reflect.DeepEqual(ids, tt.want) {
+				t.Errorf("status %s, filter errors %+v, HookflowDeliveries %v, want %v", res.Status, res.FilterErrors, ids, tt.want)
+			}
+		})
+	}
+
+	// Many events (a message's customers): each filter error is its event's delivery.
+	events := []payloads.Event{orderPaid, orderPaid}
+	events[1].ID = "evt_2"
+	res, ids := upsertedDeliveries(t, &fakeReceiver{candidates: []distributions.Distribution{broken}},
+		DeliveryInput{Events: events, LocalFirst: true})
+	want := []string{brokenID, payloads.DeliveryID("evt_2", broken.ID)}
+	if len(res.FilterErrors) != 2 || res.FilterErrors[1].EventID != "evt_2" || !reflect.DeepEqual(ids, want) {
+		t.Errorf("many events: filter errors %+v, HookflowDeliveries %v, want %v", res.FilterErrors, ids, want)
 	}
 }
 
