@@ -3,6 +3,7 @@ package deliverylog
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,12 +31,27 @@ type fakeTemporal struct {
 	resends   []*workflowpb.WorkflowExecutionInfo
 	histories map[string][]*historypb.HistoryEvent // by run id
 	queries   []string
+	// byDeliveryID, when set, answers a delivery's query as the visibility store does: with
+	// the executions whose HookflowDeliveries names it.
+	byDeliveryID bool
 }
 
 func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
 	f.queries = append(f.queries, req.GetQuery())
 	if strings.HasPrefix(req.GetQuery(), "WorkflowId STARTS_WITH 'resend/'") {
 		return &workflowservice.ListWorkflowExecutionsResponse{Executions: f.resends}, nil
+	}
+	if _, rest, ok := strings.Cut(req.GetQuery(), workflows.DeliveriesKey.GetName()+" = '"); ok && f.byDeliveryID {
+		id, _, _ := strings.Cut(rest, "'")
+		var named []*workflowpb.WorkflowExecutionInfo
+		for _, e := range f.executions {
+			var ids []string
+			_ = converter.GetDefaultDataConverter().FromPayload(e.GetSearchAttributes().GetIndexedFields()[workflows.DeliveriesKey.GetName()], &ids)
+			if slices.Contains(ids, id) {
+				named = append(named, e)
+			}
+		}
+		return &workflowservice.ListWorkflowExecutionsResponse{Executions: named}, nil
 	}
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: f.executions}, nil
 }
@@ -141,6 +157,47 @@ func TestDeliveryWarningsAndFilterErrors(t *testing.T) {
 	), converter.GetDefaultDataConverter())
 	if d.Status != workflows.StatusNoMatch || d.Reason != "filter: no such key: tier" || d.DistributionID != "distr_1" {
 		t.Errorf("filter error: %+v", d)
+	}
+}
+
+// TestDeliveryWhoseFilterFailedOnTheEvent: a distribution whose filter failed on the event
+// is a delivery of the event's own run (the workflow names its id in HookflowDeliveries):
+// it matched nothing, says the filter's error, and is not sent again.
+func TestDeliveryWhoseFilterFailedOnTheEvent(t *testing.T) {
+	id := payloads.DeliveryID(event.ID, "distr_1")
+	other := payloads.DeliveryID(event.ID, "distr_2")
+	named, err := converter.GetDefaultDataConverter().ToPayload([]string{other, id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeTemporal{
+		byDeliveryID: true,
+		executions: []*workflowpb.WorkflowExecutionInfo{{
+			Execution: &commonpb.WorkflowExecution{WorkflowId: "event/evt_1", RunId: "run1"},
+			StartTime: timestamppb.New(t0), CloseTime: timestamppb.New(t0.Add(time.Second)),
+			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{workflows.DeliveriesKey.GetName(): named}},
+		}},
+		histories: map[string][]*historypb.HistoryEvent{"run1": history(
+			started(t, workflows.DeliveryInput{Event: event}),
+			completed(t, workflows.DeliveryResult{Status: workflows.StatusDelivered,
+				Deliveries:   []workflows.DeliveryOutcome{{DeliveryID: other, DistributionID: "distr_2", URL: "http://127.0.0.1:9/", Status: workflows.StatusDelivered}},
+				FilterErrors: []distributions.Skip{{DistributionID: "distr_1", Reason: "filter: no such key: customer"}}}),
+		)},
+	}
+	l := &Log{Client: fake}
+	d, err := l.Delivery(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != workflows.StatusNoMatch || d.Reason != "filter: no such key: customer" || d.DistributionID != "distr_1" ||
+		d.EventID != "evt_1" || d.WorkflowID != "event/evt_1" || len(d.Runs) != 1 {
+		t.Fatalf("delivery %+v", d)
+	}
+	if r := d.Runs[0]; r.Resend || r.Status != workflows.StatusNoMatch || r.Reason != "filter: no such key: customer" || len(r.Attempts) != 0 {
+		t.Errorf("the event's run: %+v", r)
+	}
+	if _, err := l.Resend(context.Background(), id); !errors.Is(err, ErrNotResendable) {
+		t.Errorf("resend of a filter error: %v, want %v", err, ErrNotResendable)
 	}
 }
 
