@@ -200,3 +200,62 @@ func runsOf(d deliverylog.Delivery) string {
 	b, _ := json.Marshal(d)
 	return string(b)
 }
+
+// TestDevDeliveryLogFilterError: a distribution whose filter fails on the event (a key the
+// event lacks) is a delivery of the event's own run that a user can look up by its id, in
+// `hookflow deliveries show` and GET /v1/deliveries/{id}: no_match, with the filter's error.
+func TestDevDeliveryLogFilterError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	d := startDev(t, t.TempDir(), nil)
+	c := d.client(t)
+	recv := newReceiver(t)
+	status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
+		"name": "Euro orders", "status": "live",
+		// The event's order has no currency: the filter errors rather than being false.
+		"trigger": map[string]any{"events": []string{"customer.order.paid"}, "filter": `data.order.currency == "EUR"`},
+		"action":  map[string]any{"type": "plain_message"},
+		"webhook": map[string]any{"event_name": "Order-paid", "url": recv.URL},
+	})
+	if status != 201 {
+		t.Fatalf("create the distribution with a filter: %d %s", status, body)
+	}
+	var euro distributionOut
+	mustJSON(t, body, &euro)
+	createDistribution(t, d, recv.URL, nil) // and one that takes the event
+
+	h := sendEvent(t, d, "evt_filter")
+	var res workflows.DeliveryResult
+	waitWorkflow(t, c, h.WorkflowID, 30*time.Second, &res)
+	if res.Status != workflows.StatusDelivered || len(res.FilterErrors) != 1 || res.FilterErrors[0].DistributionID != euro.ID {
+		t.Fatalf("evt_filter: %+v", res)
+	}
+	reason := res.FilterErrors[0].Reason
+	if !strings.HasPrefix(reason, "filter: ") || !strings.Contains(reason, "currency") {
+		t.Fatalf("filter error %q: want the filter's error, naming the missing key", reason)
+	}
+
+	id := payloads.DeliveryID("evt_filter", euro.ID)
+	var shown deliverylog.Delivery
+	// The visibility store lists the run a moment after it closed.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && shown.Status == ""; time.Sleep(200 * time.Millisecond) {
+		status, body := call(t, "GET", d.api+"/v1/deliveries/"+id, nil)
+		if status == 200 {
+			mustJSON(t, body, &shown)
+		} else if status != 404 {
+			t.Fatalf("GET /v1/deliveries/%s: %d %s", id, status, body)
+		}
+	}
+	if shown.Status != workflows.StatusNoMatch || shown.Reason != reason || shown.DistributionID != euro.ID || shown.EventID != "evt_filter" ||
+		len(shown.Runs) != 1 || shown.Runs[0].Resend || shown.Runs[0].WorkflowID != "event/evt_filter" {
+		t.Fatalf("GET /v1/deliveries/%s: %s", id, runsOf(shown))
+	}
+	out := runCLI(t, d, "deliveries", "show", id)
+	for _, want := range []string{"delivery " + id + ": no_match (" + reason + ")", "distribution  " + euro.ID,
+		"run 1 of 1, the event's run: no_match (" + reason + ")"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deliveries show %s lacks %q:\n%s", id, want, out)
+		}
+	}
+}
