@@ -49,7 +49,7 @@ func TestRequestsKeepTheUsersBytes(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"send", "--type", "customer.order.paid", "--data", `{"customer":{"name":"A <b> & c"}}`},
-		{"messages", "send", "--distribution", "distr_1", "--customer", `{"id":"c1","name":"A <b> & c"}`},
+		{"messages", "send", "distr_1", "--customer", `{"id":"c1","name":"A <b> & c"}`},
 		{"distributions", "create", "-f", doc},
 		{"distributions", "create", "--name", text, "--events", "customer.order.paid", "--url", "https://example.com/h", "--event-name", "X"},
 		{"distributions", "update", "distr_1", "-f", doc},
