@@ -58,7 +58,7 @@ func TestRequestsKeepTheUsersBytes(t *testing.T) {
 		{"webhooks", "create", "-f", hook},
 		{"webhooks", "create", "--url", "https://example.com/h", "--events", "voucher.created", "--description", text},
 		{"webhooks", "update", "wh_1", "--description", text},
-		{"programs", "loyalty", "--campaign", "camp_1", "--url", "https://example.com/h?a=1&b=2"},
+		{"programs", "loyalty", "camp_1", "--url", "https://example.com/h?a=1&b=2"},
 		{"keys", "create", "--name", text, "--scope", "manage"},
 	} {
 		mu.Lock()
