@@ -97,9 +97,9 @@ func (a *Activities) publishCode(ctx context.Context, in PublishCodeInput) (Publ
 			// locked codes), and one of those gave its code back: try again.
 			return PublishedCode{}, fmt.Errorf("campaign %s: no code was free, %d available now: trying again", campaignID, st.Available)
 		}
-		msg := fmt.Sprintf("the code pool of campaign %s is empty: all %d codes are published (import more with `hookflow codes import --campaign %s FILE`)", campaignID, st.Total, campaignID)
+		msg := fmt.Sprintf("the code pool of campaign %s is empty: all %d codes are published (import more with `hookflow codes import %s -f FILE`)", campaignID, st.Total, campaignID)
 		if st.Total == 0 {
-			msg = fmt.Sprintf("the code pool of campaign %s is empty: it has no codes (import some with `hookflow codes import --campaign %s FILE`)", campaignID, campaignID)
+			msg = fmt.Sprintf("the code pool of campaign %s is empty: it has no codes (import some with `hookflow codes import %s -f FILE`)", campaignID, campaignID)
 		}
 		a.logger(ctx).Warn("code pool empty", "campaign", campaignID, "event", in.EventID, "distribution", in.DistributionID)
 		return PublishedCode{}, temporal.NewNonRetryableApplicationError(msg, ErrTypePoolEmpty, nil)

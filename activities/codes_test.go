@@ -155,7 +155,7 @@ func TestPublishCodeRefuses(t *testing.T) {
 	}
 	_, err := publish(ctx, a, input("evt_1", "cust_1"))
 	if ae := appErr(err); ae.Type() != ErrTypePoolEmpty || !ae.NonRetryable() ||
-		ae.Message() != "the code pool of campaign camp_1 is empty: it has no codes (import some with `hookflow codes import --campaign camp_1 FILE`)" {
+		ae.Message() != "the code pool of campaign camp_1 is empty: it has no codes (import some with `hookflow codes import camp_1 -f FILE`)" {
 		t.Errorf("no codes: %v (%s)", ae, ae.Type())
 	}
 	if _, err := st.ImportCodes(ctx, "camp_1", []string{"A", "B"}, time.Now()); err != nil {
@@ -168,7 +168,7 @@ func TestPublishCodeRefuses(t *testing.T) {
 	}
 	_, err = publish(ctx, a, input("evt_1", "cust_3"))
 	if ae := appErr(err); ae.Type() != ErrTypePoolEmpty || !ae.NonRetryable() ||
-		ae.Message() != "the code pool of campaign camp_1 is empty: all 2 codes are published (import more with `hookflow codes import --campaign camp_1 FILE`)" {
+		ae.Message() != "the code pool of campaign camp_1 is empty: all 2 codes are published (import more with `hookflow codes import camp_1 -f FILE`)" {
 		t.Errorf("all published: %v", ae)
 	}
 	noCustomer := input("evt_1", "")

@@ -8,7 +8,7 @@ import (
 )
 
 // TestExampleFiles: the customer and code files under examples/, which the README's tour
-// sends (messages send --customers, codes import), pass the parsers of the routes they
+// sends (messages send -f, codes import -f), pass the parsers of the routes they
 // are sent to, every row or line taken. cli's TestExamplesApply sends them through the CLI.
 func TestExampleFiles(t *testing.T) {
 	files, err := filepath.Glob("../examples/*")

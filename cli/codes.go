@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -20,32 +19,50 @@ import (
 func newCodesCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "codes", Short: "Manage the code pools that publish_code distributions publish from"}
 
-	var campaign, format string
+	var oldCampaign, file, format string
 	imp := &cobra.Command{
-		Use:   "import --campaign ID FILE",
+		Use:   "import CAMPAIGN_ID -f FILE",
 		Short: "Add codes to a campaign's pool from a file (one code a line, or CSV with a code column)",
 		Long: `Adds the codes of FILE (or - for standard input) to the campaign's pool. A text file
 holds one code a line; a CSV file (--format csv, or a name ending in .csv) has a header row
 with a "code" column. Codes already in the pool are counted as duplicates and skipped. One bad
 line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCodesPerImport) + ` codes and 32 MiB a file.`,
-		Example: `  hookflow codes import --campaign camp_spring codes.txt
-  hookflow codes import --campaign camp_spring export.csv
-  generate-codes | hookflow codes import --campaign camp_spring -`,
+		Example: `  hookflow codes import camp_spring -f codes.txt
+  hookflow codes import camp_spring -f export.csv
+  generate-codes | hookflow codes import camp_spring -f -`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return errors.New("give one FILE, or - for standard input")
+			if cmd.Flags().Changed("campaign") {
+				// The deprecated form: import --campaign ID FILE.
+				if len(args) > 1 || (len(args) == 1) == (file != "") {
+					return newUsageError(cmd, "give one FILE: hookflow codes import CAMPAIGN_ID -f FILE (- for standard input)")
+				}
+				return nil
 			}
-			return nil
+			if len(args) == 2 && file == "" {
+				return newUsageError(cmd, "the file goes after -f: hookflow codes import %s -f %s", args[0], args[1])
+			}
+			return usageArgs(cmd, args)
 		},
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
-			if err := checkCampaignFlag(campaign); err != nil {
+			campaign, idName := oldCampaign, "--campaign"
+			if cmd.Flags().Changed("campaign") {
+				if len(args) == 1 {
+					file = args[0]
+				}
+			} else {
+				campaign, idName = args[0], "CAMPAIGN_ID"
+			}
+			if err := checkCampaignID(idName, campaign); err != nil {
 				return err
 			}
-			contentType, err := codesContentType(format, args[0])
+			if file == "" {
+				return newUsageError(cmd, "-f is required: the file of codes, or - for standard input")
+			}
+			contentType, err := codesContentType(format, file)
 			if err != nil {
 				return err
 			}
-			body, err := readCodesFile(cmd, args[0])
+			body, err := readCodesFile(cmd, file)
 			if err != nil {
 				return err
 			}
@@ -60,22 +77,37 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 			return printCodeStats(c, out.Stats)
 		}),
 	}
-	imp.Flags().StringVar(&campaign, "campaign", "", "the campaign id whose pool takes the codes (the id of a publish_code distribution's action.campaign)")
+	imp.Flags().StringVarP(&file, "file", "f", "", "file of codes, - for standard input")
 	imp.Flags().StringVar(&format, "format", "auto", "lines (one code a line), csv (a header row with a code column), or auto: csv for a .csv file, lines otherwise")
+	imp.Flags().StringVar(&oldCampaign, "campaign", "", "the campaign id (deprecated: give it as the argument)")
+	deprecateFlag(imp, "campaign", "hookflow codes import CAMPAIGN_ID -f FILE")
 
-	var statsCampaign string
+	var oldStatsCampaign string
 	stats := &cobra.Command{
-		Use:   "stats --campaign ID",
+		Use:   "stats CAMPAIGN_ID",
 		Short: "Count a campaign's codes: total, published, available",
-		Example: `  hookflow codes stats --campaign camp_spring
-  hookflow codes stats --campaign camp_spring -o json`,
-		Args: usageArgs,
-		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			if err := checkCampaignFlag(statsCampaign); err != nil {
+		Example: `  hookflow codes stats camp_spring
+  hookflow codes stats camp_spring -o json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("campaign") {
+				// The deprecated form: stats --campaign ID.
+				if len(args) > 0 {
+					return newUsageError(cmd, "give the campaign once: hookflow codes stats CAMPAIGN_ID")
+				}
+				return nil
+			}
+			return usageArgs(cmd, args)
+		},
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
+			campaign, idName := oldStatsCampaign, "--campaign"
+			if len(args) == 1 {
+				campaign, idName = args[0], "CAMPAIGN_ID"
+			}
+			if err := checkCampaignID(idName, campaign); err != nil {
 				return err
 			}
 			var out store.CodeStats
-			if err := c.do(http.MethodGet, "/v1/campaigns/"+url.PathEscape(statsCampaign)+"/codes/stats", nil, &out); err != nil {
+			if err := c.do(http.MethodGet, "/v1/campaigns/"+url.PathEscape(campaign)+"/codes/stats", nil, &out); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -84,18 +116,21 @@ line refuses the whole file, naming the line. At most ` + fmt.Sprint(api.MaxCode
 			return printCodeStats(c, out)
 		}),
 	}
-	stats.Flags().StringVar(&statsCampaign, "campaign", "", "the campaign id")
+	stats.Flags().StringVar(&oldStatsCampaign, "campaign", "", "the campaign id (deprecated: give it as the argument)")
+	deprecateFlag(stats, "campaign", "hookflow codes stats CAMPAIGN_ID")
 
 	cmd.AddCommand(imp, stats)
 	return cmd
 }
 
-func checkCampaignFlag(campaign string) error {
+// checkCampaignID checks the campaign id given as name (CAMPAIGN_ID, or the deprecated
+// --campaign).
+func checkCampaignID(name, campaign string) error {
 	switch {
 	case campaign == "":
-		return errors.New("--campaign is required: the campaign id, e.g. --campaign camp_spring")
+		return fmt.Errorf("%s is empty: give the campaign id, e.g. camp_spring", name)
 	case strings.ContainsFunc(campaign, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		return fmt.Errorf("--campaign %q: a campaign id has no whitespace or control characters", campaign)
+		return fmt.Errorf("%s %q: a campaign id has no whitespace or control characters", name, campaign)
 	}
 	return nil
 }

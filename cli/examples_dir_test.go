@@ -37,7 +37,7 @@ func TestExamplesApply(t *testing.T) {
 		case ".txt":
 			raw, _ := os.ReadFile(file)
 			lines := strings.Count(strings.TrimSpace(string(raw)), "\n") + 1
-			out, _, err := h.run("codes", "import", "--campaign", "camp_spring", file)
+			out, _, err := h.run("codes", "import", "camp_spring", "-f", file)
 			if want := "imported " + strconv.Itoa(lines) + " code(s) into campaign camp_spring, 0 duplicate(s) skipped"; err != nil || !strings.Contains(out, want) {
 				t.Errorf("codes import %s: %v\n%s\nwant %q", file, err, out, want)
 			}

@@ -66,7 +66,7 @@ func TestListFlagsRepeat(t *testing.T) {
 		t.Errorf("--email off: %v", err)
 	}
 
-	out, _, err = h.run("programs", "loyalty", "--campaign", "camp_1", "--url", "https://example.com/p", "--notify", "points-added", "--notify", "reward-redeemed", "-o", "json")
+	out, _, err = h.run("programs", "loyalty", "camp_1", "--url", "https://example.com/p", "--notify", "points-added", "--notify", "reward-redeemed", "-o", "json")
 	if err != nil || strings.Count(out, `"notification": "`) != 2 || !strings.Contains(out, "points-added") || !strings.Contains(out, "reward-redeemed") {
 		t.Errorf("--notify twice: %v\n%s", err, out)
 	}

@@ -27,29 +27,48 @@ func newMessagesCommand(g *globalFlags) *cobra.Command {
 }
 
 func newMessagesSendCommand(g *globalFlags) *cobra.Command {
-	var distribution, customers, customer, delay, id, format string
+	var oldDistribution, customers, customer, delay, id, format string
 	cmd := &cobra.Command{
-		Use:   "send",
+		Use:   "send DISTRIBUTION_ID",
 		Short: "Send a message to one customer or a file of customers, after a delay in which it can be canceled",
 		Long: `Send one manual_distribution_schedule delivery per customer through a distribution
 (which must take manual_distribution_schedule events, with action notify_promotion or
 publish_code). The message waits --delay first (10m by default): until then
 'hookflow messages cancel ID' stops it and nothing is sent.
 
---customers reads a file: CSV with a header row (columns become customer fields, dotted
+-f reads a file of customers: CSV with a header row (columns become customer fields, dotted
 columns such as metadata.tier nest, values are strings), JSON lines (one customer object
 per line), or a JSON array (.json). Every customer needs an id (or source_id), once per
 message. At most 100,000 customers per message.`,
-		Example: `  hookflow messages send --distribution distr_123 --customer '{"id":"cust_1","email":"ann@example.com"}' --delay 2s
-  hookflow messages send --distribution distr_123 --customers customers.csv
-  hookflow messages send --distribution distr_123 --customers customers.jsonl --delay 1h --id spring-sale`,
-		Args: usageArgs,
-		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+		Example: `  hookflow messages send distr_123 --customer '{"id":"cust_1","email":"ann@example.com"}' --delay 2s
+  hookflow messages send distr_123 -f customers.csv
+  hookflow messages send distr_123 -f customers.jsonl --delay 1h --id spring-sale`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("distribution") {
+				// The deprecated form: send --distribution ID.
+				if len(args) > 0 {
+					return newUsageError(cmd, "give the distribution once: hookflow messages send DISTRIBUTION_ID")
+				}
+				return nil
+			}
+			if len(args) == 2 && customers == "" && customer == "" {
+				return newUsageError(cmd, "the file of customers goes after -f: hookflow messages send %s -f %s", args[0], args[1])
+			}
+			return usageArgs(cmd, args)
+		},
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
+			distribution, idName := oldDistribution, "--distribution"
+			if len(args) == 1 {
+				distribution, idName = args[0], "DISTRIBUTION_ID"
+			}
 			if distribution == "" {
-				return errors.New("--distribution is required: the id of the distribution to send through")
+				return fmt.Errorf("%s is empty: give the id of the distribution to send through", idName)
+			}
+			if cmd.Flags().Changed("customers") && cmd.Flags().Changed("file") {
+				return newUsageError(cmd, "give the file of customers once, as -f FILE")
 			}
 			if (customers == "") == (customer == "") {
-				return errors.New("give --customers FILE or --customer JSON (one of them)")
+				return errors.New("give -f FILE (a file of customers) or --customer JSON (one of them)")
 			}
 			if delay != "" {
 				if _, err := distributions.ParseDuration(delay); err != nil {
@@ -107,12 +126,15 @@ message. At most 100,000 customers per message.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&distribution, "distribution", "", "id of the distribution to send through (required)")
-	f.StringVar(&customers, "customers", "", "file of customers: .csv, .jsonl/.ndjson (one object per line) or .json (an array); - for standard input")
+	f.StringVarP(&customers, "file", "f", "", "file of customers: .csv, .jsonl/.ndjson (one object per line) or .json (an array); - for standard input")
 	f.StringVar(&customer, "customer", "", "one customer as JSON, or @file")
 	f.StringVar(&delay, "delay", "", "wait this long before sending, during which the message can be canceled (default 10m; 0s sends at once)")
 	f.StringVar(&id, "id", "", "the message's id (default: one is made); sending again with the same id sends nothing new")
-	f.StringVar(&format, "format", "", "format of --customers: csv, jsonl or json (default: from the file's extension; jsonl for -)")
+	f.StringVar(&format, "format", "", "format of -f: csv, jsonl or json (default: from the file's extension; jsonl for -)")
+	f.StringVar(&oldDistribution, "distribution", "", "id of the distribution to send through (deprecated: give it as the argument)")
+	f.StringVar(&customers, "customers", "", "file of customers (deprecated: give it as -f)")
+	deprecateFlag(cmd, "distribution", "hookflow messages send DISTRIBUTION_ID")
+	deprecateFlag(cmd, "customers", "hookflow messages send DISTRIBUTION_ID -f FILE")
 	return cmd
 }
 
@@ -130,7 +152,7 @@ func jsonMessage(customer, customers json.RawMessage, delay, id string) (string,
 		in["customer"] = customer
 	} else {
 		if t := bytes.TrimSpace(customers); len(t) == 0 || t[0] != '[' {
-			return "", nil, errors.New("--customers: a .json file must hold an array of customer objects; use .jsonl for one object per line")
+			return "", nil, errors.New("-f: a .json file must hold an array of customer objects; use .jsonl for one object per line")
 		}
 		in["customers"] = customers
 	}
@@ -144,12 +166,12 @@ func jsonMessage(customer, customers json.RawMessage, delay, id string) (string,
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(in); err != nil {
-		return "", nil, fmt.Errorf("--customers: %w", err)
+		return "", nil, fmt.Errorf("-f: %w", err)
 	}
 	return "application/json", b.Bytes(), nil
 }
 
-// readCustomersFile reads --customers and says its content type.
+// readCustomersFile reads the file of customers (-f) and says its content type.
 func readCustomersFile(cmd *cobra.Command, file, format string) (string, []byte, error) {
 	if format == "" {
 		switch strings.ToLower(filepath.Ext(file)) {
@@ -174,7 +196,7 @@ func readCustomersFile(cmd *cobra.Command, file, format string) (string, []byte,
 	}
 	body, _, err := readInput(cmd, file, api.MaxMessageBytes, fmt.Sprintf("%d MiB is the limit of one message: split it", api.MaxMessageBytes>>20))
 	if err != nil {
-		return "", nil, fmt.Errorf("--customers: %w", err)
+		return "", nil, fmt.Errorf("-f: %w", err)
 	}
 	return contentType, body, nil
 }

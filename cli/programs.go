@@ -19,10 +19,10 @@ func newProgramsCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "programs", Aliases: []string{"program"}, Short: "Loyalty and referral program notifications (presets of distributions)"}
 	cmd.AddCommand(
 		newProgramPresetCommand(g, distributions.ProgramLoyalty,
-			`  hookflow programs loyalty --campaign camp_loyal --url https://example.com/hooks
-  hookflow programs loyalty --campaign camp_loyal --url https://example.com/hooks --notify points-added,reward-redeemed`),
+			`  hookflow programs loyalty camp_loyal --url https://example.com/hooks
+  hookflow programs loyalty camp_loyal --url https://example.com/hooks --notify points-added,reward-redeemed`),
 		newProgramPresetCommand(g, distributions.ProgramReferral,
-			`  hookflow programs referral --campaign camp_ref --url https://example.com/hooks --recipient both`),
+			`  hookflow programs referral camp_ref --url https://example.com/hooks --recipient both`),
 		newProgramsListCommand(g),
 		newProgramActionCommand(g, "pause", "Pause every notification of a program's campaign"),
 		newProgramActionCommand(g, "resume", "Resume every notification of a program's campaign"),
@@ -41,13 +41,25 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 		names = append(names, n.Name)
 	}
 	cmd := &cobra.Command{
-		Use:   program,
+		Use:   program + " CAMPAIGN_ID",
 		Short: fmt.Sprintf("Create (or update) the %s program notifications of a campaign", program),
 		Long: fmt.Sprintf("Creates one distribution per notification (%s), scoped to the campaign and labelled\n"+
 			"program=%s, campaign=ID, notification=NAME. Running it again updates them.", strings.Join(names, ", "), program),
 		Example: example,
-		Args:    usageArgs,
-		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("campaign") {
+				// The deprecated form: --campaign ID.
+				if len(args) > 0 {
+					return newUsageError(cmd, "give the campaign once: hookflow programs %s CAMPAIGN_ID", program)
+				}
+				return nil
+			}
+			return usageArgs(cmd, args)
+		},
+		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				req.Campaign = args[0]
+			}
 			if err := checkURLFlag("url", req.URL); err != nil {
 				return err
 			}
@@ -75,7 +87,6 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (required)")
 	f.StringVar(&req.URL, "url", "", "where the notifications are sent (required)")
 	f.StringArrayVar(&notify, "notify", nil, "notifications, of "+strings.Join(names, ", ")+" (default all; repeat the flag or separate with commas)")
 	f.StringVar(&version, "version", "", "payload version (default v2024-01-01)")
@@ -83,6 +94,8 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 	if program == distributions.ProgramReferral {
 		f.StringVar(&req.Recipient, "recipient", "", "whom the payload's customer is: referrer (default), referee or both")
 	}
+	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (deprecated: give it as the argument)")
+	deprecateFlag(cmd, "campaign", "hookflow programs "+program+" CAMPAIGN_ID --url URL")
 	return cmd
 }
 

@@ -49,7 +49,7 @@ func TestRequestsKeepTheUsersBytes(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"send", "--type", "customer.order.paid", "--data", `{"customer":{"name":"A <b> & c"}}`},
-		{"messages", "send", "--distribution", "distr_1", "--customer", `{"id":"c1","name":"A <b> & c"}`},
+		{"messages", "send", "distr_1", "--customer", `{"id":"c1","name":"A <b> & c"}`},
 		{"distributions", "create", "-f", doc},
 		{"distributions", "create", "--name", text, "--events", "customer.order.paid", "--url", "https://example.com/h", "--event-name", "X"},
 		{"distributions", "update", "distr_1", "-f", doc},
@@ -58,7 +58,7 @@ func TestRequestsKeepTheUsersBytes(t *testing.T) {
 		{"webhooks", "create", "-f", hook},
 		{"webhooks", "create", "--url", "https://example.com/h", "--events", "voucher.created", "--description", text},
 		{"webhooks", "update", "wh_1", "--description", text},
-		{"programs", "loyalty", "--campaign", "camp_1", "--url", "https://example.com/h?a=1&b=2"},
+		{"programs", "loyalty", "camp_1", "--url", "https://example.com/h?a=1&b=2"},
 		{"keys", "create", "--name", text, "--scope", "manage"},
 	} {
 		mu.Lock()

@@ -29,7 +29,7 @@ func TestBadFlagsSayWhatToWrite(t *testing.T) {
 			`--retry-schedule: "5" has no unit: write 5s, 5m or 5h; the flag takes voucherify, standard or intervals such as 10s,1m,5m`},
 		{append(create, "--url", "http://127.0.0.1:9000/hooks", "--timeout", "5"), `--timeout: "5" has no unit: write 5s, 5m or 5h`},
 		{[]string{"webhooks", "create", "--url", "localhost:9000", "--events", "voucher.created"}, `--url "localhost:9000": add the scheme, such as http://localhost:9000`},
-		{[]string{"programs", "loyalty", "--campaign", "c", "--url", "example.com/hooks"}, `--url "example.com/hooks": add the scheme, such as http://example.com/hooks`},
+		{[]string{"programs", "loyalty", "c", "--url", "example.com/hooks"}, `--url "example.com/hooks": add the scheme, such as http://example.com/hooks`},
 		{[]string{"programs", "pause", "loyal", "camp_1"}, `no program "loyal": did you mean loyalty? The programs are loyalty and referral`},
 		{[]string{"programs", "resume", "cashback", "camp_1"}, `no program "cashback": the programs are loyalty and referral`},
 		{[]string{"health", "--timeout", "5"}, `invalid argument "5" for "--timeout" flag: "5" has no unit: write 5s, 5m or 5h`},

@@ -62,7 +62,7 @@ func TestProgramsDocTable(t *testing.T) {
 	if !slices.Equal(documented, made) {
 		t.Errorf("%s's table of what each preset makes:\n got  %q\n want %q (what the presets make)", docPath, documented, made)
 	}
-	for _, campaign := range []string{"--campaign camp_loyal", "--campaign camp_ref"} {
+	for _, campaign := range []string{"loyalty  camp_loyal", "referral camp_ref"} {
 		if !strings.Contains(string(doc), campaign) {
 			t.Errorf("%s: the table is for %s, which its commands do not use", docPath, campaign)
 		}

@@ -212,7 +212,7 @@ func (a Action) validate(ps *problems, events []string) {
 		}
 	case ActionPublishCode:
 		// The campaign's id names the code pool the codes come from (hookflow codes import
-		// --campaign ID); the object itself is sent as the payload's campaign.
+		// CAMPAIGN_ID -f FILE); the object itself is sent as the payload's campaign.
 		if msg := checkObject(a.Campaign); msg != "" {
 			ps.add("action.campaign", "%s", msg)
 		} else {

@@ -42,7 +42,7 @@ func testPublishCodeE2E(t *testing.T, devArgs ...string) {
 	if err := os.WriteFile(file, []byte(strings.Join(pool, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := runCLI(t, d, "codes", "import", "--campaign", "camp_spring", file); !strings.Contains(out, "imported 5 code(s) into campaign camp_spring, 0 duplicate(s) skipped") {
+	if out := runCLI(t, d, "codes", "import", "camp_spring", "-f", file); !strings.Contains(out, "imported 5 code(s) into campaign camp_spring, 0 duplicate(s) skipped") {
 		t.Fatalf("import:\n%s", out)
 	}
 	status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
@@ -160,7 +160,7 @@ func testPublishCodeE2E(t *testing.T, devArgs ...string) {
 		t.Errorf("the distribution after an empty pool: %d %s", status, body)
 	}
 	var stats store.CodeStats
-	mustJSON(t, []byte(runCLI(t, d, "codes", "stats", "--campaign", "camp_spring", "-o", "json")), &stats)
+	mustJSON(t, []byte(runCLI(t, d, "codes", "stats", "camp_spring", "-o", "json")), &stats)
 	if stats != (store.CodeStats{Campaign: "camp_spring", Total: 5, Published: 5}) {
 		t.Errorf("stats %+v", stats)
 	}
@@ -174,7 +174,7 @@ func testPublishCodeE2E(t *testing.T, devArgs ...string) {
 	if err := os.WriteFile(refill, []byte("code,batch\nSPRING-F6,2\nSPRING-A1,2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := runCLI(t, d, "codes", "import", "--campaign", "camp_spring", refill); !strings.Contains(out, "imported 1 code(s) into campaign camp_spring, 1 duplicate(s) skipped") {
+	if out := runCLI(t, d, "codes", "import", "camp_spring", "-f", refill); !strings.Contains(out, "imported 1 code(s) into campaign camp_spring, 1 duplicate(s) skipped") {
 		t.Errorf("refill:\n%s", out)
 	}
 	// A delivery that failed for want of a code, sent again: it takes the new code (the
@@ -203,7 +203,7 @@ func testPublishCodeE2E(t *testing.T, devArgs ...string) {
 	if shown.Status != workflows.StatusDelivered {
 		t.Errorf("GET /v1/deliveries/%s after the retry: %s", noCode.DeliveryID, shown.Status)
 	}
-	mustJSON(t, []byte(runCLI(t, d, "codes", "stats", "--campaign", "camp_spring", "-o", "json")), &stats)
+	mustJSON(t, []byte(runCLI(t, d, "codes", "stats", "camp_spring", "-o", "json")), &stats)
 	if stats != (store.CodeStats{Campaign: "camp_spring", Total: 6, Published: 6}) {
 		t.Errorf("stats after the refill %+v", stats)
 	}

@@ -92,7 +92,7 @@ func TestDevDeliveryLog(t *testing.T) {
 	if err := os.WriteFile(file, []byte("EMPTY-NO-MORE\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	runCLI(t, d, "codes", "import", "--campaign", "camp_empty", file)
+	runCLI(t, d, "codes", "import", "camp_empty", "-f", file)
 	runCLI(t, d, "deliveries", "retry", noCode)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && shown.Status != workflows.StatusDelivered; time.Sleep(200 * time.Millisecond) {
 		out, shown = show(noCode)

@@ -55,7 +55,7 @@ func TestDevLegacyEnvelope(t *testing.T) {
 	if err := os.WriteFile(codes, []byte("LEGACY-1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	runCLI(t, d, "codes", "import", "--campaign", "camp_legacy", codes)
+	runCLI(t, d, "codes", "import", "camp_legacy", "-f", codes)
 
 	// The spec's section 5: the objects of customer.order.paid, then those of each action.
 	triggerObjects := []string{"customer", "referrer", "order", "redemption"}

@@ -70,7 +70,7 @@ func TestMessagesDev(t *testing.T) {
 	t.Run("a 2 s delay delivers after it, signed, with the distribution and the customer", func(t *testing.T) {
 		customer := `{"id":"cust_1","email":"ann@example.com","name":"Ann <& Co>","metadata":{"tier":"gold"}}`
 		posted := time.Now()
-		out := runCLI(t, d, "messages", "send", "--distribution", distr, "--customer", customer, "--delay", "2s", "-o", "json")
+		out := runCLI(t, d, "messages", "send", distr, "--customer", customer, "--delay", "2s", "-o", "json")
 		mustJSON(t, []byte(out), &sent)
 		if sent.Status != "scheduled" || sent.Total != 1 || sent.Delay != "2s" {
 			t.Fatalf("send: %s", out)
@@ -142,7 +142,7 @@ func TestMessagesDev(t *testing.T) {
 			t.Fatal(err)
 		}
 		var m api.MessageView
-		mustJSON(t, []byte(runCLI(t, d, "messages", "send", "--distribution", distr, "--customers", file, "--delay", "3s", "-o", "json")), &m)
+		mustJSON(t, []byte(runCLI(t, d, "messages", "send", distr, "-f", file, "--delay", "3s", "-o", "json")), &m)
 		if m.Total != 2 || m.Status != "scheduled" {
 			t.Fatalf("send %+v", m)
 		}
@@ -195,7 +195,7 @@ func TestMessagesDeliveredTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	var m api.MessageView
-	mustJSON(t, []byte(runCLI(t, d, "messages", "send", "--distribution", distr, "--customers", file, "--delay", "0s", "-o", "json")), &m)
+	mustJSON(t, []byte(runCLI(t, d, "messages", "send", distr, "-f", file, "--delay", "0s", "-o", "json")), &m)
 	recv.waitRequests(t, 5, time.Minute)
 	waitFor(t, 30*time.Second, func() bool { return getMessage(t, d.api, m.ID).Status == "sent" })
 	// All five in one workflow, which failed for one of them.

@@ -23,16 +23,16 @@ func TestDevPrograms(t *testing.T) {
 	c := d.client(t)
 	loyal, referral := newReceiver(t), newReceiver(t)
 
-	out := runCLI(t, d, "programs", "loyalty", "--campaign", "camp_loyal", "--url", loyal.URL+"/loyalty")
+	out := runCLI(t, d, "programs", "loyalty", "camp_loyal", "--url", loyal.URL+"/loyalty")
 	if !strings.Contains(out, "3 created, 0 updated") {
 		t.Fatalf("loyalty preset:\n%s", out)
 	}
-	out = runCLI(t, d, "programs", "referral", "--campaign", "camp_ref", "--url", referral.URL+"/referral", "--recipient", "both")
+	out = runCLI(t, d, "programs", "referral", "camp_ref", "--url", referral.URL+"/referral", "--recipient", "both")
 	if !strings.Contains(out, "4 created, 0 updated") {
 		t.Fatalf("referral preset:\n%s", out)
 	}
 	// Running a preset again changes nothing but the version: no second set.
-	if out := runCLI(t, d, "programs", "loyalty", "--campaign", "camp_loyal", "--url", loyal.URL+"/loyalty"); !strings.Contains(out, "0 created, 3 updated") {
+	if out := runCLI(t, d, "programs", "loyalty", "camp_loyal", "--url", loyal.URL+"/loyalty"); !strings.Contains(out, "0 created, 3 updated") {
 		t.Fatalf("loyalty preset again:\n%s", out)
 	}
 
