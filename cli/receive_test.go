@@ -40,20 +40,7 @@ func TestReceive(t *testing.T) {
 			req.Body = http.NoBody
 			req.ContentLength = 0
 		}
-		var resp *http.Response
-		var err error
-		for i := 0; i < 50; i++ { // the listener may not be up yet
-			if resp, err = http.DefaultClient.Do(req.Clone(context.Background())); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-			req.Body, _ = req.GetBody()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postWhenUp(t, req)
 	}
 	if code := post(`{"id":"whs_r1","data":{"a":1}}`, false); code != 503 {
 		t.Errorf("first attempt answered %d, want the --fail status 503", code)
@@ -98,25 +85,13 @@ func TestReceiveAcceptInvalid(t *testing.T) {
 		if err := payloads.SignHeaders(req.Header, []string{secret}, "whs_r2", time.Now(), []byte(`{"x":2}`)); err != nil {
 			t.Fatal(err)
 		}
-		var resp *http.Response
-		var err error
-		for i := 0; i < 50; i++ { // the listener may not be up yet
-			if resp, err = http.DefaultClient.Do(req.Clone(context.Background())); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-			req.Body, _ = req.GetBody()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		status := postWhenUp(t, req)
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-		if resp.StatusCode != tc.want {
-			t.Errorf("secret %v, accept-invalid %v: answered %d, want %d", tc.o.secret != "", tc.o.acceptInvalid, resp.StatusCode, tc.want)
+		if status != tc.want {
+			t.Errorf("secret %v, accept-invalid %v: answered %d, want %d", tc.o.secret != "", tc.o.acceptInvalid, status, tc.want)
 		}
 		if tc.o.secret != "" && !strings.Contains(out.String(), "DOES NOT VERIFY") {
 			t.Errorf("output:\n%s", out)
@@ -147,4 +122,24 @@ func freePort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// postWhenUp sends req to a receiver that may still be starting, trying for about a
+// second, and returns the answer's status.
+func postWhenUp(t *testing.T, req *http.Request) int {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	for i := 0; i < 50; i++ { // the listener may not be up yet
+		if resp, err = http.DefaultClient.Do(req.Clone(context.Background())); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+		req.Body, _ = req.GetBody()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
