@@ -349,11 +349,6 @@ func (o *Options) setUpSQLite(conf *config.Config) (isNew bool, err error) {
 			}
 		}
 	}
-	if o.DatabaseFile != "" {
-		if _, err := trimVisibilityIndexes(o.DatabaseFile); err != nil {
-			return false, fmt.Errorf("visibility indexes of %s: %w", o.DatabaseFile, err)
-		}
-	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
 	if err != nil {
 		return false, fmt.Errorf("namespace config: %w", err)
@@ -361,6 +356,13 @@ func (o *Options) setUpSQLite(conf *config.Config) (isNew bool, err error) {
 	ns.Detail.Config.Retention = durationpb.New(o.Retention)
 	if err := sqliteschema.CreateNamespaces(sqlConf, ns); err != nil {
 		return false, fmt.Errorf("create namespace %q: %w", o.Namespace, err)
+	}
+	// After the namespace exists: which Keyword columns keep their index depends on its
+	// search attributes.
+	if o.DatabaseFile != "" {
+		if _, err := trimVisibilityIndexes(o.DatabaseFile); err != nil {
+			return false, fmt.Errorf("visibility indexes of %s: %w", o.DatabaseFile, err)
+		}
 	}
 	return isNew, nil
 }
