@@ -15,9 +15,14 @@ func TestWebhooks(t *testing.T) {
 	var hook map[string]any
 	_ = json.Unmarshal(body, &hook)
 	id := hook["id"].(string)
+	// What GET showed, sent back unchanged, is no new revision.
+	shown, _ := json.Marshal(hook)
+	if status, _, body := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(shown)); status != 200 || !strings.Contains(string(body), `"revision":1`) {
+		t.Errorf("put of what was shown: %d %s, want 200 and revision 1", status, body)
+	}
 	hook["active"] = false
 	b, _ := json.Marshal(hook)
-	if status, _, body := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 200 || !strings.Contains(string(body), `"active":false`) {
+	if status, _, body := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 200 || !strings.Contains(string(body), `"active":false`) || !strings.Contains(string(body), `"revision":2`) {
 		t.Errorf("put: %d %s", status, body)
 	}
 	if status, e, _ := do(t, "PUT", srv.URL+"/v1/webhooks/"+id, string(b)); status != 409 || e.Type != "conflict" ||

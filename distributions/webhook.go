@@ -1,6 +1,8 @@
 package distributions
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -34,6 +36,20 @@ type ProjectWebhook struct {
 func DecodeWebhook(body []byte) (ProjectWebhook, error) {
 	w := ProjectWebhook{Active: true}
 	return w, decodeStrict(body, &w)
+}
+
+// SameSettings says whether w and o are the same project webhook settings: everything but
+// the id, the revision and the times of creation and change. An update that changes nothing
+// is not a new revision, as for distributions.
+func (w ProjectWebhook) SameSettings(o ProjectWebhook) bool {
+	return bytes.Equal(w.settingsJSON(), o.settingsJSON())
+}
+
+// settingsJSON is w as JSON without what SameSettings leaves out.
+func (w ProjectWebhook) settingsJSON() []byte {
+	w.ID, w.Revision, w.CreatedAt, w.UpdatedAt, w.HasSecret = "", 0, time.Time{}, time.Time{}, false
+	b, _ := json.Marshal(w)
+	return b
 }
 
 // Normalize fills the default payload version.

@@ -290,12 +290,16 @@ func (s *sqlStore) ListWebhooks(ctx context.Context) ([]distributions.ProjectWeb
 	return listDocs[distributions.ProjectWebhook](ctx, s, "webhooks")
 }
 
-// UpdateWebhook stores w as the next revision if w.Revision is the stored one.
+// UpdateWebhook stores w as the next revision if w.Revision is the stored one and w changes
+// a setting (distributions.ProjectWebhook.SameSettings); otherwise it returns the stored one.
 func (s *sqlStore) UpdateWebhook(ctx context.Context, w distributions.ProjectWebhook) (distributions.ProjectWebhook, error) {
 	if w.Revision == 0 {
 		return w, fmt.Errorf("%w: the update names no revision", ErrConflict)
 	}
 	out, _, err := updateDoc(ctx, s, "webhooks", w.ID, w.Revision, func(stored distributions.ProjectWebhook, next int) (distributions.ProjectWebhook, bool) {
+		if w.SameSettings(stored) {
+			return stored, false // nothing changed: no new revision
+		}
 		w.Revision, w.CreatedAt = next, stored.CreatedAt
 		return w, true
 	})
