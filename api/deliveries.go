@@ -118,7 +118,8 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 }
 
 // recoverDistribution sends again the failed and skipped deliveries of a live distribution
-// since a time: {"since": "2026-01-01T00:00:00Z", "limit": 1000}.
+// of the events that started since a time, and before another if given:
+// {"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "limit": 1000}.
 func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 	if s.Log == nil {
 		writeError(w, http.StatusNotImplemented, "not_implemented", "this server does not read the delivery log", "")
@@ -129,20 +130,41 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Since *time.Time `json:"since"`
-		Limit int        `json:"limit"`
+		Since json.RawMessage `json:"since"`
+		Until json.RawMessage `json:"until"`
+		Limit int             `json:"limit"`
 	}
+	const want = `want {"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "limit": 1000} (until and limit optional)`
 	if err := json.Unmarshal(body, &in); err != nil {
-		msg := err.Error()
+		msg, field := err.Error(), "since"
 		if syntax, ok := payloads.JSONSyntaxError(body, err); ok {
 			msg = syntax
 		}
-		writeError(w, http.StatusBadRequest, "invalid_request", "want {\"since\": \"2026-01-01T00:00:00Z\", \"limit\": 1000}: "+msg, "since")
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			field = typeErr.Field
+		}
+		writeError(w, http.StatusBadRequest, "invalid_request", want+": "+msg, field)
 		return
 	}
-	if in.Since == nil {
+	if len(in.Since) == 0 || string(in.Since) == "null" {
 		writeError(w, http.StatusBadRequest, "invalid_request", "since is required: recover what failed or was skipped since this time (RFC 3339)", "since")
 		return
+	}
+	var since, until time.Time
+	if err := json.Unmarshal(in.Since, &since); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "since: not an RFC 3339 time such as \"2026-01-01T00:00:00Z\": "+err.Error(), "since")
+		return
+	}
+	if len(in.Until) > 0 && string(in.Until) != "null" {
+		if err := json.Unmarshal(in.Until, &until); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request", "until: not an RFC 3339 time such as \"2026-01-02T00:00:00Z\": "+err.Error(), "until")
+			return
+		}
+		if !until.After(since) {
+			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("until (%s) must be after since (%s): recover what failed or was skipped from since up to until", until.Format(time.RFC3339), since.Format(time.RFC3339)), "until")
+			return
+		}
 	}
 	if in.Limit < 0 || in.Limit > deliverylog.MaxRecover {
 		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: must be between 1 and %d", deliverylog.MaxRecover), "limit")
@@ -157,7 +179,7 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		writeConflict(w, "status", fmt.Sprintf("distribution %s is %s", id, d.Status), fmt.Sprintf("resume it first (hookflow distributions resume %s)", id))
 		return
 	}
-	out, err := s.Log.Recover(r.Context(), id, *in.Since, in.Limit)
+	out, err := s.Log.Recover(r.Context(), id, since, until, in.Limit)
 	if err != nil {
 		s.internal(w, "recover distribution", err)
 		return

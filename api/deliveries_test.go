@@ -59,8 +59,12 @@ func (f *fakeLog) Resend(_ context.Context, id string) (deliverylog.Run, error) 
 	return deliverylog.Run{}, deliverylog.ErrNotFound
 }
 
-func (f *fakeLog) Recover(_ context.Context, id string, since time.Time, limit int) ([]deliverylog.Recovered, error) {
-	f.recovered = append(f.recovered, fmt.Sprint(id, " ", since.UTC().Format(time.RFC3339), " ", limit))
+func (f *fakeLog) Recover(_ context.Context, id string, since, until time.Time, limit int) ([]deliverylog.Recovered, error) {
+	to := "-"
+	if !until.IsZero() {
+		to = until.UTC().Format(time.RFC3339)
+	}
+	f.recovered = append(f.recovered, fmt.Sprint(id, " ", since.UTC().Format(time.RFC3339), " ", to, " ", limit))
 	return []deliverylog.Recovered{{DeliveryID: "whs_x", EventID: "evt_x", Resent: &deliverylog.Run{WorkflowID: "resend/whs_x/1"}}}, nil
 }
 
@@ -93,6 +97,10 @@ func TestResendAndRecover(t *testing.T) {
 		{`{}`, "since"},
 		{`{"since":"yesterday"}`, "since"},
 		{`{"since":"2026-01-01T00:00:00Z","limit":100000}`, "limit"},
+		{`{"since":"2026-01-01T00:00:00Z","until":"2026-01-01T00:00:00Z"}`, "until"},
+		{`{"since":"2026-01-02T00:00:00Z","until":"2026-01-01T00:00:00Z"}`, "until"},
+		{`{"since":"2026-01-01T00:00:00Z","until":"tomorrow"}`, "until"},
+		{`{"since":"2026-01-01T00:00:00Z","limit":"ten"}`, "limit"},
 		{`[`, "since"},
 	} {
 		if status, e, _ := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", bad.body); status != 400 || e.Field != bad.field {
@@ -107,7 +115,10 @@ func TestResendAndRecover(t *testing.T) {
 	if status, _, body := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T01:00:00+01:00","limit":10}`); status != 200 || !strings.Contains(string(body), "resend/whs_x/1") {
 		t.Errorf("recover: %d %s", status, body)
 	}
-	if len(log.recovered) != 1 || log.recovered[0] != d.ID+" 2026-01-01T00:00:00Z 10" {
+	if status, _, body := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T00:00:00Z","until":"2026-01-01T12:00:00-02:00"}`); status != 200 {
+		t.Errorf("recover with until: %d %s", status, body)
+	}
+	if len(log.recovered) != 2 || log.recovered[0] != d.ID+" 2026-01-01T00:00:00Z - 10" || log.recovered[1] != d.ID+" 2026-01-01T00:00:00Z 2026-01-01T14:00:00Z 0" {
 		t.Errorf("recovered %v", log.recovered)
 	}
 	if status, _, _ := do(t, "POST", srv.URL+"/v1/distributions/distr_missing/recover", `{"since":"2026-01-01T00:00:00Z"}`); status != 404 {

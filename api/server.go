@@ -51,7 +51,7 @@ type DeliveryLog interface {
 	Delivery(ctx context.Context, id string) (deliverylog.Delivery, error)
 	ListEvents(ctx context.Context, f deliverylog.EventFilter) (deliverylog.EventPage, error)
 	Resend(ctx context.Context, deliveryID string) (deliverylog.Run, error)
-	Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]deliverylog.Recovered, error)
+	Recover(ctx context.Context, distributionID string, since, until time.Time, limit int) ([]deliverylog.Recovered, error)
 }
 
 // MessageStarter starts and cancels the workflows of messages; the API's Starter provides

@@ -12,23 +12,32 @@ import (
 	"github.com/hookflow/hookflow/deliverylog"
 )
 
-// newRecoverCommand is `distributions recover ID --since TIME`.
+// newRecoverCommand is `distributions recover ID --since TIME [--until TIME]`.
 func newRecoverCommand(g *globalFlags) *cobra.Command {
-	var since string
+	var since, until string
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "recover ID --since TIME",
-		Short: "Send again every failed or skipped delivery of a live distribution since TIME",
+		Use:   "recover ID --since TIME [--until TIME]",
+		Short: "Send again every failed or skipped delivery of a live distribution since TIME (and before --until)",
 		Example: `  hookflow distributions resume distr_123
   hookflow distributions recover distr_123 --since 2026-11-27T08:00:00Z
-  hookflow distributions recover distr_123 --since 24h`,
+  hookflow distributions recover distr_123 --since 24h
+  hookflow distributions recover distr_123 --since 2026-11-27T08:00:00Z --until 2026-11-27T09:00:00Z`,
 		Args: usageArgs,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			at, err := parseSince(since, time.Now())
 			if err != nil {
 				return err
 			}
-			body, _ := jsonBody(map[string]any{"since": at, "limit": limit})
+			in := map[string]any{"since": at, "limit": limit}
+			if until != "" {
+				to, err := parseTimeFlag("until", until, time.Now())
+				if err != nil {
+					return err
+				}
+				in["until"] = to
+			}
+			body, _ := jsonBody(in)
 			var l api.List[deliverylog.Recovered]
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
 				return err
@@ -50,6 +59,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time, or a duration back from now such as 24h")
+	cmd.Flags().StringVar(&until, "until", "", "only events that started before this RFC 3339 time, or duration back from now (default: up to now)")
 	cmd.Flags().IntVar(&limit, "limit", deliverylog.MaxRecover, "send at most this many")
 	return cmd
 }

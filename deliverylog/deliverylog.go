@@ -707,10 +707,10 @@ type Recovered struct {
 const MaxRecover = 1000
 
 // Recover sends again every failed or skipped delivery to distributionID of the events that
-// started since then, oldest first, at most limit. A delivery whose latest run (it may have
+// started since then (and before until, unless until is zero), oldest first, at most limit. A delivery whose latest run (it may have
 // been sent again already) is not failed or skipped is left alone, so recovering twice
 // does not send twice what the first recovery delivered.
-func (l *Log) Recover(ctx context.Context, distributionID string, since time.Time, limit int) ([]Recovered, error) {
+func (l *Log) Recover(ctx context.Context, distributionID string, since, until time.Time, limit int) ([]Recovered, error) {
 	if !safeID.MatchString(distributionID) {
 		return nil, fmt.Errorf("distribution: %q is not a distribution or webhook id", distributionID)
 	}
@@ -720,6 +720,9 @@ func (l *Log) Recover(ctx context.Context, distributionID string, since time.Tim
 	query := fmt.Sprintf("%s = '%s' AND %s IN ('%s', '%s') AND StartTime >= '%s' AND WorkflowId STARTS_WITH 'event/'",
 		workflows.DistributionsKey.GetName(), distributionID, workflows.StatusKey.GetName(),
 		workflows.StatusFailed, workflows.StatusSkipped, since.UTC().Format(time.RFC3339Nano))
+	if !until.IsZero() {
+		query += fmt.Sprintf(" AND StartTime < '%s'", until.UTC().Format(time.RFC3339Nano))
+	}
 	// The deliveries to look at, oldest event first (the list is newest first): the event's
 	// delivery to the distribution, or for a workflow of many customers of a message, those
 	// of its deliveries to it that it did not deliver.

@@ -55,7 +55,11 @@ func TestDevRecover(t *testing.T) {
 	}
 	recv.setCodes(200)
 	runCLI(t, d, "distributions", "resume", distr.ID)
-	out := runCLI(t, d, "distributions", "recover", distr.ID, "--since", since)
+	// A window that ends before the events sends nothing.
+	if out := runCLI(t, d, "distributions", "recover", distr.ID, "--since", "2h", "--until", since); !strings.Contains(out, "0 of 0 deliveries sent again") {
+		t.Errorf("recover --until before the events:\n%s", out)
+	}
+	out := runCLI(t, d, "distributions", "recover", distr.ID, "--since", since, "--until", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
 	if !strings.Contains(out, "3 of 3 deliveries sent again") {
 		t.Fatalf("recover:\n%s", out)
 	}
