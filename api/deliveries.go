@@ -135,6 +135,12 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		Limit int             `json:"limit"`
 	}
 	const want = `want {"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "limit": 1000} (until and limit optional)`
+	// A misspelt key (sinse, untill) would otherwise be dropped, and recover would send
+	// more than was asked for: every unknown key is named, with the fields meant.
+	if unknown := distributions.FieldProblems(body, in); unknown != nil {
+		writeValidation(w, http.StatusBadRequest, unknown)
+		return
+	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		msg, field := err.Error(), "since"
 		if syntax, ok := payloads.JSONSyntaxError(body, err); ok {
