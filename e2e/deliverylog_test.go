@@ -259,3 +259,71 @@ func TestDevDeliveryLogFilterError(t *testing.T) {
 		}
 	}
 }
+
+// TestDevDeliveryLogTemplateWarnings: a delivery whose template names paths the event does
+// not have is delivered, and the warnings rendering made are in the delivery log, as the
+// user reads it: GET /v1/deliveries/{id} (the delivery's and its run's) and `hookflow
+// deliveries show` (text and -o json).
+func TestDevDeliveryLogTemplateWarnings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	d := startDev(t, t.TempDir(), nil)
+	c := d.client(t)
+	recv := newReceiver(t)
+	status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
+		"name": "Gift notes", "status": "live",
+		"trigger": map[string]any{"events": []string{"customer.order.paid"}},
+		"action":  map[string]any{"type": "plain_message"},
+		"webhook": map[string]any{"event_name": "Order-paid", "url": recv.URL,
+			// The event's order has neither: one renders as null, the other as "".
+			"template": `{"order": "{{order.id}}", "note": "{{order.metadata.gift_message}}", "wrapped": {{order.gift_wrap}}}`},
+	})
+	if status != 201 {
+		t.Fatalf("create the distribution with a template: %d %s", status, body)
+	}
+	var gift distributionOut
+	mustJSON(t, body, &gift)
+	warnings := []string{
+		"template: {{order.metadata.gift_message}} has no value in this event; rendered as an empty string",
+		"template: {{order.gift_wrap}} has no value in this event; rendered as null",
+	}
+
+	h := sendEvent(t, d, "evt_template")
+	var res workflows.DeliveryResult
+	waitWorkflow(t, c, h.WorkflowID, 30*time.Second, &res)
+	if res.Status != workflows.StatusDelivered || len(res.Deliveries) != 1 {
+		t.Fatalf("evt_template: %+v", res)
+	}
+	if got := recv.requests(); len(got) != 1 || !strings.Contains(string(got[0].body), `"note":"","wrapped":null`) {
+		t.Fatalf("the receiver got %d requests, want one with the missing paths empty and null: %v", len(got), got)
+	}
+
+	id := payloads.DeliveryID("evt_template", gift.ID)
+	var shown deliverylog.Delivery
+	// The visibility store lists the run a moment after it closed.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && shown.Status == ""; time.Sleep(200 * time.Millisecond) {
+		status, body := call(t, "GET", d.api+"/v1/deliveries/"+id, nil)
+		if status == 200 {
+			mustJSON(t, body, &shown)
+		} else if status != 404 {
+			t.Fatalf("GET /v1/deliveries/%s: %d %s", id, status, body)
+		}
+	}
+	if shown.Status != workflows.StatusDelivered || !slices.Equal(shown.Warnings, warnings) ||
+		len(shown.Runs) != 1 || !slices.Equal(shown.Runs[0].Warnings, warnings) {
+		t.Errorf("GET /v1/deliveries/%s: status %s, warnings %q, runs %s; want delivered with warnings %q", id, shown.Status, shown.Warnings, runsOf(shown), warnings)
+	}
+
+	out := runCLI(t, d, "deliveries", "show", id)
+	for _, w := range warnings {
+		if want := "  warning       " + w + "\n"; strings.Count(out, want) != 2 { // the delivery's, and its run's
+			t.Errorf("deliveries show %s does not print %q for the delivery and its run:\n%s", id, want, out)
+		}
+	}
+	var asJSON deliverylog.Delivery
+	mustJSON(t, []byte(runCLI(t, d, "deliveries", "show", id, "-o", "json")), &asJSON)
+	if !slices.Equal(asJSON.Warnings, warnings) {
+		t.Errorf("deliveries show %s -o json: warnings %q, want %q", id, asJSON.Warnings, warnings)
+	}
+}
