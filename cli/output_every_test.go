@@ -132,7 +132,9 @@ func TestOutputEveryCommand(t *testing.T) {
 		{path: "notifications list", yaml: true},
 		{path: "notifications read", args: func() []string { return []string{"ntf_out"} }, yaml: true},
 		{path: "programs loyalty", args: func() []string { return []string{"camp_loyal", "--url", "https://example.com/loyal"} }},
-		{path: "programs referral", args: func() []string { return []string{"camp_ref", "--url", "https://example.com/ref", "--recipient", "both"} }},
+		{path: "programs referral", args: func() []string {
+			return []string{"camp_ref", "--url", "https://example.com/ref", "--recipient", "both"}
+		}},
 		{path: "programs list", yaml: true},
 		{path: "programs pause", args: func() []string { return []string{"loyalty", "camp_loyal"} }},
 		{path: "programs resume", args: func() []string { return []string{"loyalty", "camp_loyal"} }},
