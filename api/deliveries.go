@@ -18,8 +18,8 @@ import (
 // one again, and recover what a distribution failed or skipped since a time. A server
 // without a Log answers 501 on these routes.
 
-// listDeliveries lists the events of the delivery log, newest first (within a page: see
-// deliverylog.ListEvents), a page at a time: ?status=failed, ?distribution=distr_...,
+// listDeliveries lists the events of the delivery log, running ones first, then closed ones,
+// most recently closed first (see deliverylog.ListEvents), a page at a time: ?status=failed, ?distribution=distr_...,
 // ?event_type=..., ?event=evt_... (one event), ?since=T&until=T (RFC 3339, on
 // the events' start times), ?limit=N, and ?page_token= from the previous page's
 // next_page_token.
