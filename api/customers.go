@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 )
 
@@ -41,6 +42,9 @@ type customerProblem struct {
 	kind  problemKind
 	field string
 	msg   string
+	// problems are, when there are several (unknown keys), each with its field; msg
+	// lists them all.
+	problems []distributions.Problem
 }
 
 func (p *customerProblem) Error() string {
@@ -109,6 +113,12 @@ func parseJSONMessage(body []byte) (messageRequest, *customerProblem) {
 		Customers []json.RawMessage `json:"customers"`
 	}
 	req := messageRequest{}
+	// Every unknown key is named at once, with its path and the fields meant, as the other
+	// bodies of the API do; the decoder would stop at the first. The customers themselves
+	// (raw JSON) take any key.
+	if unknown := distributions.FieldProblems(body, in); unknown != nil {
+		return req, &customerProblem{kind: invalidBody, msg: unknown.Error(), problems: unknown.Problems}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {

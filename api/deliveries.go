@@ -18,8 +18,8 @@ import (
 // one again, and recover what a distribution failed or skipped since a time. A server
 // without a Log answers 501 on these routes.
 
-// listDeliveries lists the events of the delivery log, newest first (within a page: see
-// deliverylog.ListEvents), a page at a time: ?status=failed, ?distribution=distr_...,
+// listDeliveries lists the events of the delivery log, running ones first, then closed ones,
+// most recently closed first (see deliverylog.ListEvents), a page at a time: ?status=failed, ?distribution=distr_...,
 // ?event_type=..., ?event=evt_... (one event), ?since=T&until=T (RFC 3339, on
 // the events' start times), ?limit=N, and ?page_token= from the previous page's
 // next_page_token.
@@ -135,6 +135,12 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		Limit int             `json:"limit"`
 	}
 	const want = `want {"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "limit": 1000} (until and limit optional)`
+	// A misspelt key (sinse, untill) would otherwise be dropped, and recover would send
+	// more than was asked for: every unknown key is named, with the fields meant.
+	if unknown := distributions.FieldProblems(body, in); unknown != nil {
+		writeValidation(w, http.StatusBadRequest, unknown)
+		return
+	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		msg, field := err.Error(), "since"
 		if syntax, ok := payloads.JSONSyntaxError(body, err); ok {

@@ -107,6 +107,16 @@ func TestResendAndRecover(t *testing.T) {
 			t.Errorf("recover %s: %d %+v", bad.body, status, e)
 		}
 	}
+	// A misspelt key would widen what recover sends: every unknown key is refused by name.
+	status, e, body := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T00:00:00Z","untill":"2026-01-02T00:00:00Z","limt":5}`)
+	if status != 400 || e.Type != "validation_error" || len(e.Problems) != 2 ||
+		e.Problems[0].Field != "limt" || !strings.Contains(e.Problems[0].Message, "did you mean limit?") ||
+		e.Problems[1].Field != "untill" || !strings.Contains(e.Problems[1].Message, "did you mean until?") {
+		t.Errorf("recover with unknown fields: %d %s", status, body)
+	}
+	if len(log.recovered) != 0 {
+		t.Errorf("recover with unknown fields recovered %v", log.recovered)
+	}
 	do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/pause", "")
 	if status, e, _ := do(t, "POST", srv.URL+"/v1/distributions/"+d.ID+"/recover", `{"since":"2026-01-01T00:00:00Z"}`); status != 409 || e.Type != "conflict" || !strings.Contains(e.Message, "resume it first (hookflow distributions resume "+d.ID+")") {
 		t.Errorf("recover of a paused distribution: %d %+v", status, e)

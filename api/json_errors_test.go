@@ -2,6 +2,9 @@ package api
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -27,5 +30,28 @@ func TestMalformedJSONSaysWhere(t *testing.T) {
 		if status != http.StatusBadRequest || !strings.Contains(detail.Message, where) {
 			t.Errorf("%s %s with malformed JSON: %d %s\nwant 400 saying %q", route.method, route.path, status, body, where)
 		}
+	}
+}
+
+// docMalformedJSON finds, in docs/messages.md, the malformed JSON example: the body in the
+// json block after "Malformed JSON" and the answer quoted after it.
+var docMalformedJSON = regexp.MustCompile("(?s)Malformed JSON is 400.*?```json\n(.*?)```.*?is answered `([^`]*)`")
+
+// TestMessagesDocMalformedJSON sends the malformed body of docs/messages.md to the
+// messages route and checks the answer is the one the doc quotes, byte position and all.
+func TestMessagesDocMalformedJSON(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "messages.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := docMalformedJSON.FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/messages.md has no malformed JSON example (a json block after \"Malformed JSON is 400\", then \"is answered `...`\")")
+	}
+	body, want := string(m[1]), string(m[2])
+	a := newMessagesAPI(t)
+	status, detail, answer := doWith(t, http.MethodPost, a.srv.URL+"/v1/distributions/distr_manual/messages", "application/json", body)
+	if status != http.StatusBadRequest || detail.Message != want {
+		t.Errorf("the doc's malformed body answered %d %s\nthe doc says 400 %q", status, answer, want)
 	}
 }

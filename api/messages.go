@@ -258,6 +258,10 @@ func readMessageRequest(w http.ResponseWriter, r *http.Request) (messageRequest,
 
 // writeCustomerProblem answers a problem of the body (customers.go).
 func writeCustomerProblem(w http.ResponseWriter, p *customerProblem) {
+	if p.problems != nil {
+		writeValidation(w, p.status(), &distributions.ValidationError{Problems: p.problems})
+		return
+	}
 	writeError(w, p.status(), errorType(p.status()), p.Error(), p.field)
 }
 

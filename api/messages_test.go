@@ -221,7 +221,10 @@ func TestMessageBadInputStoresNothing(t *testing.T) {
 		{"empty body", messagesPath, "", ``,
 			400, "", `empty body: send {"customer": {...}} or {"customers": [...]}`},
 		{"unknown field", messagesPath, "", `{"customer": {"id": "a"}, "dealy": "2s"}`,
-			400, "dealy", "dealy: unknown field: a message has customer or customers, delay and id"},
+			400, "dealy", "dealy: unknown field; did you mean delay?; known fields at this level: customer, customers, delay, id"},
+		{"every unknown field, not the first", messagesPath, "", `{"customer": {"id": "a", "anything": 1}, "dealy": "2s", "idd": "m1"}`,
+			400, "", "dealy: unknown field; did you mean delay?; known fields at this level: customer, customers, delay, id; " +
+				"idd: unknown field; did you mean id?; known fields at this level: customer, customers, delay, id"},
 		{"no customers field", messagesPath, "", `{"delay": "2s"}`,
 			400, "customers", `customers: is required: {"customer": {"id": "cust_1", ...}} or {"customers": [...]}, or send a file as application/x-ndjson or text/csv`},
 		{"both", messagesPath, "", `{"customer": {"id": "a"}, "customers": []}`,

@@ -42,7 +42,12 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	var limit int
 	var all bool
 	list := &cobra.Command{
-		Use: "list", Short: "List events of the delivery log, a page at a time, newest first within a page", Args: usageArgs,
+		Use: "list", Short: "List events of the delivery log, a page at a time: running ones first, then the closed ones, most recently closed first",
+		Long: `List events of the delivery log, a page at a time (--all: every page), in the order of
+Temporal's visibility store, the same across pages: the events still running first (newest
+started first), then the closed ones, most recently closed first. An old event still retrying
+so comes before a newer one that closed.`,
+		Args: usageArgs,
 		Example: `  hookflow deliveries list --status failed --since 24h
   hookflow deliveries list --distribution distr_123 --limit 20
   hookflow deliveries list --event evt_123

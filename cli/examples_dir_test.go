@@ -13,7 +13,7 @@ import (
 // TestExamplesApply: the files under examples/, which the README's tour uses, are what the
 // commands take: each distribution file applies (distributions apply -f) and each code
 // list imports into the campaign the README names (codes import). The customer files are
-// parsed by api's TestExampleCustomers; any other kind of file is an error here, so that a
+// parsed by api's TestExampleFiles; any other kind of file is an error here, so that a
 // new example is checked too.
 func TestExamplesApply(t *testing.T) {
 	files, err := filepath.Glob("../examples/*")

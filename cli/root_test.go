@@ -11,7 +11,7 @@ import (
 
 // TestOutputRefused: -o on a command that prints no data (a process that runs until
 // stopped) is an error that names --output, an unknown format too; the commands that print
-// data take every format (TestOutputHonoured).
+// data take every format (TestOutputHonoured, TestOutputEveryCommand).
 func TestOutputRefused(t *testing.T) {
 	h := &harness{t: t, env: map[string]string{}}
 	for _, args := range [][]string{

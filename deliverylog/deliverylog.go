@@ -253,14 +253,16 @@ func excerpt(s string) string {
 }
 
 // ListEvents lists the events of the delivery log that f selects, one page of at most
-// f.Limit (50 when unset), newest first by start time within the page. A filter that cannot
-// select anything, or a page token that the visibility store refuses, is an ErrInvalidFilter.
+// f.Limit (50 when unset), in the visibility store's order, the same on every page: the
+// events still running first (newest started first), then the closed ones, most recently
+// closed first (then newest started first). A filter that cannot select anything, or a page
+// token that the visibility store refuses, is an ErrInvalidFilter.
 //
-// The pages themselves come in the visibility store's order: Temporal's SQL visibility
-// (SQLite, PostgreSQL) refuses ORDER BY and lists running workflows first, then closed
-// ones by close time, newest first. So an event still retrying when the list is read comes
-// on the first page even when it is older than the rest; within a page, ListEvents sorts by
-// start time.
+// The order is Temporal's: its SQL visibility (SQLite, PostgreSQL) refuses ORDER BY and
+// pages by (close time, start time, run id), so no other order holds across pages without
+// reading every event first. An order of the page alone (by start time, say) would put a
+// page's events in one order and the pages in another; the page is kept as it comes
+// (docs/decisions.md).
 func (l *Log) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) {
 	q, err := f.Query()
 	if err != nil {
@@ -301,7 +303,6 @@ func (l *Log) ListEvents(ctx context.Context, f EventFilter) (EventPage, error) 
 		}
 		out = append(out, sum)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
 	if err := l.sentAgain(ctx, out); err != nil {
 		return EventPage{}, err
 	}

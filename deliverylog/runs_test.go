@@ -267,18 +267,21 @@ func TestDeliveryIDErrors(t *testing.T) {
 	}
 }
 
-// TestListEventsNewestFirst: the visibility store lists running workflows before closed
-// ones; a page is newest first by start time all the same.
-func TestListEventsNewestFirst(t *testing.T) {
-	exec := func(id string, start time.Time, closed bool) *workflowpb.WorkflowExecutionInfo {
+// TestListEventsInTheVisibilityOrder: a page keeps the visibility store's order, the one
+// its pages follow: running first, then closed by close time, most recent first; not
+// re-sorted by start time, which would give the page an order the pages do not have.
+func TestListEventsInTheVisibilityOrder(t *testing.T) {
+	exec := func(id string, start time.Time, closedAfter time.Duration) *workflowpb.WorkflowExecutionInfo {
 		e := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: id}, StartTime: timestamppb.New(start)}
-		if closed {
-			e.CloseTime = timestamppb.New(start.Add(time.Second))
+		if closedAfter > 0 {
+			e.CloseTime = timestamppb.New(start.Add(closedAfter))
 		}
 		return e
 	}
+	// As Temporal's SQL visibility lists them: the running one (the oldest), then the one
+	// that closed last though it started before the other closed one.
 	fake := &fakeTemporal{executions: []*workflowpb.WorkflowExecutionInfo{
-		exec("event/old_running", t0, false), exec("event/newest", t0.Add(2*time.Hour), true), exec("event/middle", t0.Add(time.Hour), true),
+		exec("event/old_running", t0, 0), exec("event/late_closer", t0.Add(time.Hour), 2*time.Hour), exec("event/early_closer", t0.Add(2*time.Hour), time.Second),
 	}}
 	page, err := (&Log{Client: fake}).ListEvents(context.Background(), EventFilter{})
 	if err != nil {
@@ -288,8 +291,8 @@ func TestListEventsNewestFirst(t *testing.T) {
 	for _, e := range page.Events {
 		got = append(got, e.WorkflowID)
 	}
-	if strings.Join(got, " ") != "event/newest event/middle event/old_running" {
-		t.Errorf("ListEvents: %v, want newest first", got)
+	if want := "event/old_running event/late_closer event/early_closer"; strings.Join(got, " ") != want {
+		t.Errorf("ListEvents: %v, want the visibility store's order %s", got, want)
 	}
 }
 

@@ -15,9 +15,10 @@ import (
 // TestFaultStoreRestarted runs `hookflow dev` with its store on a PostgreSQL server of the
 // test's own and, while a stream of events flows, restarts that server twice: once at once
 // (pg_ctl restart -m immediate) and once held down for five seconds (stop -m immediate,
-// start). Every event reads the distributions from the store (LoadCandidates) and every POST
-// reads its distribution's secrets, so nothing is delivered while the store is down. Intake
-// goes to Temporal only and must go on accepting events; /readyz must report the store
+// start). The API reads an event's distributions from the store at intake; an event accepted
+// while the store is down is started without them and its workflow reads them once the store
+// answers, and every POST reads its distribution's secrets, so nothing is delivered while the
+// store is down. Intake must go on accepting events; /readyz must report the store
 // down and the store's routes answer a 5xx at once; after, everything works again without a
 // restart of hookflow. Every event must end delivered, exactly once per webhook-id: the
 // store is read before a POST and nothing is written to it after one, and the worker is not
