@@ -278,8 +278,14 @@ func TestDev(t *testing.T) {
 			`(?m)^hookflow_attempt_duration_seconds_bucket\{`,
 			`(?m)^hookflow_delivery_latency_seconds_count\{[^}]*\} [1-9]`,
 			`(?m)^hookflow_notifications_sent_total\{[^}]*channel="in_app"[^}]*\} 1$`,
-			`(?m)^temporal_workflow_completed\{`,
-			`(?m)^temporal_activity_execution_latency_bucket\{`,
+			`(?m)^hookflow_distribution_deliveries_total\{[^}]*result="delivered"[^}]*\} [1-9]`,
+			// Temporal's Prometheus naming, which its dashboards query.
+			`(?m)^temporal_workflow_completed_total\{`,
+			`(?m)^temporal_request_total\{`,
+			`(?m)^temporal_activity_execution_latency_seconds_bucket\{`,
+			`(?m)^# HELP hookflow_deliveries_total `,
+			`(?m)^process_cpu_seconds_total `,
+			`(?m)^go_gc_duration_seconds\{`,
 			`(?m)^process_resident_memory_bytes [1-9]`,
 		} {
 			if !regexp.MustCompile(want).MatchString(text) {
