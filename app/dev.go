@@ -25,6 +25,9 @@ type DevConfig struct {
 	TemporalPort int    // the embedded frontend's
 	UIPort       int    // the Web UI's; 0 runs no UI
 	HTTP         string // the API's listen address
+	// MetricsListen is the listen address of /metrics (DefaultDevMetricsAddr: a free
+	// loopback port, shown in the banner); empty for none.
+	MetricsListen string
 	// AllowTargets admit webhook targets in these CIDR prefixes; loopback is always
 	// admitted in dev.
 	AllowTargets []string
@@ -114,6 +117,10 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	ml, err := p.listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		return err
+	}
 
 	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
 	requireKeys := cfg.RequireAPIKey || !api.IsLoopbackListen(cfg.HTTP)
@@ -175,11 +182,12 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	p.onClose(w.Stop)
 	p.startStorePruner(ctx, st, cfg.StoreRetention, StorePruneInterval, logger)
 
-	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
-	// /codec with a key.
+	// The same handler as `hookflow api`: the API, with /livez and /readyz, and /codec with
+	// a key; /metrics on a listener of its own.
 	p.health = newHealth(c, srv.Namespace(), st)
 	emailConfigured := mailer != nil
 	p.serve("API server", apiListener, p.health.handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, cdc, UIOrigins(uiURL), &emailConfigured)))
+	metricsURL, metricsRow := p.serveMetrics(ml, "hookflow, the Temporal SDK, Go, process")
 
 	b := &Banner{Title: "hookflow dev is running"}
 	b.Row("API", "%s", apiURL)
@@ -189,6 +197,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	} else {
 		b.Row("Web UI", "off (--ui-port 0)")
 	}
+	b.Row("Metrics", "%s", metricsRow)
 	b.Row("Data dir", "%s", cfg.DataDir)
 	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	if cfg.TemporalDatabaseURL != "" {
@@ -223,6 +232,6 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 	b.Notes = []string{"Ctrl-C stops it; deliveries still retrying resume at the next start."}
 	p.ready(b, Ready{API: apiURL, Temporal: srv.HostPort(), Namespace: srv.Namespace(), TaskQueue: workflows.TaskQueue,
-		UI: uiURL, DataDir: cfg.DataDir, ProjectID: proj.ID})
+		UI: uiURL, DataDir: cfg.DataDir, ProjectID: proj.ID, Metrics: metricsURL})
 	return p.run(ctx, 10*time.Second, nil)
 }

@@ -58,10 +58,6 @@ func (h *health) handler(next http.Handler) http.Handler {
 		next = http.NotFoundHandler()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/metrics" {
-			Metrics.ServeHTTP(w, r)
-			return
-		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead || r.URL.Path != "/livez" && r.URL.Path != "/readyz" {
 			next.ServeHTTP(w, r)
 			return

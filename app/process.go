@@ -39,6 +39,8 @@ type Ready struct {
 	DataDir string `json:"data_dir,omitempty"`
 	// ProjectID is the installation's project id (dev).
 	ProjectID string `json:"project_id,omitempty"`
+	// Metrics is the URL of the Prometheus exposition (--metrics-listen), empty when off.
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // ParseReady reads a ready line (ReadyPrefix and JSON); ok is false for any other line.
@@ -152,6 +154,33 @@ func (p *process) serve(what string, l net.Listener, h http.Handler) {
 			p.fail(fmt.Errorf("%s: %w", what, err))
 		}
 	}()
+}
+
+// listenMetrics listens on addr, the --metrics-listen address; empty is no metrics
+// endpoint (nil listener).
+func (p *process) listenMetrics(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("%s %q: want host:port such as %s, or empty for none", metricsFlag, addr, DefaultAPIMetricsAddr)
+	}
+	return p.listen(metricsFlag, addr)
+}
+
+// serveMetrics serves GET /metrics (the process's registry, Metrics) on l, a listener of
+// its own: the exposition is never on the public API's listener. It returns the URL of
+// /metrics, and the banner's row on it; "" and the row of an endpoint that is off when l
+// is nil.
+func (p *process) serveMetrics(l net.Listener, what string) (url, row string) {
+	if l == nil {
+		return "", "off (" + metricsFlag + ")"
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+MetricsPath, Metrics)
+	p.serve("metrics endpoint", l, mux)
+	url = "http://" + l.Addr().String() + MetricsPath
+	return url, url + " (Prometheus: " + what + ")"
 }
 
 // ready prints the banner and then the ready line.

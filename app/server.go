@@ -32,6 +32,8 @@ type ServerConfig struct {
 	// CodecEndpoint is hookflow api's codec endpoint, for the Web UI to show encrypted
 	// payloads.
 	CodecEndpoint string
+	// MetricsListen is the listen address of /metrics; empty for none.
+	MetricsListen string
 }
 
 // MinRetention is the shortest namespace retention Temporal takes (its
@@ -107,11 +109,16 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 		}
 		p.onClose(release)
 	}
+	ml, err := p.listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		return err
+	}
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	p.onClose(srv.Stop)
+	metricsURL, metricsRow := p.serveMetrics(ml, "Go, process")
 
 	b := &Banner{Title: "hookflow server is running"}
 	b.Row("Temporal", "%s (namespace %s)", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.TemporalPort)), srv.Namespace())
@@ -126,6 +133,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 	b.Row("Persistence", "%s", persistence)
 	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	b.Row("Log", "%s", opts.LogFile)
+	b.Row("Metrics", "%s", metricsRow)
 	if ip := net.ParseIP(cfg.IP); !ip.IsLoopback() {
 		b.Warn("Temporal and its Web UI listen on %s without authentication", cfg.IP)
 	}
@@ -133,6 +141,6 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 		"Workers and the API connect with --temporal-address " + srv.HostPort() + ".",
 		"Ctrl-C or SIGTERM stops it.",
 	}
-	p.ready(b, Ready{Temporal: srv.HostPort(), Namespace: srv.Namespace(), UI: srv.UIURL(), DataDir: cfg.DataDir})
+	p.ready(b, Ready{Temporal: srv.HostPort(), Namespace: srv.Namespace(), UI: srv.UIURL(), DataDir: cfg.DataDir, Metrics: metricsURL})
 	return p.run(ctx, time.Second, nil)
 }

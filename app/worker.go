@@ -24,6 +24,8 @@ type WorkerConfig struct {
 	AllowTargets []string
 	// Health is the listen address of /livez and /readyz; empty for none.
 	Health string
+	// MetricsListen is the listen address of /metrics; empty for none.
+	MetricsListen string
 	// UIURL is the Temporal Web UI's base URL, for links in failure notifications.
 	UIURL string
 	// StopTimeout is how long activities in flight may run on after a stop.
@@ -72,6 +74,10 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 			return err
 		}
 	}
+	ml, err := p.listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		return err
+	}
 	st, c, err := p.connect(ctx, cfg.DatabaseURL, t, logger, cfg.LogFormat, stderr)
 	if err != nil {
 		return err
@@ -98,6 +104,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 		healthURL = "http://" + healthListener.Addr().String()
 		p.serve("health endpoint", healthListener, p.health.handler(nil))
 	}
+	metricsURL, metricsRow := p.serveMetrics(ml, "hookflow, the Temporal SDK, Go, process")
 
 	b := &Banner{Title: "hookflow worker is running"}
 	b.Row("Temporal", "%s (namespace %s, task queue %s%s)", t.Address, t.Namespace, t.TaskQueue, t.transportNote())
@@ -110,6 +117,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	} else {
 		b.Row("Health", "off (--health)")
 	}
+	b.Row("Metrics", "%s", metricsRow)
 	if cfg.SMTPURL != "" {
 		b.Row("E-mail", "%s, from %s, EHLO %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom, mailer.Helo())
 	} else {
@@ -121,7 +129,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 		b.Row("Targets", "public addresses only (--allow-target admits more)")
 	}
 	b.Notes = []string{fmt.Sprintf("SIGTERM or Ctrl-C stops it once the activities in flight finish (at most %s).", cfg.StopTimeout)}
-	p.ready(b, Ready{Temporal: t.Address, Namespace: t.Namespace, TaskQueue: t.TaskQueue, Health: healthURL})
+	p.ready(b, Ready{Temporal: t.Address, Namespace: t.Namespace, TaskQueue: t.TaskQueue, Health: healthURL, Metrics: metricsURL})
 
 	// Not ready from the stop on, so that a load balancer or orchestrator sends nothing
 	// new, but the health endpoint stays up while the activities drain.

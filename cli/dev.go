@@ -33,6 +33,7 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 	f.IntVar(&cfg.TemporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
 	f.IntVar(&cfg.UIPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
 	f.StringVar(&cfg.HTTP, "http", app.DefaultAPIAddr, "listen address of the hookflow API")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", app.DefaultDevMetricsAddr, "listen address of /metrics (Prometheus); the default takes a free loopback port, shown in the banner; empty for none")
 	f.Var(&secretValue{p: &cfg.DatabaseURL}, "database-url",
 		"hookflow's own store: postgres://... or a SQLite file (default hookflow.db in --data-dir)")
 	f.Var(&secretValue{p: &cfg.TemporalDatabaseURL}, "temporal-database-url",

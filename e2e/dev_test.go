@@ -266,7 +266,14 @@ func TestDev(t *testing.T) {
 		if status, body := call(t, "GET", d.api+"/readyz", nil); status != 200 || !strings.Contains(string(body), `"ready"`) {
 			t.Errorf("dev /readyz: %d %s", status, body)
 		}
-		status, body := call(t, "GET", d.api+"/metrics", nil)
+		// Not on the API's listener: the API's own 404.
+		if status, body := call(t, "GET", d.api+"/metrics", nil); status != 404 || strings.Contains(string(body), "hookflow_") {
+			t.Errorf("dev: GET /metrics on the API: %d %s", status, body)
+		}
+		if !strings.Contains(d.output.String(), "Metrics         "+d.ready.Metrics+" ") || !strings.HasPrefix(d.ready.Metrics, "http://127.0.0.1:") {
+			t.Errorf("dev's banner does not show its metrics URL %q:\n%s", d.ready.Metrics, d.output)
+		}
+		status, body := call(t, "GET", d.ready.Metrics, nil)
 		text := string(body)
 		// Series carry the SDK's tags too (namespace, task queue, ...): match the name and
 		// the label that matters.
