@@ -146,11 +146,15 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		Retention:        cfg.Retention,
 		SearchAttributes: workflows.SearchAttributes,
 		CodecEndpoint:    codecEndpoint,
+		Metrics:          ml != nil,
 	})
 	if err != nil {
 		return err
 	}
 	p.onClose(srv.Stop)
+	if g := srv.Metrics(); g != nil {
+		p.onClose(Metrics.AddGatherer(g))
+	}
 
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
@@ -187,7 +191,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	p.health = newHealth(c, srv.Namespace(), st)
 	emailConfigured := mailer != nil
 	p.serve("API server", apiListener, p.health.handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, cdc, UIOrigins(uiURL), &emailConfigured)))
-	metricsURL, metricsRow := p.serveMetrics(ml, "hookflow, the Temporal SDK, Go, process")
+	metricsURL, metricsRow := p.serveMetrics(ml, "hookflow, the Temporal SDK, the embedded Temporal server, Go, process")
 
 	b := &Banner{Title: "hookflow dev is running"}
 	b.Row("API", "%s", apiURL)

@@ -113,12 +113,16 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opts.Metrics = ml != nil
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	p.onClose(srv.Stop)
-	metricsURL, metricsRow := p.serveMetrics(ml, "Go, process")
+	if g := srv.Metrics(); g != nil {
+		p.onClose(Metrics.AddGatherer(g))
+	}
+	metricsURL, metricsRow := p.serveMetrics(ml, "the Temporal server's own, Go, process")
 
 	b := &Banner{Title: "hookflow server is running"}
 	b.Row("Temporal", "%s (namespace %s)", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.TemporalPort)), srv.Namespace())

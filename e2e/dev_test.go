@@ -262,7 +262,7 @@ func TestDev(t *testing.T) {
 		}
 	})
 
-	t.Run("metrics name deliveries, attempts, latency, notifications and the SDK's worker", func(t *testing.T) {
+	t.Run("metrics name deliveries, attempts, latency, notifications, the SDK's worker and the server", func(t *testing.T) {
 		if status, body := call(t, "GET", d.api+"/readyz", nil); status != 200 || !strings.Contains(string(body), `"ready"`) {
 			t.Errorf("dev /readyz: %d %s", status, body)
 		}
@@ -273,8 +273,8 @@ func TestDev(t *testing.T) {
 		if !strings.Contains(d.output.String(), "Metrics         "+d.ready.Metrics+" ") || !strings.HasPrefix(d.ready.Metrics, "http://127.0.0.1:") {
 			t.Errorf("dev's banner does not show its metrics URL %q:\n%s", d.ready.Metrics, d.output)
 		}
-		status, body := call(t, "GET", d.ready.Metrics, nil)
-		text := string(body)
+		// The embedded server reports its series once a second: wait for them.
+		status, text := waitMetrics(t, d.ready.Metrics, `(?m)^service_requests\{`)
 		// Series carry the SDK's tags too (namespace, task queue, ...): match the name and
 		// the label that matters.
 		for _, want := range []string{
@@ -294,6 +294,9 @@ func TestDev(t *testing.T) {
 			`(?m)^process_cpu_seconds_total `,
 			`(?m)^go_gc_duration_seconds\{`,
 			`(?m)^process_resident_memory_bytes [1-9]`,
+			// The embedded Temporal server's own, as its Prometheus reporter names them.
+			`(?m)^service_requests\{[^}]*operation="StartWorkflowExecution"`,
+			`(?m)^persistence_latency_bucket\{`,
 		} {
 			if !regexp.MustCompile(want).MatchString(text) {
 				t.Errorf("/metrics lacks %s", want)

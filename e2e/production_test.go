@@ -103,6 +103,11 @@ func runProduction(t *testing.T, s productionSetup) {
 		return args
 	}})
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", server.ports[0])
+	// The server's own metrics, on its metrics listener.
+	if status, text := waitMetrics(t, server.ready.Metrics, `(?m)^service_requests\{`); status != 200 ||
+		!regexp.MustCompile(`(?m)^service_requests\{`).MatchString(text) || !strings.Contains(text, "\nprocess_cpu_seconds_total ") {
+		t.Errorf("GET %q, the server's metrics: %d\n%.2000s", server.ready.Metrics, status, text)
+	}
 	if !strings.Contains(server.output.String(), "Temporal        "+temporalAddr) {
 		t.Errorf("server banner does not name %s:\n%s", temporalAddr, server.output)
 	}
