@@ -19,6 +19,7 @@ type APIConfig struct {
 	MetricsListen string
 	StopTimeout   time.Duration // how long requests in flight may take to finish on a stop
 	LogFormat     string        // json or text
+	LogLevel      string        // debug, info (when empty), warn or error
 	// RequireAPIKey requires API keys; false is allowed only on a loopback HTTP.
 	RequireAPIKey bool
 	// UIURL is the Temporal Web UI's base URL: with encryption keys, its origin may call
@@ -28,7 +29,7 @@ type APIConfig struct {
 
 // RunAPI runs `hookflow api` until ctx ends, then lets the requests in flight finish.
 func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error {
-	logger, err := serviceLogger(cfg.LogFormat, cfg.DatabaseURL, stderr)
+	logger, err := serviceLogger(cfg.LogFormat, cfg.LogLevel, cfg.DatabaseURL, stderr)
 	if err != nil {
 		return err
 	}

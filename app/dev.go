@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -47,6 +46,9 @@ type DevConfig struct {
 	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
 	// ever.
 	StoreRetention time.Duration
+	// LogFormat is text (when empty) or json; LogLevel debug, info (when empty), warn or
+	// error. The access log of the API and metrics listeners is at info.
+	LogFormat, LogLevel string
 }
 
 // DefaultDataDir is per user: $XDG_DATA_HOME/hookflow, ~/.local/share/hookflow on Linux,
@@ -67,7 +69,18 @@ func DefaultDataDir() string {
 // RunDev runs `hookflow dev` until ctx ends: an embedded Temporal server persisted under
 // DataDir, the Web UI, a worker and the API, all on one client.
 func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logFormat := cfg.LogFormat
+	if logFormat == "" {
+		logFormat = "text"
+	}
+	level, err := ParseLogLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger, err := NewLogger(logFormat, stderr, level)
+	if err != nil {
+		return err
+	}
 	if cfg.UIPort < 0 || cfg.UIPort > 65535 {
 		return fmt.Errorf("--ui-port %d: not a port", cfg.UIPort)
 	}
@@ -102,6 +115,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 
 	p := newProcess("dev", stdout)
+	p.logger = logger
 	defer p.close()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
@@ -171,7 +185,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 
 	temporal.Address, temporal.Namespace = srv.HostPort(), srv.Namespace()
-	c, err := temporal.Dial(ctx, nil, NewSDKLogger("text", stderr))
+	c, err := temporal.Dial(ctx, nil, NewSDKLogger(logFormat, stderr))
 	if err != nil {
 		return err
 	}

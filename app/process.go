@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hookflow/hookflow/api"
 )
 
 // ReadyPrefix begins the last line a long-running process prints on standard output once
@@ -102,7 +104,8 @@ type process struct {
 	failed chan error
 	// health, when set, answers "stopping" from the moment the process begins to stop.
 	health *health
-	// logger, when set, hears of requests cut off at the stop timeout.
+	// logger, when set, hears of requests cut off at the stop timeout and keeps the access
+	// log of every listener.
 	logger *slog.Logger
 }
 
@@ -146,8 +149,14 @@ func (p *process) listen(flag, addr string) (net.Listener, error) {
 
 // serve serves h on l until the process stops; what (such as "API server") names the server
 // in the error that ends the process if serving fails.
+//
+// Every request gets an id and, with a logger, a line in the access log (api.AccessLog).
 func (p *process) serve(what string, l net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	logger := p.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	srv := &http.Server{Handler: api.AccessLog(logger, h), ReadHeaderTimeout: 10 * time.Second}
 	p.servers = append(p.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -34,6 +34,10 @@ type ServerConfig struct {
 	CodecEndpoint string
 	// MetricsListen is the listen address of /metrics; empty for none.
 	MetricsListen string
+	// LogFormat (json when empty, or text) and LogLevel (info when empty) are those of
+	// hookflow's own log: the access log of the metrics listener. The Temporal server logs
+	// to temporal.log in DataDir.
+	LogFormat, LogLevel string
 }
 
 // MinRetention is the shortest namespace retention Temporal takes (its
@@ -54,7 +58,19 @@ func retentionNote(d time.Duration) string {
 }
 
 // RunServer runs `hookflow server` until ctx ends.
-func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
+func RunServer(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) error {
+	logFormat := cfg.LogFormat
+	if logFormat == "" {
+		logFormat = "json"
+	}
+	level, err := ParseLogLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger, err := NewLogger(logFormat, stderr, level)
+	if err != nil {
+		return err
+	}
 	if cfg.TemporalPort <= 0 || cfg.TemporalPort > 65535 {
 		return fmt.Errorf("--temporal-port %d: not a port", cfg.TemporalPort)
 	}
@@ -99,6 +115,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 	}
 
 	p := newProcess("server", stdout)
+	p.logger = logger
 	defer p.close()
 	if opts.DatabaseFile != "" {
 		// Two servers on one SQLite file would corrupt each other's state; PostgreSQL

@@ -35,6 +35,7 @@ type WorkerConfig struct {
 	MaxConcurrentActivities    int
 	MaxConcurrentWorkflowTasks int
 	LogFormat                  string // json or text
+	LogLevel                   string // debug, info (when empty), warn or error
 	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
 	// ever.
 	StoreRetention time.Duration
@@ -43,7 +44,7 @@ type WorkerConfig struct {
 // RunWorker runs `hookflow worker` until ctx ends, then stops polling and lets the
 // activities in flight finish.
 func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) error {
-	logger, err := serviceLogger(cfg.LogFormat, cfg.DatabaseURL, stderr)
+	logger, err := serviceLogger(cfg.LogFormat, cfg.LogLevel, cfg.DatabaseURL, stderr)
 	if err != nil {
 		return err
 	}
@@ -67,6 +68,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	}
 
 	p := newProcess("worker", stdout)
+	p.logger = logger
 	defer p.close()
 	var healthListener net.Listener
 	if cfg.Health != "" {

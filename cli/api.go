@@ -38,6 +38,7 @@ serves the Prometheus metrics.`,
 	f.BoolVar(&cfg.RequireAPIKey, "require-api-key", true, "require API keys (hookflow keys create); false is allowed only on a loopback --http")
 	durationVar(f, &cfg.StopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	f.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.UIURL, "ui-url", "", "Temporal Web UI base URL, such as https://temporal.example.com: with --encryption-key, its origin may call the codec endpoint /codec from the browser")
 	addConfigFlags(cmd)
 	return noOutput(cmd)

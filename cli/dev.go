@@ -47,6 +47,8 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 	durationVar(f, &cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
 	registerEncryptionKey(f, &cfg.EncryptionKeys)
 	f.Lookup("encryption-key").Usage += "; the Web UI decrypts through the API's /codec"
+	f.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addConfigFlags(cmd)
 	return noOutput(cmd)
 }

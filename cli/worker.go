@@ -44,6 +44,7 @@ serves the Prometheus metrics.`,
 	f.IntVar(&cfg.MaxConcurrentActivities, "max-concurrent-activities", 0, "activities (webhook posts) run at once (0: the SDK's default, 1000)")
 	f.IntVar(&cfg.MaxConcurrentWorkflowTasks, "max-concurrent-workflow-tasks", 0, "workflow tasks run at once (0: the SDK's default, 1000)")
 	f.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	durationVar(f, &cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
 	addConfigFlags(cmd)
 	return noOutput(cmd)

@@ -307,6 +307,38 @@ func TestDev(t *testing.T) {
 		}
 	})
 
+	t.Run("request ids on answers and error bodies, and an access log line for each", func(t *testing.T) {
+		status, body, header := callFull(t, "GET", d.api+"/v1/distributions/dis_none", nil, map[string]string{"X-Request-Id": "e2e-req-1"})
+		var e struct {
+			Error struct {
+				RequestID string `json:"request_id"`
+			} `json:"error"`
+		}
+		mustJSON(t, body, &e)
+		if status != 404 || header.Get("X-Request-Id") != "e2e-req-1" || e.Error.RequestID != "e2e-req-1" {
+			t.Errorf("GET a missing distribution with a request id: %d %v %s", status, header, body)
+		}
+		status, _, header = callFull(t, "GET", d.api+"/v1/distributions", nil, map[string]string{"X-Request-Id": "bad id; drop"})
+		made := header.Get("X-Request-Id")
+		if status != 200 || !regexp.MustCompile(`^req_[0-9a-f]{24}$`).MatchString(made) {
+			t.Errorf("an insane request id is replaced: %d %q", status, made)
+		}
+		for _, want := range []string{
+			`(?m)msg=request method=GET route="GET /v1/distributions/\{id\}" status=404 bytes=[1-9][0-9]* duration_ms=[0-9.]+ request_id=e2e-req-1$`,
+			`(?m)msg=request method=GET route="GET /v1/distributions" status=200 bytes=[1-9][0-9]* duration_ms=[0-9.]+ request_id=` + made + `$`,
+		} {
+			// The log line follows the answer, and the process's stderr reaches the test
+			// through a pipe: wait for it.
+			re := regexp.MustCompile(want)
+			for deadline := time.Now().Add(10 * time.Second); !re.MatchString(d.output.String()) && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !re.MatchString(d.output.String()) {
+				t.Errorf("dev's log lacks %s:\n%s", want, d.output)
+			}
+		}
+	})
+
 	t.Run("a duplicate event id delivers once", func(t *testing.T) {
 		recv := newReceiver(t)
 		createDistribution(t, d, recv.URL, nil)
