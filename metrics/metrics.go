@@ -116,7 +116,10 @@ func NewRegistry() *Registry {
 	return r
 }
 
-// AddGatherer adds g's metrics to the exposition until remove is called.
+// AddGatherer adds g's metrics to the exposition until remove is called. A family that
+// the registry has under the same name (the embedded server's internal SDK clients use
+// the SDK's names, unsuffixed) is served as the registry has it: the exposition keeps one
+// HELP and one type per name.
 func (r *Registry) AddGatherer(g prometheus.Gatherer) (remove func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
