@@ -189,9 +189,19 @@ func TestAddGatherer(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "service_requests_total", Help: "Requests."})
 	other.MustRegister(c)
 	c.Inc()
+	// A name both have is served as the registry has it, and the rest still is.
+	r.SDKHandler().Counter("temporal_request").Inc(2)
+	clash := prometheus.NewCounter(prometheus.CounterOpts{Name: "temporal_request_total", Help: "Other."})
+	other.MustRegister(clash)
+	clash.Add(5)
 	remove := r.AddGatherer(other)
-	if families, _ := scrape(t, r); families["service_requests_total"] == nil {
+	families, _ := scrape(t, r)
+	if families["service_requests_total"] == nil {
 		t.Error("added gatherer not served")
+	}
+	if got := value(families, "temporal_request_total", nil); got != 2 || len(families["temporal_request_total"].GetMetric()) != 1 ||
+		!strings.HasPrefix(families["temporal_request_total"].GetHelp(), "Temporal SDK metric") {
+		t.Errorf("temporal_request_total: %v, %v", got, families["temporal_request_total"])
 	}
 	remove()
 	if families, _ := scrape(t, r); families["service_requests_total"] != nil {
