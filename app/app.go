@@ -26,8 +26,12 @@ const (
 	DefaultWorkerMetricsAddr = "127.0.0.1:7283"
 	DefaultServerMetricsAddr = "127.0.0.1:7284"
 	DefaultDevMetricsAddr    = "127.0.0.1:0"
-	MetricsPath              = "/metrics"
-	metricsFlag              = "--metrics-listen"
+)
+
+// MetricsPath is where the metrics listener (--metrics-listen) serves the exposition.
+const (
+	MetricsPath = "/metrics"
+	metricsFlag = "--metrics-listen"
 )
 
 // version is hookflow's version, as main's -ldflags -X sets it; see SetVersion.
