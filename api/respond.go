@@ -60,6 +60,8 @@ type ErrorDetail struct {
 	Message  string                  `json:"message"`
 	Field    string                  `json:"field,omitempty"`
 	Problems []distributions.Problem `json:"problems,omitempty"`
+	// RequestID is the request's id (RequestIDHeader), for a report to name.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -71,7 +73,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, typ, msg, field string) {
-	writeJSON(w, status, ErrorBody{ErrorDetail{Type: typ, Message: msg, Field: field}})
+	writeErrorDetail(w, status, ErrorDetail{Type: typ, Message: msg, Field: field})
+}
+
+// writeErrorDetail answers an error with the request's id, which AccessLog put in the
+// answer's header before the handler ran.
+func writeErrorDetail(w http.ResponseWriter, status int, detail ErrorDetail) {
+	detail.RequestID = w.Header().Get(RequestIDHeader)
+	writeJSON(w, status, ErrorBody{detail})
 }
 
 // writeConflict answers 409: the request is sound, but the state of what it names is not
@@ -92,7 +101,7 @@ func writeValidation(w http.ResponseWriter, status int, err error) {
 	if len(ve.Problems) == 1 {
 		detail.Field = ve.Problems[0].Field
 	}
-	writeJSON(w, status, ErrorBody{detail})
+	writeErrorDetail(w, status, detail)
 }
 
 // failed answers an error, if there is one: 404 for a missing record (what names the kind,

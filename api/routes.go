@@ -101,6 +101,7 @@ type routes struct{ *http.ServeMux }
 func (m routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := m.Handler(r)
 	if pattern != "" {
+		SetRoute(r, pattern)
 		// ServeMux.ServeHTTP, not h: it sets the path values the handlers read.
 		m.ServeMux.ServeHTTP(w, r)
 		return

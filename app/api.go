@@ -13,10 +13,13 @@ import (
 // APIConfig is `hookflow api`: the HTTP API against a Temporal cluster and the store.
 type APIConfig struct {
 	Temporal    TemporalConfig
-	DatabaseURL string        // hookflow's store (required)
-	HTTP        string        // the listen address of the API, /livez, /readyz and /metrics
-	StopTimeout time.Duration // how long requests in flight may take to finish on a stop
-	LogFormat   string        // json or text
+	DatabaseURL string // hookflow's store (required)
+	HTTP        string // the listen address of the API, /livez and /readyz
+	// MetricsListen is the listen address of /metrics, apart from the API's; empty for none.
+	MetricsListen string
+	StopTimeout   time.Duration // how long requests in flight may take to finish on a stop
+	LogFormat     string        // json or text
+	LogLevel      string        // debug, info (when empty), warn or error
 	// RequireAPIKey requires API keys; false is allowed only on a loopback HTTP.
 	RequireAPIKey bool
 	// UIURL is the Temporal Web UI's base URL: with encryption keys, its origin may call
@@ -26,7 +29,7 @@ type APIConfig struct {
 
 // RunAPI runs `hookflow api` until ctx ends, then lets the requests in flight finish.
 func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error {
-	logger, err := serviceLogger(cfg.LogFormat, cfg.DatabaseURL, stderr)
+	logger, err := serviceLogger(cfg.LogFormat, cfg.LogLevel, cfg.DatabaseURL, stderr)
 	if err != nil {
 		return err
 	}
@@ -54,18 +57,24 @@ func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	ml, err := p.listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		return err
+	}
 	st, c, err := p.connect(ctx, cfg.DatabaseURL, t, logger, cfg.LogFormat, stderr)
 	if err != nil {
 		return err
 	}
 	p.health = newHealth(c, t.Namespace, st)
 	p.serve("API server", l, p.health.handler(newAPIHandler(st, c, t.TaskQueue, logger, cfg.RequireAPIKey, cdc, origins, nil)))
+	metricsURL, metricsRow := p.serveMetrics(ml, "hookflow, the Temporal SDK, Go, process")
 
 	b := &Banner{Title: "hookflow api is running"}
 	b.Row("API", "http://%s", l.Addr())
 	b.Row("Temporal", "%s (namespace %s, task queue %s%s)", t.Address, t.Namespace, t.TaskQueue, t.transportNote())
 	b.Row("Store", "%s", RedactURL(cfg.DatabaseURL))
 	b.Row("Health", "http://%s/readyz, /livez", l.Addr())
+	b.Row("Metrics", "%s", metricsRow)
 	b.Row("Encryption", "%s", encryptionNote(cdc))
 	if cdc != nil {
 		b.Row("Codec endpoint", "http://%s%s (Web UI: Settings > Codec Server, or its codec.endpoint)%s", l.Addr(), api.CodecPath, corsNote(origins))
@@ -76,7 +85,7 @@ func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error 
 		b.Row("API keys", "not required: the API is open to programs on this machine")
 	}
 	b.Notes = []string{fmt.Sprintf("SIGTERM or Ctrl-C stops it once the requests in flight finish (at most %s).", cfg.StopTimeout)}
-	p.ready(b, Ready{API: "http://" + l.Addr().String(), Temporal: t.Address, Namespace: t.Namespace, TaskQueue: t.TaskQueue})
+	p.ready(b, Ready{API: "http://" + l.Addr().String(), Temporal: t.Address, Namespace: t.Namespace, TaskQueue: t.TaskQueue, Metrics: metricsURL})
 	return p.run(ctx, cfg.StopTimeout, nil)
 }
 

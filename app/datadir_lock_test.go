@@ -54,7 +54,7 @@ func TestSecondDevOnDataDirRefused(t *testing.T) {
 	if ferr != nil {
 		t.Fatal(ferr)
 	}
-	err = RunServer(ctx, ServerConfig{DataDir: dir, IP: "127.0.0.1", TemporalPort: port, Namespace: "default", Retention: 24 * time.Hour}, io.Discard)
+	err = RunServer(ctx, ServerConfig{DataDir: dir, IP: "127.0.0.1", TemporalPort: port, Namespace: "default", Retention: 24 * time.Hour}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "is in use by "+wantHolder) {
 		t.Errorf("server on dev's data dir: got %v, want the data dir in use by the dev", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -25,6 +24,9 @@ type DevConfig struct {
 	TemporalPort int    // the embedded frontend's
 	UIPort       int    // the Web UI's; 0 runs no UI
 	HTTP         string // the API's listen address
+	// MetricsListen is the listen address of /metrics (DefaultDevMetricsAddr: a free
+	// loopback port, shown in the banner); empty for none.
+	MetricsListen string
 	// AllowTargets admit webhook targets in these CIDR prefixes; loopback is always
 	// admitted in dev.
 	AllowTargets []string
@@ -44,6 +46,9 @@ type DevConfig struct {
 	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
 	// ever.
 	StoreRetention time.Duration
+	// LogFormat is text (when empty) or json; LogLevel debug, info (when empty), warn or
+	// error. The access log of the API and metrics listeners is at info.
+	LogFormat, LogLevel string
 }
 
 // DefaultDataDir is per user: $XDG_DATA_HOME/hookflow, ~/.local/share/hookflow on Linux,
@@ -64,7 +69,18 @@ func DefaultDataDir() string {
 // RunDev runs `hookflow dev` until ctx ends: an embedded Temporal server persisted under
 // DataDir, the Web UI, a worker and the API, all on one client.
 func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logFormat := cfg.LogFormat
+	if logFormat == "" {
+		logFormat = "text"
+	}
+	level, err := ParseLogLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger, err := NewLogger(logFormat, stderr, level)
+	if err != nil {
+		return err
+	}
 	if cfg.UIPort < 0 || cfg.UIPort > 65535 {
 		return fmt.Errorf("--ui-port %d: not a port", cfg.UIPort)
 	}
@@ -99,6 +115,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 
 	p := newProcess("dev", stdout)
+	p.logger = logger
 	defer p.close()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
@@ -111,6 +128,10 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	p.onClose(release)
 	// Check the API's port before the slow start of Temporal.
 	apiListener, err := p.listen("--http", cfg.HTTP)
+	if err != nil {
+		return err
+	}
+	ml, err := p.listenMetrics(cfg.MetricsListen)
 	if err != nil {
 		return err
 	}
@@ -139,11 +160,15 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		Retention:        cfg.Retention,
 		SearchAttributes: workflows.SearchAttributes,
 		CodecEndpoint:    codecEndpoint,
+		Metrics:          ml != nil,
 	})
 	if err != nil {
 		return err
 	}
 	p.onClose(srv.Stop)
+	if g := srv.Metrics(); g != nil {
+		p.onClose(Metrics.AddGatherer(g))
+	}
 
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
@@ -160,7 +185,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 
 	temporal.Address, temporal.Namespace = srv.HostPort(), srv.Namespace()
-	c, err := temporal.Dial(ctx, nil, NewSDKLogger("text", stderr))
+	c, err := temporal.Dial(ctx, nil, NewSDKLogger(logFormat, stderr))
 	if err != nil {
 		return err
 	}
@@ -175,11 +200,12 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	p.onClose(w.Stop)
 	p.startStorePruner(ctx, st, cfg.StoreRetention, StorePruneInterval, logger)
 
-	// The same handler as `hookflow api`: the API, with /livez, /readyz and /metrics, and
-	// /codec with a key.
+	// The same handler as `hookflow api`: the API, with /livez and /readyz, and /codec with
+	// a key; /metrics on a listener of its own.
 	p.health = newHealth(c, srv.Namespace(), st)
 	emailConfigured := mailer != nil
 	p.serve("API server", apiListener, p.health.handler(newAPIHandler(st, c, workflows.TaskQueue, logger, requireKeys, cdc, UIOrigins(uiURL), &emailConfigured)))
+	metricsURL, metricsRow := p.serveMetrics(ml, "hookflow, the Temporal SDK, the embedded Temporal server, Go, process")
 
 	b := &Banner{Title: "hookflow dev is running"}
 	b.Row("API", "%s", apiURL)
@@ -189,6 +215,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	} else {
 		b.Row("Web UI", "off (--ui-port 0)")
 	}
+	b.Row("Metrics", "%s", metricsRow)
 	b.Row("Data dir", "%s", cfg.DataDir)
 	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	if cfg.TemporalDatabaseURL != "" {
@@ -223,6 +250,6 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	}
 	b.Notes = []string{"Ctrl-C stops it; deliveries still retrying resume at the next start."}
 	p.ready(b, Ready{API: apiURL, Temporal: srv.HostPort(), Namespace: srv.Namespace(), TaskQueue: workflows.TaskQueue,
-		UI: uiURL, DataDir: cfg.DataDir, ProjectID: proj.ID})
+		UI: uiURL, DataDir: cfg.DataDir, ProjectID: proj.ID, Metrics: metricsURL})
 	return p.run(ctx, 10*time.Second, nil)
 }

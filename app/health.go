@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/store"
 )
 
@@ -58,14 +59,11 @@ func (h *health) handler(next http.Handler) http.Handler {
 		next = http.NotFoundHandler()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/metrics" {
-			Metrics.ServeHTTP(w, r)
-			return
-		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead || r.URL.Path != "/livez" && r.URL.Path != "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}
+		api.SetRoute(r, r.Method+" "+r.URL.Path)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		if r.URL.Path == "/livez" {

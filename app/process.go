@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hookflow/hookflow/api"
 )
 
 // ReadyPrefix begins the last line a long-running process prints on standard output once
@@ -39,6 +41,8 @@ type Ready struct {
 	DataDir string `json:"data_dir,omitempty"`
 	// ProjectID is the installation's project id (dev).
 	ProjectID string `json:"project_id,omitempty"`
+	// Metrics is the URL of the Prometheus exposition (--metrics-listen), empty when off.
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // ParseReady reads a ready line (ReadyPrefix and JSON); ok is false for any other line.
@@ -100,7 +104,8 @@ type process struct {
 	failed chan error
 	// health, when set, answers "stopping" from the moment the process begins to stop.
 	health *health
-	// logger, when set, hears of requests cut off at the stop timeout.
+	// logger, when set, hears of requests cut off at the stop timeout and keeps the access
+	// log of every listener.
 	logger *slog.Logger
 }
 
@@ -144,14 +149,47 @@ func (p *process) listen(flag, addr string) (net.Listener, error) {
 
 // serve serves h on l until the process stops; what (such as "API server") names the server
 // in the error that ends the process if serving fails.
+//
+// Every request gets an id and, with a logger, a line in the access log (api.AccessLog).
 func (p *process) serve(what string, l net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	logger := p.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	srv := &http.Server{Handler: api.AccessLog(logger, h), ReadHeaderTimeout: 10 * time.Second}
 	p.servers = append(p.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.fail(fmt.Errorf("%s: %w", what, err))
 		}
 	}()
+}
+
+// listenMetrics listens on addr, the --metrics-listen address; empty is no metrics
+// endpoint (nil listener).
+func (p *process) listenMetrics(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("%s %q: want host:port such as %s, or empty for none", metricsFlag, addr, DefaultAPIMetricsAddr)
+	}
+	return p.listen(metricsFlag, addr)
+}
+
+// serveMetrics serves GET /metrics (the process's registry, Metrics) on l, a listener of
+// its own: the exposition is never on the public API's listener. It returns the URL of
+// /metrics, and the banner's row on it; "" and the row of an endpoint that is off when l
+// is nil.
+func (p *process) serveMetrics(l net.Listener, what string) (url, row string) {
+	if l == nil {
+		return "", "off (" + metricsFlag + ")"
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+MetricsPath, Metrics)
+	p.serve("metrics endpoint", l, mux)
+	url = "http://" + l.Addr().String() + MetricsPath
+	return url, url + " (Prometheus: " + what + ")"
 }
 
 // ready prints the banner and then the ready line.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -97,5 +98,50 @@ func TestProcessShape(t *testing.T) {
 	cancel()
 	if err := newProcess("server", &bytes.Buffer{}).run(ctx, time.Second, nil); err != nil {
 		t.Errorf("a stop that was asked for: %v", err)
+	}
+}
+
+// TestMetricsListener: /metrics is served on a listener of its own and nothing else is;
+// an address without a port is refused naming the flag; empty serves none.
+func TestMetricsListener(t *testing.T) {
+	p := newProcess("api", &bytes.Buffer{})
+	defer p.close()
+	if _, err := p.listenMetrics("no-port"); err == nil || !strings.HasPrefix(err.Error(), `--metrics-listen "no-port": want host:port`) {
+		t.Errorf("no port: %v", err)
+	}
+	if l, err := p.listenMetrics(""); l != nil || err != nil {
+		t.Errorf("empty: %v, %v", l, err)
+	}
+	if url, row := p.serveMetrics(nil, "x"); url != "" || row != "off (--metrics-listen)" {
+		t.Errorf("off: %q %q", url, row)
+	}
+	l, err := p.listenMetrics("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, row := p.serveMetrics(l, "Go, process")
+	if want := "http://" + l.Addr().String() + "/metrics"; url != want || row != want+" (Prometheus: Go, process)" {
+		t.Errorf("url %q, row %q", url, row)
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+		has          string
+	}{
+		{"GET", "/metrics", 200, "\nprocess_cpu_seconds_total "},
+		{"GET", "/", 404, ""},
+		{"GET", "/readyz", 404, ""},
+		{"POST", "/metrics", 405, ""},
+	} {
+		req, _ := http.NewRequest(c.method, "http://"+l.Addr().String()+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(body), c.has) {
+			t.Errorf("%s %s: %d, want %d with %q:\n%.300s", c.method, c.path, resp.StatusCode, c.status, c.has, body)
+		}
 	}
 }

@@ -32,6 +32,12 @@ type ServerConfig struct {
 	// CodecEndpoint is hookflow api's codec endpoint, for the Web UI to show encrypted
 	// payloads.
 	CodecEndpoint string
+	// MetricsListen is the listen address of /metrics; empty for none.
+	MetricsListen string
+	// LogFormat (json when empty, or text) and LogLevel (info when empty) are those of
+	// hookflow's own log: the access log of the metrics listener. The Temporal server logs
+	// to temporal.log in DataDir.
+	LogFormat, LogLevel string
 }
 
 // MinRetention is the shortest namespace retention Temporal takes (its
@@ -52,7 +58,19 @@ func retentionNote(d time.Duration) string {
 }
 
 // RunServer runs `hookflow server` until ctx ends.
-func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
+func RunServer(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) error {
+	logFormat := cfg.LogFormat
+	if logFormat == "" {
+		logFormat = "json"
+	}
+	level, err := ParseLogLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger, err := NewLogger(logFormat, stderr, level)
+	if err != nil {
+		return err
+	}
 	if cfg.TemporalPort <= 0 || cfg.TemporalPort > 65535 {
 		return fmt.Errorf("--temporal-port %d: not a port", cfg.TemporalPort)
 	}
@@ -97,6 +115,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 	}
 
 	p := newProcess("server", stdout)
+	p.logger = logger
 	defer p.close()
 	if opts.DatabaseFile != "" {
 		// Two servers on one SQLite file would corrupt each other's state; PostgreSQL
@@ -107,11 +126,20 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 		}
 		p.onClose(release)
 	}
+	ml, err := p.listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		return err
+	}
+	opts.Metrics = ml != nil
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	p.onClose(srv.Stop)
+	if g := srv.Metrics(); g != nil {
+		p.onClose(Metrics.AddGatherer(g))
+	}
+	metricsURL, metricsRow := p.serveMetrics(ml, "the Temporal server's own, Go, process")
 
 	b := &Banner{Title: "hookflow server is running"}
 	b.Row("Temporal", "%s (namespace %s)", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.TemporalPort)), srv.Namespace())
@@ -126,6 +154,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 	b.Row("Persistence", "%s", persistence)
 	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	b.Row("Log", "%s", opts.LogFile)
+	b.Row("Metrics", "%s", metricsRow)
 	if ip := net.ParseIP(cfg.IP); !ip.IsLoopback() {
 		b.Warn("Temporal and its Web UI listen on %s without authentication", cfg.IP)
 	}
@@ -133,6 +162,6 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout io.Writer) error {
 		"Workers and the API connect with --temporal-address " + srv.HostPort() + ".",
 		"Ctrl-C or SIGTERM stops it.",
 	}
-	p.ready(b, Ready{Temporal: srv.HostPort(), Namespace: srv.Namespace(), UI: srv.UIURL(), DataDir: cfg.DataDir})
+	p.ready(b, Ready{Temporal: srv.HostPort(), Namespace: srv.Namespace(), UI: srv.UIURL(), DataDir: cfg.DataDir, Metrics: metricsURL})
 	return p.run(ctx, time.Second, nil)
 }

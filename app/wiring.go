@@ -168,10 +168,29 @@ func (p *process) connect(ctx context.Context, databaseURL string, t TemporalCon
 	return st, c, nil
 }
 
+// ParseLogLevel reads --log-level: debug, info, warn or error; empty is info.
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+}
+
 // serviceLogger is the logger of a process that stands on a store and a Temporal cluster
 // (api, worker), which refuses to run without a store.
-func serviceLogger(logFormat, databaseURL string, stderr io.Writer) (*slog.Logger, error) {
-	logger, err := NewLogger(logFormat, stderr, slog.LevelInfo)
+func serviceLogger(logFormat, logLevel, databaseURL string, stderr io.Writer) (*slog.Logger, error) {
+	level, err := ParseLogLevel(logLevel)
+	if err != nil {
+		return nil, err
+	}
+	logger, err := NewLogger(logFormat, stderr, level)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,8 @@ type WorkerConfig struct {
 	AllowTargets []string
 	// Health is the listen address of /livez and /readyz; empty for none.
 	Health string
+	// MetricsListen is the listen address of /metrics; empty for none.
+	MetricsListen string
 	// UIURL is the Temporal Web UI's base URL, for links in failure notifications.
 	UIURL string
 	// StopTimeout is how long activities in flight may run on after a stop.
@@ -33,6 +35,7 @@ type WorkerConfig struct {
 	MaxConcurrentActivities    int
 	MaxConcurrentWorkflowTasks int
 	LogFormat                  string // json or text
+	LogLevel                   string // debug, info (when empty), warn or error
 	// StoreRetention is how long the store's per-event history is kept; 0 keeps it for
 	// ever.
 	StoreRetention time.Duration
@@ -41,7 +44,7 @@ type WorkerConfig struct {
 // RunWorker runs `hookflow worker` until ctx ends, then stops polling and lets the
 // activities in flight finish.
 func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) error {
-	logger, err := serviceLogger(cfg.LogFormat, cfg.DatabaseURL, stderr)
+	logger, err := serviceLogger(cfg.LogFormat, cfg.LogLevel, cfg.DatabaseURL, stderr)
 	if err != nil {
 		return err
 	}
@@ -65,12 +68,17 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	}
 
 	p := newProcess("worker", stdout)
+	p.logger = logger
 	defer p.close()
 	var healthListener net.Listener
 	if cfg.Health != "" {
 		if healthListener, err = p.listen("--health", cfg.Health); err != nil {
 			return err
 		}
+	}
+	ml, err := p.listenMetrics(cfg.MetricsListen)
+	if err != nil {
+		return err
 	}
 	st, c, err := p.connect(ctx, cfg.DatabaseURL, t, logger, cfg.LogFormat, stderr)
 	if err != nil {
@@ -98,6 +106,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 		healthURL = "http://" + healthListener.Addr().String()
 		p.serve("health endpoint", healthListener, p.health.handler(nil))
 	}
+	metricsURL, metricsRow := p.serveMetrics(ml, "hookflow, the Temporal SDK, Go, process")
 
 	b := &Banner{Title: "hookflow worker is running"}
 	b.Row("Temporal", "%s (namespace %s, task queue %s%s)", t.Address, t.Namespace, t.TaskQueue, t.transportNote())
@@ -110,6 +119,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	} else {
 		b.Row("Health", "off (--health)")
 	}
+	b.Row("Metrics", "%s", metricsRow)
 	if cfg.SMTPURL != "" {
 		b.Row("E-mail", "%s, from %s, EHLO %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom, mailer.Helo())
 	} else {
@@ -121,7 +131,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 		b.Row("Targets", "public addresses only (--allow-target admits more)")
 	}
 	b.Notes = []string{fmt.Sprintf("SIGTERM or Ctrl-C stops it once the activities in flight finish (at most %s).", cfg.StopTimeout)}
-	p.ready(b, Ready{Temporal: t.Address, Namespace: t.Namespace, TaskQueue: t.TaskQueue, Health: healthURL})
+	p.ready(b, Ready{Temporal: t.Address, Namespace: t.Namespace, TaskQueue: t.TaskQueue, Health: healthURL, Metrics: metricsURL})
 
 	// Not ready from the stop on, so that a load balancer or orchestrator sends nothing
 	// new, but the health endpoint stays up while the activities drain.

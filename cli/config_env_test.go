@@ -21,7 +21,7 @@ func captureServices(t *testing.T) *any {
 	dev, server, api, worker := runDev, runServer, runAPI, runWorker
 	t.Cleanup(func() { runDev, runServer, runAPI, runWorker = dev, server, api, worker })
 	runDev = func(_ context.Context, cfg app.DevConfig, _, _ io.Writer) error { got = cfg; return nil }
-	runServer = func(_ context.Context, cfg app.ServerConfig, _ io.Writer) error { got = cfg; return nil }
+	runServer = func(_ context.Context, cfg app.ServerConfig, _, _ io.Writer) error { got = cfg; return nil }
 	runAPI = func(_ context.Context, cfg app.APIConfig, _, _ io.Writer) error { got = cfg; return nil }
 	runWorker = func(_ context.Context, cfg app.WorkerConfig, _, _ io.Writer) error { got = cfg; return nil }
 	return &got

@@ -33,6 +33,7 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 	f.IntVar(&cfg.TemporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
 	f.IntVar(&cfg.UIPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
 	f.StringVar(&cfg.HTTP, "http", app.DefaultAPIAddr, "listen address of the hookflow API")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", app.DefaultDevMetricsAddr, "listen address of /metrics (Prometheus); the default takes a free loopback port, shown in the banner; empty for none")
 	f.Var(&secretValue{p: &cfg.DatabaseURL}, "database-url",
 		"hookflow's own store: postgres://... or a SQLite file (default hookflow.db in --data-dir)")
 	f.Var(&secretValue{p: &cfg.TemporalDatabaseURL}, "temporal-database-url",
@@ -46,6 +47,8 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 	durationVar(f, &cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
 	registerEncryptionKey(f, &cfg.EncryptionKeys)
 	f.Lookup("encryption-key").Usage += "; the Web UI decrypts through the API's /codec"
+	f.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addConfigFlags(cmd)
 	return noOutput(cmd)
 }

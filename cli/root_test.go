@@ -111,3 +111,33 @@ func TestDevSettings(t *testing.T) {
 		t.Errorf("HOOKFLOW_HTTP: %v", err)
 	}
 }
+
+// TestLogSettings: dev, server, api and worker take --log-level and --log-format, or
+// HOOKFLOW_LOG_LEVEL and HOOKFLOW_LOG_FORMAT, and refuse a bad one, naming the flag, before
+// anything starts.
+func TestLogSettings(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hookflow.db")
+	for _, args := range [][]string{
+		{"dev", "--data-dir", dir, "--ui-port", "0"},
+		{"server", "--data-dir", dir, "--ui-port", "0"},
+		{"api", "--database-url", db},
+		{"worker", "--database-url", db},
+	} {
+		for _, c := range []struct {
+			env  map[string]string
+			flag []string
+			want string
+		}{
+			{map[string]string{"HOOKFLOW_LOG_LEVEL": "loud"}, nil, `--log-level "loud": use debug, info, warn or error`},
+			{nil, []string{"--log-level", "trace"}, `--log-level "trace"`},
+			{map[string]string{"HOOKFLOW_LOG_FORMAT": "xml"}, nil, `--log-format "xml"`},
+			{map[string]string{"HOOKFLOW_LOG_LEVEL": "loud"}, []string{"--log-level", "warn", "--log-format", "yaml"}, `--log-format "yaml"`},
+		} {
+			h := &harness{t: t, env: c.env}
+			if _, _, err := h.run(append(append([]string{}, args...), c.flag...)...); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s %v %v: %v, want %s", args[0], c.env, c.flag, err, c.want)
+			}
+		}
+	}
+}

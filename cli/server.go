@@ -27,7 +27,7 @@ SIGTERM or Ctrl-C stops it.`,
 		Args:    usageArgs,
 		PreRunE: applyConfig(getenv),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServer(cmd.Context(), cfg, cmd.OutOrStdout())
+			return runServer(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -37,6 +37,9 @@ SIGTERM or Ctrl-C stops it.`,
 	f.IntVar(&cfg.TemporalPort, "temporal-port", 7233, "Temporal frontend (gRPC) port")
 	f.IntVar(&cfg.UIPort, "ui-port", 8233, "Temporal Web UI port; 0 runs no UI")
 	f.StringVar(&cfg.Namespace, "namespace", "default", "namespace to create, with hookflow's search attributes")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", app.DefaultServerMetricsAddr, "listen address of /metrics (Prometheus); empty for none")
+	f.StringVar(&cfg.LogFormat, "log-format", "json", "log format of hookflow's own lines (the access log of --metrics-listen): json or text; the Temporal server logs to temporal.log in --data-dir")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	durationVar(f, &cfg.Retention, "retention", 24*time.Hour, "how long Temporal keeps closed workflows: the delivery log, recover and the duplicate-event check reach back this far (at least 1h); an existing namespace is updated to it")
 	f.StringVar(&cfg.CodecEndpoint, "codec-endpoint", "", "hookflow api's codec endpoint, such as http://127.0.0.1:7280/codec, for the Web UI to show payloads encrypted with --encryption-key (the api needs --ui-url of this UI)")
 	addConfigFlags(cmd)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
@@ -71,14 +73,21 @@ type Options struct {
 	// that the Web UI decodes payloads through from the browser: hookflow's codec endpoint
 	// when payloads are encrypted.
 	CodecEndpoint string
+	// Metrics records the server's own metrics (service requests, persistence latency,
+	// task-queue backlog, ...) for Server.Metrics to gather; off, they cost nothing.
+	Metrics bool
 }
 
 // Server is a running embedded Temporal server.
 type Server struct {
-	opts     Options
-	server   temporal.Server
-	ui       *uiserver.Server
-	hostPort string
+	opts   Options
+	server temporal.Server
+	// metrics gathers the server's own metrics (Options.Metrics); metricsCloser ends their
+	// reporting.
+	metrics       prometheus.Gatherer
+	metricsCloser io.Closer
+	ui            *uiserver.Server
+	hostPort      string
 	// refreshTimer ends the forced search-attribute refresh a while after start.
 	refreshTimer *time.Timer
 }
@@ -143,20 +152,31 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// attribute upsert it costs two database reads (4 % and 2 % of the CPU of a delivery, on
 	// the one SQLite connection everything waits on), so it ends once the caches hold them.
 	endForcedRefresh := dyn.OverrideSetting(dynamicconfig.ForceSearchAttributesCacheRefreshOnRead, true)
-	srv, err := temporal.NewServer(
+	serverOpts := []temporal.ServerOption{
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(staticHosts(conf)),
 		temporal.WithLogger(logger),
 		temporal.WithDynamicConfigClient(dyn),
-	)
+	}
+	var gatherer prometheus.Gatherer
+	var metricsCloser io.Closer
+	if opts.Metrics {
+		h, reg, closer := serverMetrics()
+		gatherer, metricsCloser = reg, closer
+		serverOpts = append(serverOpts, temporal.WithCustomMetricsHandler(h))
+	}
+	srv, err := temporal.NewServer(serverOpts...)
 	if err != nil {
+		closeMetrics(metricsCloser)
 		return nil, fmt.Errorf("build Temporal server: %w", err)
 	}
 	if err := srv.Start(); err != nil {
+		closeMetrics(metricsCloser)
 		return nil, fmt.Errorf("start Temporal server: %w", err)
 	}
-	s := &Server{opts: opts, server: srv, hostPort: net.JoinHostPort(dialIP(opts.IP), strconv.Itoa(opts.FrontendPort))}
+	s := &Server{opts: opts, server: srv, hostPort: net.JoinHostPort(dialIP(opts.IP), strconv.Itoa(opts.FrontendPort)),
+		metrics: gatherer, metricsCloser: metricsCloser}
 	added, err := s.ensureNamespace(ctx, isNew)
 	if err != nil {
 		s.Stop()
@@ -209,6 +229,9 @@ func (s *Server) UIURL() string {
 	return "http://" + net.JoinHostPort(dialIP(s.opts.IP), strconv.Itoa(s.opts.UIPort))
 }
 
+// Metrics gathers the server's own metrics; nil unless Options.Metrics.
+func (s *Server) Metrics() prometheus.Gatherer { return s.metrics }
+
 // Stop stops the UI and the server.
 func (s *Server) Stop() {
 	if s.refreshTimer != nil {
@@ -218,6 +241,13 @@ func (s *Server) Stop() {
 		s.ui.Stop()
 	}
 	_ = s.server.Stop()
+	closeMetrics(s.metricsCloser)
+}
+
+func closeMetrics(c io.Closer) {
+	if c != nil {
+		_ = c.Close()
+	}
 }
 
 // searchAttributesCacheRefresh is how long the server's services may keep search

@@ -67,6 +67,14 @@ func TestComposeAgreesWithTheCode(t *testing.T) {
 	if cmd := strings.Join(asStrings(c.Services["hookflow-worker"].Command), " "); !strings.Contains(cmd, "0.0.0.0:"+healthPort) {
 		t.Errorf("hookflow-worker command %q does not serve health on %s", cmd, healthPort)
 	}
+	// Metrics on their default ports, open to the compose network only: the api publishes
+	// its API port alone (checked above).
+	for service, addr := range map[string]string{"hookflow-api": app.DefaultAPIMetricsAddr, "hookflow-worker": app.DefaultWorkerMetricsAddr} {
+		_, port, _ := net.SplitHostPort(addr)
+		if cmd := strings.Join(asStrings(c.Services[service].Command), " "); !strings.Contains(cmd, "--metrics-listen 0.0.0.0:"+port) {
+			t.Errorf("%s command %q does not serve metrics on %s", service, cmd, port)
+		}
+	}
 	ns := strings.Join(asStrings(c.Services["temporal-namespace"].Command), "\n")
 	for name, typ := range workflows.SearchAttributes {
 		want := "--name " + name + " --type " + map[enumspb.IndexedValueType]string{

@@ -262,12 +262,19 @@ func TestDev(t *testing.T) {
 		}
 	})
 
-	t.Run("metrics name deliveries, attempts, latency, notifications and the SDK's worker", func(t *testing.T) {
+	t.Run("metrics name deliveries, attempts, latency, notifications, the SDK's worker and the server", func(t *testing.T) {
 		if status, body := call(t, "GET", d.api+"/readyz", nil); status != 200 || !strings.Contains(string(body), `"ready"`) {
 			t.Errorf("dev /readyz: %d %s", status, body)
 		}
-		status, body := call(t, "GET", d.api+"/metrics", nil)
-		text := string(body)
+		// Not on the API's listener: the API's own 404.
+		if status, body := call(t, "GET", d.api+"/metrics", nil); status != 404 || strings.Contains(string(body), "hookflow_") {
+			t.Errorf("dev: GET /metrics on the API: %d %s", status, body)
+		}
+		if !strings.Contains(d.output.String(), "Metrics         "+d.ready.Metrics+" ") || !strings.HasPrefix(d.ready.Metrics, "http://127.0.0.1:") {
+			t.Errorf("dev's banner does not show its metrics URL %q:\n%s", d.ready.Metrics, d.output)
+		}
+		// The embedded server reports its series once a second: wait for them.
+		status, text := waitMetrics(t, d.ready.Metrics, `(?m)^service_requests\{`)
 		// Series carry the SDK's tags too (namespace, task queue, ...): match the name and
 		// the label that matters.
 		for _, want := range []string{
@@ -278,9 +285,18 @@ func TestDev(t *testing.T) {
 			`(?m)^hookflow_attempt_duration_seconds_bucket\{`,
 			`(?m)^hookflow_delivery_latency_seconds_count\{[^}]*\} [1-9]`,
 			`(?m)^hookflow_notifications_sent_total\{[^}]*channel="in_app"[^}]*\} 1$`,
-			`(?m)^temporal_workflow_completed\{`,
-			`(?m)^temporal_activity_execution_latency_bucket\{`,
+			`(?m)^hookflow_distribution_deliveries_total\{[^}]*result="delivered"[^}]*\} [1-9]`,
+			// Temporal's Prometheus naming, which its dashboards query.
+			`(?m)^temporal_workflow_completed_total\{`,
+			`(?m)^temporal_request_total\{`,
+			`(?m)^temporal_activity_execution_latency_seconds_bucket\{`,
+			`(?m)^# HELP hookflow_deliveries_total `,
+			`(?m)^process_cpu_seconds_total `,
+			`(?m)^go_gc_duration_seconds\{`,
 			`(?m)^process_resident_memory_bytes [1-9]`,
+			// The embedded Temporal server's own, as its Prometheus reporter names them.
+			`(?m)^service_requests\{[^}]*operation="StartWorkflowExecution"`,
+			`(?m)^persistence_latency_bucket\{`,
 		} {
 			if !regexp.MustCompile(want).MatchString(text) {
 				t.Errorf("/metrics lacks %s", want)
@@ -288,6 +304,38 @@ func TestDev(t *testing.T) {
 		}
 		if status != 200 || t.Failed() {
 			t.Logf("/metrics (%d):\n%s", status, text)
+		}
+	})
+
+	t.Run("request ids on answers and error bodies, and an access log line for each", func(t *testing.T) {
+		status, body, header := callFull(t, "GET", d.api+"/v1/distributions/dis_none", nil, map[string]string{"X-Request-Id": "e2e-req-1"})
+		var e struct {
+			Error struct {
+				RequestID string `json:"request_id"`
+			} `json:"error"`
+		}
+		mustJSON(t, body, &e)
+		if status != 404 || header.Get("X-Request-Id") != "e2e-req-1" || e.Error.RequestID != "e2e-req-1" {
+			t.Errorf("GET a missing distribution with a request id: %d %v %s", status, header, body)
+		}
+		status, _, header = callFull(t, "GET", d.api+"/v1/distributions", nil, map[string]string{"X-Request-Id": "bad id; drop"})
+		made := header.Get("X-Request-Id")
+		if status != 200 || !regexp.MustCompile(`^req_[0-9a-f]{24}$`).MatchString(made) {
+			t.Errorf("an insane request id is replaced: %d %q", status, made)
+		}
+		for _, want := range []string{
+			`(?m)msg=request method=GET route="GET /v1/distributions/\{id\}" status=404 bytes=[1-9][0-9]* duration_ms=[0-9.]+ request_id=e2e-req-1$`,
+			`(?m)msg=request method=GET route="GET /v1/distributions" status=200 bytes=[1-9][0-9]* duration_ms=[0-9.]+ request_id=` + made + `$`,
+		} {
+			// The log line follows the answer, and the process's stderr reaches the test
+			// through a pipe: wait for it.
+			re := regexp.MustCompile(want)
+			for deadline := time.Now().Add(10 * time.Second); !re.MatchString(d.output.String()) && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !re.MatchString(d.output.String()) {
+				t.Errorf("dev's log lacks %s:\n%s", want, d.output)
+			}
 		}
 	})
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +199,18 @@ func postEvent(apiURL, id string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// waitMetrics reads the Prometheus exposition at url until it matches re (the series a
+// reporter adds a moment later), for up to 30 s, and returns the last status and body.
+func waitMetrics(t *testing.T, url, re string) (int, string) {
+	t.Helper()
+	var status int
+	var body []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if status, body = call(t, "GET", url, nil); status == 200 && regexp.MustCompile(re).Match(body) {
+			break
+		}
+	}
+	return status, string(body)
 }

@@ -321,7 +321,7 @@ func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n
 	t.Helper()
 	dir := t.TempDir()
 	server := start(t, launch{name: "server", ports: 1, args: func(ports []int) []string {
-		args := []string{"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", "0"}
+		args := []string{"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", "0", "--metrics-listen", "127.0.0.1:0"}
 		// On PostgreSQL when the suite runs so: a database of its own for each attempt, as
 		// for startDev.
 		if temporalURL := temporalDatabase(t); temporalURL != "" {
@@ -332,12 +332,12 @@ func startCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n
 	temporalAddr = server.ready.Temporal
 	common := []string{"--temporal-address", temporalAddr, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text"}
 	apiProc := start(t, launch{name: "api", ports: 1, args: func(ports []int) []string {
-		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false"}, common...)
+		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false", "--metrics-listen", "127.0.0.1:0"}, common...)
 	}})
 	apiURL = apiProc.ready.API
 	return temporalAddr, apiURL, func(n int, args ...string) *process {
 		return start(t, launch{name: fmt.Sprintf("worker %d", n), args: func([]int) []string {
-			return append(append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", ""}, common...), args...)
+			return append(append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", "", "--metrics-listen", "127.0.0.1:0"}, common...), args...)
 		}})
 	}
 }

@@ -95,13 +95,19 @@ func runProduction(t *testing.T, s productionSetup) {
 		if s.webUI {
 			uiPort = ports[1]
 		}
-		args := []string{"server", "--data-dir", s.dataDir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", fmt.Sprint(uiPort)}
+		args := []string{"server", "--data-dir", s.dataDir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", fmt.Sprint(uiPort),
+			"--metrics-listen", "127.0.0.1:0"}
 		if s.temporalURL != "" {
 			args = append(args, "--temporal-database-url", s.temporalURL)
 		}
 		return args
 	}})
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", server.ports[0])
+	// The server's own metrics, on its metrics listener.
+	if status, text := waitMetrics(t, server.ready.Metrics, `(?m)^service_requests\{`); status != 200 ||
+		!regexp.MustCompile(`(?m)^service_requests\{`).MatchString(text) || !strings.Contains(text, "\nprocess_cpu_seconds_total ") {
+		t.Errorf("GET %q, the server's metrics: %d\n%.2000s", server.ready.Metrics, status, text)
+	}
 	if !strings.Contains(server.output.String(), "Temporal        "+temporalAddr) {
 		t.Errorf("server banner does not name %s:\n%s", temporalAddr, server.output)
 	}
@@ -121,9 +127,18 @@ func runProduction(t *testing.T, s productionSetup) {
 
 	common := []string{"--temporal-address", temporalAddr, "--database-url", s.storeURL, "--log-format", "text"}
 	apiProc := start(t, launch{name: "api", ports: 1, args: func(ports []int) []string {
-		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false"}, common...)
+		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false",
+			"--metrics-listen", "127.0.0.1:0"}, common...)
 	}})
 	apiURL := apiProc.ready.API
+	// The metrics are on a listener of their own, not on the public API's.
+	if status, body := call(t, "GET", apiURL+"/metrics", nil); status != 404 || strings.Contains(string(body), "process_cpu_seconds_total") {
+		t.Errorf("GET /metrics on the API's listener: %d %s", status, body)
+	}
+	if status, body := call(t, "GET", apiProc.ready.Metrics, nil); status != 200 || !strings.Contains(string(body), "\nprocess_cpu_seconds_total ") ||
+		!strings.Contains(string(body), "\ntemporal_request_total{") {
+		t.Errorf("GET %q, api's metrics: %d %s", apiProc.ready.Metrics, status, body)
+	}
 	if want := fmt.Sprintf("http://127.0.0.1:%d", apiProc.ports[0]); apiURL != want || apiProc.ready.Temporal != temporalAddr {
 		t.Errorf("api's ready line %+v, want API %s and Temporal %s", apiProc.ready, want, temporalAddr)
 	}
@@ -132,16 +147,20 @@ func runProduction(t *testing.T, s productionSetup) {
 	// deployment would configure it. Each serves its health endpoint on a port of its own.
 	workerA := start(t, launch{name: "worker a", ports: 1, args: func(ports []int) []string {
 		return append([]string{"worker", "--identity", "worker-a", "--health", fmt.Sprintf("127.0.0.1:%d", ports[0]),
-			"--allow-target", "127.0.0.0/8", "--stop-timeout", "30s"}, common...)
+			"--allow-target", "127.0.0.0/8", "--stop-timeout", "30s", "--metrics-listen", "127.0.0.1:0"}, common...)
 	}})
 	config := filepath.Join(t.TempDir(), "hookflow.yaml")
-	writeFile(t, config, fmt.Sprintf("temporal-address: %s\ndatabase-url: %q\nallow-target:\n  - 127.0.0.0/8\nlog-format: text\nidentity: overridden-by-env\nhttp: 127.0.0.1:1\n",
+	writeFile(t, config, fmt.Sprintf("temporal-address: %s\ndatabase-url: %q\nallow-target:\n  - 127.0.0.0/8\nlog-format: text\nidentity: overridden-by-env\nhttp: 127.0.0.1:1\nmetrics-listen: 127.0.0.1:1\n",
 		temporalAddr, s.storeURL))
-	workerB := start(t, launch{name: "worker b", ports: 1,
+	workerB := start(t, launch{name: "worker b", ports: 2,
 		args: func([]int) []string { return []string{"worker"} },
 		env: func(ports []int) []string {
-			return []string{"HOOKFLOW_CONFIG=" + config, "HOOKFLOW_IDENTITY=worker-b", fmt.Sprintf("HOOKFLOW_HEALTH=127.0.0.1:%d", ports[0])}
+			return []string{"HOOKFLOW_CONFIG=" + config, "HOOKFLOW_IDENTITY=worker-b", fmt.Sprintf("HOOKFLOW_HEALTH=127.0.0.1:%d", ports[0]),
+				fmt.Sprintf("HOOKFLOW_METRICS_LISTEN=127.0.0.1:%d", ports[1])}
 		}})
+	if want := fmt.Sprintf("http://127.0.0.1:%d/metrics", workerB.ports[1]); workerB.ready.Metrics != want {
+		t.Errorf("worker b's metrics at %q, want %s from HOOKFLOW_METRICS_LISTEN over the config file", workerB.ready.Metrics, want)
+	}
 	if !strings.Contains(workerB.output.String(), "Identity        worker-b") {
 		t.Errorf("worker b does not take its identity from HOOKFLOW_IDENTITY:\n%s", workerB.output)
 	}

@@ -348,12 +348,17 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 const (
 	MetricDeliveries      = "hookflow_deliveries_total"
 	MetricDeliveryLatency = "hookflow_delivery_latency_seconds"
+	// MetricDistributionDeliveries counts them by distribution too; the metrics registry
+	// bounds how many distributions get their own series.
+	MetricDistributionDeliveries = "hookflow_distribution_deliveries_total"
 )
 
-// recordOutcome counts a finished delivery by result and, when delivered, how long it took
-// from the workflow's start (the event's intake).
+// recordOutcome counts a finished delivery by result (and by distribution and result) and,
+// when delivered, how long it took from the workflow's start (the event's intake).
 func recordOutcome(ctx workflow.Context, out DeliveryOutcome) {
-	m := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"result": out.Status, "source": out.SourceObject})
+	h := workflow.GetMetricsHandler(ctx)
+	h.WithTags(map[string]string{"distribution": out.DistributionID, "result": out.Status}).Counter(MetricDistributionDeliveries).Inc(1)
+	m := h.WithTags(map[string]string{"result": out.Status, "source": out.SourceObject})
 	m.Counter(MetricDeliveries).Inc(1)
 	if out.Status == StatusDelivered {
 		m.Timer(MetricDeliveryLatency).Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
