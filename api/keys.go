@@ -303,7 +303,7 @@ type CreatedKey struct {
 
 // createKey makes an API key: {"name": "shop backend", "scopes": ["events"]}.
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, 4<<10)
+	body, ok := readBody(w, r, maxKeyBytes)
 	if !ok {
 		return
 	}

@@ -42,10 +42,10 @@ type route struct {
 func (s *Server) routeTable() []route {
 	return []route{
 		// events.go
-		{"POST /v1/events", s.postEvent},
+		{"POST /v1/events", s.idempotent(MaxEventBytes, s.postEvent)},
 
 		// distributions.go
-		{"POST /v1/distributions", s.createDistribution},
+		{"POST /v1/distributions", s.idempotent(MaxDistributionBytes, s.createDistribution)},
 		{"GET /v1/distributions", s.listDistributions},
 		{"GET /v1/distributions/{id}", s.getDistribution},
 		{"PUT /v1/distributions/{id}", s.updateDistribution},
@@ -54,7 +54,7 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/distributions/{id}/resume", s.setDistributionStatus(distributions.StatusLive)},
 
 		// messages.go: a distribution's manual and bulk messages.
-		{"POST /v1/distributions/{id}/messages", s.createMessage},
+		{"POST /v1/distributions/{id}/messages", s.idempotent(MaxMessageBytes, s.createMessage)},
 		{"GET /v1/messages", s.listMessages},
 		{"GET /v1/messages/{id}", s.getMessage},
 		{"DELETE /v1/messages/{id}", s.cancelMessage},
@@ -62,11 +62,11 @@ func (s *Server) routeTable() []route {
 		// deliveries.go: the delivery log.
 		{"GET /v1/deliveries", s.listDeliveries},
 		{"GET /v1/deliveries/{id}", s.getDelivery},
-		{"POST /v1/deliveries/{id}/retry", s.retryDelivery},
-		{"POST /v1/distributions/{id}/recover", s.recoverDistribution},
+		{"POST /v1/deliveries/{id}/retry", s.idempotent(maxRecoverBytes, s.retryDelivery)},
+		{"POST /v1/distributions/{id}/recover", s.idempotent(maxRecoverBytes, s.recoverDistribution)},
 
 		// webhooks.go: project webhooks.
-		{"POST /v1/webhooks", s.createWebhook},
+		{"POST /v1/webhooks", s.idempotent(MaxDistributionBytes, s.createWebhook)},
 		{"GET /v1/webhooks", s.listWebhooks},
 		{"GET /v1/webhooks/{id}", s.getWebhook},
 		{"PUT /v1/webhooks/{id}", s.updateWebhook},
@@ -87,7 +87,7 @@ func (s *Server) routeTable() []route {
 		{"GET /v1/campaigns/{id}/codes/stats", s.codeStats},
 
 		// programs.go: program presets.
-		{"POST /v1/programs/{program}", s.applyProgram},
+		{"POST /v1/programs/{program}", s.idempotent(MaxDistributionBytes, s.applyProgram)},
 		{"GET /v1/programs", s.listPrograms},
 		{"GET /v1/programs/{program}/{campaign}", s.getProgram},
 		{"POST /v1/programs/{program}/{campaign}/pause", s.setProgramStatus(distributions.StatusPaused)},
@@ -95,7 +95,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE /v1/programs/{program}/{campaign}", s.deleteProgram},
 
 		// keys.go: API keys.
-		{"POST /v1/keys", s.createKey},
+		{"POST /v1/keys", s.idempotentSecret(maxKeyBytes, s.createKey)},
 		{"GET /v1/keys", s.listKeys},
 		{"DELETE /v1/keys/{id}", s.revokeKey},
 
