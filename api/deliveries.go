@@ -125,7 +125,7 @@ func (s *Server) recoverDistribution(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, "not_implemented", "this server does not read the delivery log", "")
 		return
 	}
-	body, ok := readBody(w, r, 4<<10)
+	body, ok := readBody(w, r, maxRecoverBytes)
 	if !ok {
 		return
 	}

@@ -38,8 +38,9 @@ import (
 // this. Behind a reverse proxy on the same machine every request comes from loopback:
 // create the first key before the proxy forwards requests.
 
-// healthPaths answer without a key: probes carry none.
-var healthPaths = map[string]bool{"/healthz": true, "/livez": true, "/readyz": true}
+// publicPaths answer without a key: probes carry none, and the OpenAPI document tells
+// nothing a key protects (what routes exist, not what they hold).
+var publicPaths = map[string]bool{"/healthz": true, "/livez": true, "/readyz": true, OpenAPIPath: true}
 
 // eventsRoute is the one route of the events scope.
 const eventsRoute = "POST /v1/events"
@@ -75,7 +76,7 @@ func (s *Server) authenticate(mux routes) http.Handler {
 		if _, p, ok := strings.Cut(pattern, " "); ok {
 			path = p
 		}
-		if healthPaths[path] {
+		if publicPaths[path] {
 			mux.ServeHTTP(w, r)
 			return
 		}
@@ -302,7 +303,7 @@ type CreatedKey struct {
 
 // createKey makes an API key: {"name": "shop backend", "scopes": ["events"]}.
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, 4<<10)
+	body, ok := readBody(w, r, maxKeyBytes)
 	if !ok {
 		return
 	}

@@ -21,76 +21,93 @@ import (
 // one from the machine itself (see the keys routes).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-
-	// events.go
-	mux.HandleFunc("POST /v1/events", s.postEvent)
-
-	// distributions.go
-	mux.HandleFunc("POST /v1/distributions", s.createDistribution)
-	mux.HandleFunc("GET /v1/distributions", s.listDistributions)
-	mux.HandleFunc("GET /v1/distributions/{id}", s.getDistribution)
-	mux.HandleFunc("PUT /v1/distributions/{id}", s.updateDistribution)
-	mux.HandleFunc("DELETE /v1/distributions/{id}", s.deleteDistribution)
-	mux.HandleFunc("POST /v1/distributions/{id}/pause", s.setDistributionStatus(distributions.StatusPaused))
-	mux.HandleFunc("POST /v1/distributions/{id}/resume", s.setDistributionStatus(distributions.StatusLive))
-
-	// messages.go: a distribution's manual and bulk messages.
-	mux.HandleFunc("POST /v1/distributions/{id}/messages", s.createMessage)
-	mux.HandleFunc("GET /v1/messages", s.listMessages)
-	mux.HandleFunc("GET /v1/messages/{id}", s.getMessage)
-	mux.HandleFunc("DELETE /v1/messages/{id}", s.cancelMessage)
-
-	// deliveries.go: the delivery log.
-	mux.HandleFunc("GET /v1/deliveries", s.listDeliveries)
-	mux.HandleFunc("GET /v1/deliveries/{id}", s.getDelivery)
-	mux.HandleFunc("POST /v1/deliveries/{id}/retry", s.retryDelivery)
-	mux.HandleFunc("POST /v1/distributions/{id}/recover", s.recoverDistribution)
-
-	// webhooks.go: project webhooks.
-	mux.HandleFunc("POST /v1/webhooks", s.createWebhook)
-	mux.HandleFunc("GET /v1/webhooks", s.listWebhooks)
-	mux.HandleFunc("GET /v1/webhooks/{id}", s.getWebhook)
-	mux.HandleFunc("PUT /v1/webhooks/{id}", s.updateWebhook)
-	mux.HandleFunc("DELETE /v1/webhooks/{id}", s.deleteWebhook)
-
-	// notifications.go and settings.go
-	mux.HandleFunc("GET /v1/notifications", s.listNotifications)
-	mux.HandleFunc("POST /v1/notifications/{id}/read", s.readNotification)
-	mux.HandleFunc("GET /v1/settings/notifications", s.getNotificationSettings)
-	mux.HandleFunc("PUT /v1/settings/notifications", s.putNotificationSettings)
-
-	// secrets.go
-	mux.HandleFunc("GET /v1/secrets", s.getSecrets)
-	mux.HandleFunc("POST /v1/secrets/rotate", s.rotateSecret)
-
-	// codes.go: campaigns' code pools.
-	mux.HandleFunc("POST /v1/campaigns/{id}/codes", s.importCodes)
-	mux.HandleFunc("GET /v1/campaigns/{id}/codes/stats", s.codeStats)
-
-	// programs.go: program presets.
-	mux.HandleFunc("POST /v1/programs/{program}", s.applyProgram)
-	mux.HandleFunc("GET /v1/programs", s.listPrograms)
-	mux.HandleFunc("GET /v1/programs/{program}/{campaign}", s.getProgram)
-	mux.HandleFunc("POST /v1/programs/{program}/{campaign}/pause", s.setProgramStatus(distributions.StatusPaused))
-	mux.HandleFunc("POST /v1/programs/{program}/{campaign}/resume", s.setProgramStatus(distributions.StatusLive))
-	mux.HandleFunc("DELETE /v1/programs/{program}/{campaign}", s.deleteProgram)
-
-	// keys.go: API keys.
-	mux.HandleFunc("POST /v1/keys", s.createKey)
-	mux.HandleFunc("GET /v1/keys", s.listKeys)
-	mux.HandleFunc("DELETE /v1/keys/{id}", s.revokeKey)
-
-	// Probes need no key (healthPaths, in keys.go). A request no route takes is answered
-	// by routes.ServeHTTP: there is no catch-all "/" pattern, which would take every
-	// method of every path and so turn a wrong method into a 404.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-
+	for _, rt := range s.routeTable() {
+		mux.HandleFunc(rt.pattern, rt.handler)
+	}
 	// Browsers are refused before anything else, and a key is checked before the route:
 	// without a valid key, a wrong method and an unknown path get the same 401 as a
 	// right one, so that the answers tell nothing of which paths and methods exist.
 	return refuseBrowsers(s.authenticate(routes{mux}))
+}
+
+// route is one row of the route table: a ServeMux pattern and what serves it.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// routeTable is every route of the API. Handler registers them, and the OpenAPI test
+// (openapi_test.go) holds api/openapi.yaml to them, so that the document names every
+// route and no other.
+func (s *Server) routeTable() []route {
+	return []route{
+		// events.go
+		{"POST /v1/events", s.idempotent(MaxEventBytes, s.postEvent)},
+
+		// distributions.go
+		{"POST /v1/distributions", s.idempotent(MaxDistributionBytes, s.createDistribution)},
+		{"GET /v1/distributions", s.listDistributions},
+		{"GET /v1/distributions/{id}", s.getDistribution},
+		{"PUT /v1/distributions/{id}", s.updateDistribution},
+		{"DELETE /v1/distributions/{id}", s.deleteDistribution},
+		{"POST /v1/distributions/{id}/pause", s.setDistributionStatus(distributions.StatusPaused)},
+		{"POST /v1/distributions/{id}/resume", s.setDistributionStatus(distributions.StatusLive)},
+
+		// messages.go: a distribution's manual and bulk messages.
+		{"POST /v1/distributions/{id}/messages", s.idempotent(MaxMessageBytes, s.createMessage)},
+		{"GET /v1/messages", s.listMessages},
+		{"GET /v1/messages/{id}", s.getMessage},
+		{"DELETE /v1/messages/{id}", s.cancelMessage},
+
+		// deliveries.go: the delivery log.
+		{"GET /v1/deliveries", s.listDeliveries},
+		{"GET /v1/deliveries/{id}", s.getDelivery},
+		{"POST /v1/deliveries/{id}/retry", s.idempotent(maxRecoverBytes, s.retryDelivery)},
+		{"POST /v1/distributions/{id}/recover", s.idempotent(maxRecoverBytes, s.recoverDistribution)},
+
+		// webhooks.go: project webhooks.
+		{"POST /v1/webhooks", s.idempotent(MaxDistributionBytes, s.createWebhook)},
+		{"GET /v1/webhooks", s.listWebhooks},
+		{"GET /v1/webhooks/{id}", s.getWebhook},
+		{"PUT /v1/webhooks/{id}", s.updateWebhook},
+		{"DELETE /v1/webhooks/{id}", s.deleteWebhook},
+
+		// notifications.go and settings.go
+		{"GET /v1/notifications", s.listNotifications},
+		{"POST /v1/notifications/{id}/read", s.readNotification},
+		{"GET /v1/settings/notifications", s.getNotificationSettings},
+		{"PUT /v1/settings/notifications", s.putNotificationSettings},
+
+		// secrets.go
+		{"GET /v1/secrets", s.getSecrets},
+		{"POST /v1/secrets/rotate", s.rotateSecret},
+
+		// codes.go: campaigns' code pools.
+		{"POST /v1/campaigns/{id}/codes", s.importCodes},
+		{"GET /v1/campaigns/{id}/codes/stats", s.codeStats},
+
+		// programs.go: program presets.
+		{"POST /v1/programs/{program}", s.idempotent(MaxDistributionBytes, s.applyProgram)},
+		{"GET /v1/programs", s.listPrograms},
+		{"GET /v1/programs/{program}/{campaign}", s.getProgram},
+		{"POST /v1/programs/{program}/{campaign}/pause", s.setProgramStatus(distributions.StatusPaused)},
+		{"POST /v1/programs/{program}/{campaign}/resume", s.setProgramStatus(distributions.StatusLive)},
+		{"DELETE /v1/programs/{program}/{campaign}", s.deleteProgram},
+
+		// keys.go: API keys.
+		{"POST /v1/keys", s.idempotentSecret(maxKeyBytes, s.createKey)},
+		{"GET /v1/keys", s.listKeys},
+		{"DELETE /v1/keys/{id}", s.revokeKey},
+
+		// Probes and the OpenAPI document need no key (publicPaths, in keys.go). A request
+		// no route takes is answered by routes.ServeHTTP: there is no catch-all "/"
+		// pattern, which would take every method of every path and so turn a wrong method
+		// into a 404.
+		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		}},
+		{"GET " + OpenAPIPath, serveOpenAPI},
+	}
 }
 
 // routes is the API's mux, with its own answers to a request no pattern takes, 404 or 405

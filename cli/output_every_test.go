@@ -98,6 +98,7 @@ func TestOutputEveryCommand(t *testing.T) {
 		{path: "send", args: func() []string {
 			return []string{"--type", "customer.order.paid", "--id", "evt_out", "--data", `{"customer":{"id":"c"},"order":{"id":"o","amount":1}}`}
 		}, yaml: true},
+		{path: "trigger", args: func() []string { return []string{"customer.order.paid"} }, yaml: true},
 		{path: "distributions create", created: "distribution", args: func() []string {
 			return []string{"--name", "Out", "--events", "customer.order.paid", "--url", "https://example.com/out", "--event-name", "Order-paid"}
 		}},

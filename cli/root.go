@@ -123,6 +123,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 		newAPICommand(getenv),
 		newVersionCommand(g),
 		newSendCommand(g),
+		newTriggerCommand(g),
 		newDistributionsCommand(g),
 		newNotificationsCommand(g),
 		newWebhooksCommand(g),

@@ -81,6 +81,8 @@ var postgresMigrations = []string{
 	// it for notifications).
 	`CREATE INDEX notification_sends_sent_at ON notification_sends (sent_at);
 	CREATE INDEX messages_finished ON messages (updated_at, id) WHERE status IN ('sent', 'canceled');`,
+	// 7: the API's idempotency keys (idempotency.go).
+	postgresIdempotencyMigration,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks

@@ -607,6 +607,12 @@ func (s *sqlStore) Prune(ctx context.Context, before time.Time, batch int) (Prun
 		`DELETE FROM notification_sends WHERE key IN (SELECT key FROM notification_sends WHERE sent_at < ? LIMIT ?)`, cutoff); err != nil {
 		return r, fmt.Errorf("prune notification sends: %w", err)
 	}
+	// An idempotency key guards against a client's retry of a request, which comes
+	// within minutes or hours; the shortest retention is a day.
+	if r.IdempotencyKeys, err = s.deleteInBatches(ctx, batch,
+		`DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < ? LIMIT ?)`, cutoff); err != nil {
+		return r, fmt.Errorf("prune idempotency keys: %w", err)
+	}
 	for {
 		ids, err := s.finishedMessages(ctx, cutoff, batch)
 		if err != nil {

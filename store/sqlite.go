@@ -68,6 +68,8 @@ var sqliteMigrations = []string{
 	`CREATE INDEX notifications_created_at ON notifications (created_at DESC, id);
 	CREATE INDEX notification_sends_sent_at ON notification_sends (sent_at);
 	CREATE INDEX messages_finished ON messages (updated_at, id) WHERE status IN ('sent', 'canceled');`,
+	// 7: the API's idempotency keys (idempotency.go).
+	sqliteIdempotencyMigration,
 }
 
 // sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the

@@ -95,7 +95,8 @@ type Store interface {
 	// Prune deletes the per-event history that is older than before and no longer in use,
 	// and counts what it deleted: notifications created before it (read or not), the
 	// records of failure e-mails and alerts sent before it, and messages that are finished
-	// (sent or canceled) and last changed before it, with their customers. A message
+	// (sent or canceled) and last changed before it, with their customers, and the API's
+	// idempotency keys made before it. A message
 	// scheduled or sending and its customers are never deleted, whatever their age; nor is
 	// anything that is not history (distributions, webhooks, settings, API keys, code pools
 	// and publications). Each statement deletes at most batch rows (1,000 when batch <= 0)
@@ -108,6 +109,8 @@ type Store interface {
 	CodeStore
 	// Manual and bulk messages (messages.go).
 	MessageStore
+	// The API's idempotency keys (idempotency.go).
+	IdempotencyStore
 
 	Close() error
 }
@@ -118,11 +121,12 @@ type PruneResult struct {
 	NotificationSends int `json:"notification_sends"`
 	Messages          int `json:"messages"`
 	MessageCustomers  int `json:"message_customers"`
+	IdempotencyKeys   int `json:"idempotency_keys"`
 }
 
 // Total is the number of rows deleted.
 func (r PruneResult) Total() int {
-	return r.Notifications + r.NotificationSends + r.Messages + r.MessageCustomers
+	return r.Notifications + r.NotificationSends + r.Messages + r.MessageCustomers + r.IdempotencyKeys
 }
 
 // Project is the installation's identity and its signing secrets.
