@@ -191,8 +191,8 @@ type deliveryState struct {
 	name string
 	// attempt is the attempt in flight or waited for; attempts the schedule's most.
 	attempt, attempts int
-	// status is "" while an attempt is in flight, then StatusRetrying (waiting until next),
-	// StatusDelivered or StatusFailed.
+	// status is "" while an attempt is in flight, StatusRetrying while it waits until next,
+	// then StatusDelivered or StatusFailed.
 	status string
 	next   time.Time
 	reason string
@@ -218,6 +218,8 @@ func currentDetails(states []deliveryState) string {
 				note += ", paused"
 			}
 			notes = append(notes, note)
+		case "":
+			notes = append(notes, fmt.Sprintf("%s sending attempt %d of %d", labelName(s.name), s.attempt, s.attempts))
 		case StatusRetrying:
 			notes = append(notes, fmt.Sprintf("%s retrying, attempt %d of %d at %s", labelName(s.name), s.attempt, s.attempts,
 				s.next.UTC().Format("15:04 UTC")))
