@@ -423,6 +423,9 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 	for {
 		out.Attempts++
 		state.status, state.attempt = "", out.Attempts
+		if out.Attempts > 1 {
+			changed() // the first attempts are shown before they start, all at once
+		}
 		// Each attempt is labelled in the Web UI with its target and its place in the
 		// schedule; user metadata is not compared on replay, so the label may change.
 		summary := AttemptSummary(t.name, t.webhook.URL, out.Attempts, attempts)
