@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -71,8 +73,8 @@ func TestWebUILabels(t *testing.T) {
 		}
 		return out.ID
 	}
-	create("Paid orders", good.URL+"/hooks/orders?token=q-s3cr3t", nil)
-	create("Failing orders", failing.URL+"/fail", []string{"1s", "1s"})
+	goodID := create("Paid orders", good.URL+"/hooks/orders?token=q-s3cr3t", nil)
+	failingID := create("Failing orders", failing.URL+"/fail", []string{"1s", "1s"})
 	goodHost, failingHost := strings.TrimPrefix(good.URL, "http://"), strings.TrimPrefix(failing.URL, "http://")
 
 	status, body := call(t, "POST", d.api+"/v1/events", fmt.Sprintf(
@@ -167,8 +169,31 @@ func TestWebUILabels(t *testing.T) {
 			}
 		}
 	}
-	// The Web UI finds the event among the failed ones.
-	waitListedInUI(t, d, workflowID, `HookflowStatus = "failed"`)
+	// The banner's link to the failed deliveries, the one `deliveries list --status failed
+	// --web` prints, opens the Web UI's list with the event in it.
+	link := runCLI(t, d, "deliveries", "list", "--status", "failed", "--web", "--ui-url", d.ui)
+	link = strings.TrimSpace(link)
+	if !regexp.MustCompile(`(?m)^  Failed in UI +` + regexp.QuoteMeta(link) + `$`).MatchString(d.output.String()) {
+		t.Errorf("the banner does not show the link %s:\n%s", link, d.output)
+	}
+	if !strings.Contains(d.output.String(), "  Retrying in UI  "+d.ui+"/namespaces/default/workflows?query=") {
+		t.Errorf("the banner does not link the retrying deliveries:\n%s", d.output)
+	}
+	u, err := url.Parse(link)
+	if err != nil || u.Path != "/namespaces/default/workflows" || u.Query().Get("query") == "" {
+		t.Fatalf("deliveries list --web printed %q: %v", link, err)
+	}
+	waitListedInUI(t, d, workflowID, u.Query().Get("query"))
+	// Per distribution: the failing one's link lists the event, the good one's too (it
+	// took the event), and no other distribution's does.
+	for _, id := range []string{failingID, goodID} {
+		link := strings.TrimSpace(runCLI(t, d, "deliveries", "list", "--distribution", id, "--web", "--ui-url", d.ui))
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitListedInUI(t, d, workflowID, u.Query().Get("query"))
+	}
 }
 
 // decodeLabel reads a label's payload with dc, which decrypts it when encryption is on.
