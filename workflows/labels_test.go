@@ -133,3 +133,42 @@ func TestCurrentDetailsListsAtMost(t *testing.T) {
 		t.Errorf("currentDetails of %d failed: %s", len(states), got)
 	}
 }
+
+// TestREADMELabels: the labels the README's tour says the Web UI shows are the ones these
+// builders make for the tour's distribution (Paid orders, http://127.0.0.1:9000/hooks, the
+// voucherify schedule of 13 attempts).
+func TestREADMELabels(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join(strings.Fields(string(b)), " ") // a label may break across lines
+	const name, url = "Paid orders", "http://127.0.0.1:9000/hooks"
+	snap := &distributions.Snapshot{Candidates: []distributions.Distribution{
+		{Name: name, Status: "live", Webhook: distributions.Webhook{URL: url}}}}
+	voucherify := distributions.RetrySchedule{Name: distributions.ScheduleVoucherify}
+	attempts := len(voucherify.Gaps()) + 1
+	detailLines := strings.Split(EventDetails("customer.order.paid", snap), "\n")
+	for _, label := range []string{
+		EventSummary("customer.order.paid", "evt_tour_1", snap),
+		detailLines[len(detailLines)-1],
+		currentDetails([]deliveryState{{name: name, status: StatusRetrying, attempt: 3, attempts: attempts,
+			next: time.Date(2026, 1, 1, 20, 15, 0, 0, time.UTC)}}),
+		currentDetails([]deliveryState{{name: name, status: StatusDelivered, attempt: 3, attempts: attempts}}),
+		currentDetails([]deliveryState{{name: name, status: StatusFailed, attempt: attempts, attempts: attempts,
+			reason: ReasonExhausted, paused: true}}),
+		AttemptSummary(name, url, 1, attempts),
+		WaitSummary(name, 2, attempts, voucherify),
+		PauseSummary(name, "distribution", ReasonExhausted, attempts),
+	} {
+		if !strings.Contains(readme, "`"+label+"`") {
+			t.Errorf("the README's tour does not show the label `%s`", label)
+		}
+	}
+	for _, channel := range []string{ActivityNotifyFailure, ActivitySendFailureEmail, ActivitySendFailureAlert} {
+		what, _, _ := strings.Cut(NotifySummary(channel, name, ReasonExhausted, attempts), ":")
+		if !strings.Contains(readme, "`"+what+": …`") {
+			t.Errorf("the README's tour does not name the step `%s: …`", what)
+		}
+	}
+}
