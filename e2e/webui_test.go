@@ -99,12 +99,7 @@ func TestWebUILabels(t *testing.T) {
 	var labels []string // every label the UI shows, for the secret check
 
 	// The list and the workflow's header: what the event is and where it goes.
-	desc, err := c.DescribeWorkflowExecution(context.Background(), workflowID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := desc.GetExecutionConfig().GetUserMetadata()
-	summary, details := decodeLabel(t, dc, md.GetSummary()), decodeLabel(t, dc, md.GetDetails())
+	summary, details := workflowLabels(t, c, dc, workflowID)
 	labels = append(labels, summary, details)
 	if want := "customer.order.paid evt_ui_1 · 2 distributions"; summary != want {
 		t.Errorf("workflow summary %q, want %q", summary, want)
@@ -196,11 +191,26 @@ func TestWebUILabels(t *testing.T) {
 	}
 }
 
+// workflowLabels are the summary and details of a workflow, as the Web UI shows them in the
+// list and atop its page, read with dc (nil: the SDK's, for a dev without encryption).
+func workflowLabels(t *testing.T, c client.Client, dc converter.DataConverter, workflowID string) (summary, details string) {
+	t.Helper()
+	desc, err := c.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := desc.GetExecutionConfig().GetUserMetadata()
+	return decodeLabel(t, dc, md.GetSummary()), decodeLabel(t, dc, md.GetDetails())
+}
+
 // decodeLabel reads a label's payload with dc, which decrypts it when encryption is on.
 func decodeLabel(t *testing.T, dc converter.DataConverter, p *commonpb.Payload) string {
 	t.Helper()
 	if p == nil {
 		return ""
+	}
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
 	}
 	var s string
 	if err := dc.FromPayload(p, &s); err != nil {

@@ -86,6 +86,13 @@ func EventSummary(eventType, eventID string, snap *distributions.Snapshot) strin
 	return s + " · " + plural(len(snap.Candidates)+len(snap.Webhooks), "distribution")
 }
 
+// MessageSummary is the one-line summary of the workflow that delivers customers of a
+// message (manual or bulk) to one distribution: the event type, the workflow's key (the
+// message id and the customers' numbers, never a customer's own id) and how many customers.
+func MessageSummary(eventType, key string, customers int) string {
+	return eventType + " " + key + " · " + plural(customers, "customer") + " of a message"
+}
+
 // EventDetails are the details of an event's workflow (Markdown, as the UI renders them):
 // the distributions and project webhooks that subscribe to the event's type, each with its
 // status and target host. Which of them take the event is decided by the workflow, so the

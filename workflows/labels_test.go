@@ -44,6 +44,7 @@ func TestLabelsGolden(t *testing.T) {
 		{"event summary", EventSummary("customer.order.paid", "evt_1", snap)},
 		{"event summary, candidates not read", EventSummary("customer.order.paid", "evt_1", nil)},
 		{"event details", EventDetails("customer.order.paid", snap)},
+		{"message summary", MessageSummary("customer.order.paid", "msg_1/0-39", 40)},
 		{"event details, none subscribed", EventDetails("customer.order.paid", &distributions.Snapshot{})},
 		{"event details, candidates not read", EventDetails("customer.order.paid", nil)},
 		{"attempt", AttemptSummary("Paid orders", snap.Candidates[0].Webhook.URL, 3, 13)},
