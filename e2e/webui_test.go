@@ -113,12 +113,7 @@ func TestWebUILabels(t *testing.T) {
 
 	// The timeline: every attempt (the first ones local, in markers), wait and step says
 	// what it is.
-	var steps []string
-	for _, ev := range workflowHistory(t, c, workflowID).GetEvents() {
-		if s := ev.GetUserMetadata().GetSummary(); s != nil {
-			steps = append(steps, decodeLabel(t, dc, s))
-		}
-	}
+	steps := historyLabels(t, c, dc, workflowID)
 	labels = append(labels, steps...)
 	wantSteps := []string{
 		"customer.order.paid evt_ui_1 · 2 distributions", // the started event's
@@ -201,6 +196,19 @@ func workflowLabels(t *testing.T, c client.Client, dc converter.DataConverter, w
 	}
 	md := desc.GetExecutionConfig().GetUserMetadata()
 	return decodeLabel(t, dc, md.GetSummary()), decodeLabel(t, dc, md.GetDetails())
+}
+
+// historyLabels are the summaries of a workflow's history events, in order, as the Web
+// UI's timeline and event history show them.
+func historyLabels(t *testing.T, c client.Client, dc converter.DataConverter, workflowID string) []string {
+	t.Helper()
+	var steps []string
+	for _, ev := range workflowHistory(t, c, workflowID).GetEvents() {
+		if s := ev.GetUserMetadata().GetSummary(); s != nil {
+			steps = append(steps, decodeLabel(t, dc, s))
+		}
+	}
+	return steps
 }
 
 // decodeLabel reads a label's payload with dc, which decrypts it when encryption is on.

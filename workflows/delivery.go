@@ -210,6 +210,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	loadCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:             LoadCandidatesSummary(events[0].Type),
 	})
 	// Local first: read the candidates and make every first attempt as local activities, in
 	// the first workflow task, so no round trip through the server's task queues comes
@@ -225,6 +226,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+			Summary:             LoadCandidatesSummary(events[0].Type),
 		})
 		if err := workflow.ExecuteLocalActivity(lctx, ActivityLoadCandidates, events[0].Type).Get(ctx, &snap); err != nil {
 			return DeliveryResult{}, err

@@ -161,6 +161,18 @@ func WaitSummary(name string, attempt, attempts int, schedule distributions.Retr
 	return fmt.Sprintf("%s: wait for attempt %d of %d (%s)", labelName(name), attempt, attempts, ScheduleLabel(schedule))
 }
 
+// LoadCandidatesSummary labels the step that reads the distributions of an event type,
+// when the starter could not.
+func LoadCandidatesSummary(eventType string) string {
+	return "Read the distributions that subscribe to " + eventType
+}
+
+// PublishCodeSummary labels the step that publishes a code to the event's customer before a
+// publish_code delivery (the customer is not named: customer data stays out of labels).
+func PublishCodeSummary(name string) string {
+	return labelName(name) + ": publish a code to the event's customer"
+}
+
 // PauseSummary labels the step that pauses a distribution (or disables a project webhook)
 // whose delivery failed for good.
 func PauseSummary(name, object, reason string, attempts int) string {

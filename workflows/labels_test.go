@@ -52,6 +52,8 @@ func TestLabelsGolden(t *testing.T) {
 		{"wait, named schedule", WaitSummary("Paid orders", 3, 13, distributions.RetrySchedule{Name: distributions.ScheduleVoucherify})},
 		{"wait, custom schedule", WaitSummary("Failing orders", 2, 3, custom)},
 		{"wait, long custom schedule", WaitSummary("Failing orders", 2, 8, long)},
+		{"load candidates", LoadCandidatesSummary("customer.order.paid")},
+		{"publish a code", PublishCodeSummary("Coupons")},
 		{"pause", PauseSummary("Failing orders", "distribution", ReasonExhausted, 3)},
 		{"disable", PauseSummary("Audit log", "webhook", ReasonGone, 1)},
 		{"notify", NotifySummary(ActivityNotifyFailure, "Failing orders", ReasonExhausted, 3)},
