@@ -212,6 +212,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	b.Row("Temporal", "%s (namespace %s, task queue %s)", srv.HostPort(), srv.Namespace(), workflows.TaskQueue)
 	if uiURL != "" {
 		b.Row("Web UI", "%s/namespaces/%s/workflows", uiURL, srv.Namespace())
+		uiLinkRows(b, uiURL, srv.Namespace())
 	} else {
 		b.Row("Web UI", "off (--ui-port 0)")
 	}

@@ -145,6 +145,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) 
 	b.Row("Temporal", "%s (namespace %s)", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.TemporalPort)), srv.Namespace())
 	if ui := srv.UIURL(); ui != "" {
 		b.Row("Web UI", "%s/namespaces/%s/workflows", ui, srv.Namespace())
+		uiLinkRows(b, ui, srv.Namespace())
 		if cfg.CodecEndpoint != "" {
 			b.Row("Codec endpoint", "%s (the Web UI decodes payloads through it)", opts.CodecEndpoint)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/api"
+	"github.com/hookflow/hookflow/app"
 	"github.com/hookflow/hookflow/deliverylog"
 	"github.com/hookflow/hookflow/distributions"
 )
@@ -38,9 +39,9 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 		}),
 	}
 
-	var status, distribution, eventType, event, since, until, pageToken string
+	var status, distribution, eventType, event, since, until, pageToken, uiURL, namespace string
 	var limit int
-	var all bool
+	var all, web bool
 	list := &cobra.Command{
 		Use: "list", Short: "List events of the delivery log, a page at a time: running ones first, then the closed ones, most recently closed first",
 		Long: `List events of the delivery log, a page at a time (--all: every page), in the order of
@@ -52,8 +53,13 @@ so comes before a newer one that closed.`,
   hookflow deliveries list --distribution distr_123 --limit 20
   hookflow deliveries list --event evt_123
   hookflow deliveries list --status failed --page-token TOKEN_FROM_THE_LAST_PAGE
-  hookflow deliveries list --since 2026-11-27T08:00:00Z --until 2026-11-27T09:00:00Z --all -o json`,
+  hookflow deliveries list --since 2026-11-27T08:00:00Z --until 2026-11-27T09:00:00Z --all -o json
+  hookflow deliveries list --status failed --web
+  hookflow deliveries list --distribution distr_123 --web --ui-url https://temporal.example.com`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+			if web {
+				return printUILink(c.out, uiURL, namespace, status, distribution, eventType, event, since, until)
+			}
 			q := url.Values{}
 			for k, v := range map[string]string{"status": status, "distribution": distribution, "event_type": eventType, "event": event, "page_token": pageToken} {
 				if v != "" {
@@ -113,6 +119,9 @@ so comes before a newer one that closed.`,
 	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many a page (1 to %d)", deliverylog.MaxListLimit))
 	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
 	f.BoolVar(&all, "all", false, "read every page")
+	f.BoolVar(&web, "web", false, "print the Temporal Web UI's link to the same events (its list with the filter as a query) instead of listing them")
+	f.StringVar(&uiURL, "ui-url", app.DefaultUIURL, "Temporal Web UI base URL for --web; the default is where hookflow dev serves it")
+	f.StringVar(&namespace, "namespace", "default", "Temporal namespace for --web")
 	retry := &cobra.Command{
 		Use: "retry ID", Short: "Send a failed or skipped delivery again, as a new run", Args: usageArgs,
 		Example: `  hookflow deliveries list --status failed
@@ -131,6 +140,34 @@ so comes before a newer one that closed.`,
 	}
 	cmd.AddCommand(show, list, retry)
 	return cmd
+}
+
+// printUILink prints the Web UI's link to the events the list's filters select: the UI's
+// workflow list with their visibility query, which the delivery log runs too.
+func printUILink(w io.Writer, uiURL, namespace, status, distribution, eventType, event, since, until string) error {
+	u, err := url.Parse(uiURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--ui-url %q: want the Web UI's base URL, such as %s", uiURL, app.DefaultUIURL)
+	}
+	f := deliverylog.EventFilter{Status: status, DistributionID: distribution, EventType: eventType, EventID: event}
+	now := time.Now()
+	for _, bound := range []struct {
+		name, value string
+		at          *time.Time
+	}{{"since", since, &f.Since}, {"until", until, &f.Until}} {
+		if bound.value == "" {
+			continue
+		}
+		if *bound.at, err = parseTimeFlag(bound.name, bound.value, now); err != nil {
+			return err
+		}
+	}
+	link, err := app.UIWorkflowsURL(uiURL, namespace, f)
+	if err != nil {
+		return fmt.Errorf("--%s", strings.Replace(err.Error(), "_", "-", 1))
+	}
+	_, err = fmt.Fprintln(w, link)
+	return err
 }
 
 // parseTimeFlag reads the flag --name: an RFC 3339 time or a duration back from now.

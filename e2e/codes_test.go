@@ -95,6 +95,15 @@ func testPublishCodeE2E(t *testing.T, devArgs ...string) {
 		t.Fatalf("%d delivered, %d failed; want 5 and 3", len(delivered), len(failed))
 	}
 	recordWorkflowHistory(t, c, "event/"+delivered[0], "delivery_NAME_publish_code.history.json")
+	// The Web UI labels the publication step, without the customer; and a delivery that got
+	// no code says so where the event stands.
+	if steps := historyLabels(t, c, nil, "event/"+delivered[0]); !slices.Contains(steps, "Spring codes: publish a code to the event's customer") ||
+		strings.Contains(strings.Join(steps, "\n"), "cust_") {
+		t.Errorf("the labels of a publish_code delivery: %q", steps)
+	}
+	if got, want := currentDetails(t, c, "event/"+failed[0]), "Finished: 0 of 1 delivered; Spring codes failed (no_code)"; got != want {
+		t.Errorf("current details of a delivery without a code: %q, want %q", got, want)
+	}
 
 	// Each delivery carries its own code of the pool, published to its customer.
 	reqs := recv.requests()

@@ -15,11 +15,11 @@ import (
 const modulePath = "github.com/hookflow/hookflow"
 
 // packageOrder is the design's package table, top to bottom: a package may import only the
-// packages above it. e2e holds tests only; internal/pgtest is a helper of tests, which only
-// test files may import; "" is main, the module's root.
+// packages above it. e2e holds tests only; internal/pgtest and internal/browsertest are
+// helpers of tests, which only test files may import; "" is main, the module's root.
 var packageOrder = []string{
 	"payloads", "distributions", "store", "workflows", "codec", "activities", "worker", "starter",
-	"deliverylog", "api", "devserver", "metrics", "app", "bench", "cli", "e2e", "internal/pgtest", "",
+	"deliverylog", "api", "devserver", "metrics", "app", "bench", "cli", "e2e", "internal/pgtest", "internal/browsertest", "",
 }
 
 // ioPackages are the standard library's packages for I/O, which the pure packages

@@ -206,6 +206,15 @@ func TestMessagesDeliveredTogether(t *testing.T) {
 		t.Fatalf("the workflow of the message's customers: %+v", res)
 	}
 	recordWorkflowHistory(t, d.client(t), group, "delivery_NAME_message.history.json")
+	// The Web UI's list names the message and counts its customers, never naming one; the
+	// details name the one distribution.
+	summary, details := workflowLabels(t, d.client(t), nil, group)
+	if want := " " + m.ID + "/0-4 · 5 customers of a message"; !strings.HasSuffix(summary, want) || strings.Contains(summary+details, "cust_") {
+		t.Errorf("the workflow's summary %q, want one ending %q", summary, want)
+	}
+	if n := strings.Count(details, "\n- "); n != 1 || !strings.Contains(details, strings.TrimPrefix(recv.URL, "http://")) {
+		t.Errorf("the workflow's details name %d distributions, want the message's one:\n%s", n, details)
+	}
 	byCustomer := recv.webhookIDsByCustomer()
 	idOf := recv.webhookIDOf
 	if len(byCustomer) != 5 {

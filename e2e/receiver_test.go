@@ -35,6 +35,10 @@ type receiver struct {
 	// counts the requests it holds.
 	gate chan struct{}
 	held int
+	// holdAt, when > 0, makes request holdAt (counted from 1) and every later one arrive at
+	// a closed gate (as hold from then on), so that a test finds an attempt in flight
+	// however fast the schedule runs; arrived counts the requests that came in.
+	holdAt, arrived int
 }
 
 type receivedRequest struct {
@@ -60,6 +64,13 @@ func startReceiver(t *testing.T, pause time.Duration, codes []int) *receiver {
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
+		r.arrived++
+		if r.holdAt > 0 && r.arrived >= r.holdAt {
+			if r.gate == nil {
+				r.gate = make(chan struct{})
+			}
+			r.holdAt = 0 // once: release answers the rest at once
+		}
 		gate := r.gate
 		if gate != nil {
 			r.held++
@@ -117,6 +128,14 @@ func (r *receiver) hold() {
 	if r.gate == nil {
 		r.gate = make(chan struct{})
 	}
+}
+
+// holdFrom makes the receiver hold request n (counted from 1) and every later one, until
+// release.
+func (r *receiver) holdFrom(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.holdAt = n
 }
 
 // release answers the requests held, and those that come after at once.

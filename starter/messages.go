@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -25,6 +26,12 @@ func (s *Starter) StartDeliveries(ctx context.Context, key string, events []payl
 		return false, errors.New("no event to deliver")
 	}
 	in := workflows.DeliveryInput{Only: []string{distributionID}, LocalFirst: true, Candidates: s.candidates(ctx, events[0].Type)}
+	// The Web UI's labels: the distribution alone, as the workflow restricts itself to it.
+	var only *distributions.Snapshot
+	if in.Candidates != nil {
+		restricted := in.Candidates.Restrict(in.Only)
+		only = &restricted
+	}
 	if len(events) == 1 {
 		in.Event = events[0]
 	} else {
@@ -38,6 +45,8 @@ func (s *Starter) StartDeliveries(ctx context.Context, key string, events []payl
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		EnableEagerStart:                         true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.EventTypeKey.ValueSet(events[0].Type)),
+		StaticSummary:                            workflows.MessageSummary(events[0].Type, key, len(events)),
+		StaticDetails:                            workflows.EventDetails(events[0].Type, only),
 	}
 	_, err = s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted

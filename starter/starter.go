@@ -51,6 +51,7 @@ func (s *Starter) candidates(ctx context.Context, eventType string) *distributio
 // event id started.
 func (s *Starter) Start(ctx context.Context, ev payloads.Event) (Handle, error) {
 	h := Handle{EventID: ev.ID, WorkflowID: workflows.WorkflowID(ev.ID)}
+	cands := s.candidates(ctx, ev.Type)
 	opts := client.StartWorkflowOptions{
 		ID:        h.WorkflowID,
 		TaskQueue: s.TaskQueue,
@@ -61,10 +62,15 @@ func (s *Starter) Start(ctx context.Context, ev payloads.Event) (Handle, error) 
 		// With a worker on the same client (hookflow dev), the first workflow task comes back
 		// with the start: one round trip less. Elsewhere it is a normal start.
 		EnableEagerStart: true,
+		// What the Web UI shows in the list and atop the workflow's page: the event and the
+		// distributions it goes to, from names, hosts and counts only (user metadata is
+		// kept in clear unless the data converter encrypts).
+		StaticSummary: workflows.EventSummary(ev.Type, ev.ID, cands),
+		StaticDetails: workflows.EventDetails(ev.Type, cands),
 	}
 	// Without WorkflowExecutionErrorWhenAlreadyStarted, a repeated id returns the first
 	// submission's run, running or closed, instead of an error.
-	in := workflows.DeliveryInput{Event: ev, LocalFirst: true, Candidates: s.candidates(ctx, ev.Type)}
+	in := workflows.DeliveryInput{Event: ev, LocalFirst: true, Candidates: cands}
 	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, in)
 	if err != nil {
 		return Handle{}, fmt.Errorf("start the workflow of event %s: %w", ev.ID, err)

@@ -73,11 +73,13 @@ func publishCode(ctx workflow.Context, ev payloads.Event, t target, localFirst b
 	if localFirst {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: publishAttemptTimeout, ScheduleToCloseTimeout: publishTimeout, RetryPolicy: publishRetry,
+			Summary: PublishCodeSummary(t.name),
 		})
 		err = workflow.ExecuteLocalActivity(lctx, ActivityPublishCode, args...).Get(ctx, &out)
 	} else {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: publishAttemptTimeout, ScheduleToCloseTimeout: publishTimeout, RetryPolicy: publishRetry,
+			Summary: PublishCodeSummary(t.name),
 		})
 		err = workflow.ExecuteActivity(actx, ActivityPublishCode, args...).Get(ctx, &out)
 	}

@@ -210,6 +210,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	loadCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:             LoadCandidatesSummary(events[0].Type),
 	})
 	// Local first: read the candidates and make every first attempt as local activities, in
 	// the first workflow task, so no round trip through the server's task queues comes
@@ -225,6 +226,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+			Summary:             LoadCandidatesSummary(events[0].Type),
 		})
 		if err := workflow.ExecuteLocalActivity(lctx, ActivityLoadCandidates, events[0].Type).Get(ctx, &snap); err != nil {
 			return DeliveryResult{}, err
@@ -281,6 +283,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 	if len(deliveries) == 0 {
 		result.Status = StatusNoMatch
+		workflow.SetCurrentDetails(ctx, unmatchedDetails(len(result.Skipped), len(result.FilterErrors)))
 		if len(result.Skipped) == 0 {
 			if len(result.FilterErrors) == 0 {
 				return result, workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(result.Status))
@@ -303,12 +306,20 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 
 	firstAttempts, done := 0, 0
+	// Where every delivery stands, for the current details the Web UI shows; they are
+	// workflow state alone (a query answers them), no command.
+	states := make([]deliveryState, len(deliveries))
+	for i, d := range deliveries {
+		states[i] = deliveryState{name: d.target.name, attempt: 1, attempts: len(d.target.webhook.Schedule().Gaps()) + 1}
+	}
+	showProgress := func() { workflow.SetCurrentDetails(ctx, currentDetails(states)) }
+	showProgress()
 	wg := workflow.NewWaitGroup(ctx)
 	for i, d := range deliveries {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ })
+			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress)
 			if len(events) > 1 {
 				out.EventID = d.event.ID // a single event's deliveries are its own
 			}
@@ -367,10 +378,18 @@ func recordOutcome(ctx workflow.Context, out DeliveryOutcome) {
 
 // deliver runs every attempt of one delivery. firstAnswered is called once the first
 // attempt has an outcome.
-func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, localFirst bool, firstAnswered func()) DeliveryOutcome {
+//
+// state is where the delivery stands, for the Web UI: deliver updates it and calls
+// changed after every change.
+func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, localFirst bool, firstAnswered func(),
+	state *deliveryState, changed func()) DeliveryOutcome {
 	deliveryID := payloads.DeliveryID(ev.ID, t.id)
 	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
+	defer func() {
+		state.status, state.reason, state.attempt = out.Status, out.Reason, out.Attempts
+		changed()
+	}()
 
 	if t.publishCampaign != nil {
 		// publish_code: the code is published before rendering, once per (event,
@@ -401,27 +420,38 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		return out
 	}
 	timeout := t.webhook.AttemptTimeout()
-	postCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: timeout + postMargin,
-		// The workflow runs the retry schedule itself, on durable timers.
-		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
-	})
 	req := payloads.Request{DeliveryID: deliveryID, SourceID: t.id, URL: t.webhook.URL,
 		Headers: t.webhook.Headers, Body: body, Timeout: timeout}
-	gaps := t.webhook.Schedule().Gaps()
+	schedule := t.webhook.Schedule()
+	gaps := schedule.Gaps()
+	attempts := len(gaps) + 1
 	start := workflow.Now(ctx)
 	var offset time.Duration
 	for {
 		out.Attempts++
+		state.status, state.attempt = "", out.Attempts
+		if out.Attempts > 1 {
+			changed() // the first attempts are shown before they start, all at once
+		}
+		// Each attempt is labelled in the Web UI with its target and its place in the
+		// schedule; user metadata is not compared on replay, so the label may change.
+		summary := AttemptSummary(t.name, t.webhook.URL, out.Attempts, attempts)
 		var resp payloads.Response
 		var err error
 		if out.Attempts == 1 && localFirst {
 			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 				StartToCloseTimeout: timeout + postMargin,
 				RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+				Summary:             summary,
 			})
 			err = workflow.ExecuteLocalActivity(lctx, ActivityPost, req).Get(ctx, &resp)
 		} else {
+			postCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				StartToCloseTimeout: timeout + postMargin,
+				// The workflow runs the retry schedule itself, on durable timers.
+				RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+				Summary:     summary,
+			})
 			err = workflow.ExecuteActivity(postCtx, ActivityPost, req).Get(ctx, &resp)
 		}
 		if out.Attempts == 1 {
@@ -451,14 +481,22 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 			asked := time.Duration(failed.RetryAfterSeconds) * time.Second
 			offset += min(max(asked, planned), 2*planned) - planned
 		}
+		state.status, state.attempt, state.next = StatusRetrying, out.Attempts+1, start.Add(offset)
+		changed()
 		if wait := start.Add(offset).Sub(workflow.Now(ctx)); wait > 0 {
-			if err := workflow.Sleep(ctx, wait); err != nil {
+			// A timer as workflow.Sleep starts, with a label: the same command.
+			timer := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
+				Summary: WaitSummary(t.name, out.Attempts+1, attempts, schedule),
+			})
+			if err := timer.Get(ctx, nil); err != nil {
 				out.Status, out.Reason = StatusFailed, "canceled"
 				return out
 			}
 		}
 	}
 	out.Status = StatusFailed
+	state.status, state.reason = out.Status, out.Reason
+	changed()
 	pause := out.Reason == ReasonExhausted || out.Reason == ReasonGone
 	if pause {
 		// A distribution is paused, a project webhook disabled (spec section 9).
@@ -466,12 +504,15 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		if t.object == "webhook" {
 			activityName = ActivityDisableWebhook
 		}
-		actCtx := workflow.WithActivityOptions(ctx, sideEffectOptions)
+		opts := sideEffectOptions
+		opts.Summary = PauseSummary(t.name, t.object, out.Reason, out.Attempts)
+		actCtx := workflow.WithActivityOptions(ctx, opts)
 		if err := workflow.ExecuteActivity(actCtx, activityName, arg).Get(ctx, nil); err != nil {
 			logger.Error("pause", "target", t.id, "error", err)
 			pause = false
 		}
 	}
+	state.paused = pause
 	notify(ctx, ev, t, out, pause)
 	return out
 }
@@ -501,7 +542,9 @@ func notify(ctx workflow.Context, ev payloads.Event, t target, out DeliveryOutco
 		{ActivitySendFailureEmail, outboundOptions},
 		{ActivitySendFailureAlert, outboundOptions},
 	} {
-		actCtx := workflow.WithActivityOptions(ctx, channel.options)
+		opts := channel.options
+		opts.Summary = NotifySummary(channel.activity, t.name, out.Reason, out.Attempts)
+		actCtx := workflow.WithActivityOptions(ctx, opts)
 		if err := workflow.ExecuteActivity(actCtx, channel.activity, notice).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("failure notification", "channel", channel.activity, "delivery", out.DeliveryID, "error", err)
 		}

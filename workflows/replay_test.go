@@ -73,3 +73,44 @@ func recordedWorkflowType(t *testing.T, file string) string {
 	}
 	return h.Events[0].Started.WorkflowType.Name
 }
+
+// TestRecordedHistoryLabels: delivery_labels.history.json, recorded with the Web UI's
+// labels, has one on every attempt (the local first one's marker included), every wait
+// and the workflow's start, so the replay above covers histories that carry them.
+func TestRecordedHistoryLabels(t *testing.T) {
+	b, err := os.ReadFile("testdata/delivery_labels.history.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Events []struct {
+			EventType    string `json:"eventType"`
+			UserMetadata *struct {
+				Summary *struct {
+					Data []byte `json:"data"`
+				} `json:"summary"`
+			} `json:"userMetadata"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	labelled := map[string]int{}
+	for _, ev := range h.Events {
+		switch ev.EventType {
+		case "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", "EVENT_TYPE_MARKER_RECORDED", "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED", "EVENT_TYPE_TIMER_STARTED":
+			if ev.UserMetadata == nil || ev.UserMetadata.Summary == nil || len(ev.UserMetadata.Summary.Data) == 0 {
+				t.Errorf("a %s event without a summary", ev.EventType)
+				continue
+			}
+			labelled[ev.EventType]++
+		}
+	}
+	// TestDev's retried delivery: started, a local first attempt, two retries after two waits.
+	for kind, want := range map[string]int{"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED": 1, "EVENT_TYPE_MARKER_RECORDED": 1,
+		"EVENT_TYPE_ACTIVITY_TASK_SCHEDULED": 2, "EVENT_TYPE_TIMER_STARTED": 2} {
+		if labelled[kind] != want {
+			t.Errorf("%d labelled %s events, want %d", labelled[kind], kind, want)
+		}
+	}
+}
