@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow/activities"
@@ -139,11 +142,17 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	// Open on loopback is for a newcomer on their own machine; anywhere else keys are required.
 	requireKeys := cfg.RequireAPIKey || !api.IsLoopbackListen(cfg.HTTP)
 	apiURL := "http://" + net.JoinHostPort(apiHost, apiPort)
-	// With a key, the Web UI decrypts payloads through the API's codec endpoint, which it
-	// can call only while the API is open: it sends no hookflow API key.
-	codecEndpoint := ""
-	if cdc != nil && !requireKeys {
-		codecEndpoint = apiURL + api.CodecPath
+	// With a key, the Web UI decrypts payloads through a codec on its own port, which only
+	// its own pages may call and which needs no key from the browser: the UI cannot send
+	// one, and the API may require keys. Programs use the API's /codec, with a key when
+	// keys are required.
+	var uiCodec http.Handler
+	if cdc != nil && cfg.UIPort != 0 {
+		// The UI listens on loopback (devserver's default IP); the front checks the Origin
+		// first, the handler checks it again.
+		uiOrigins := UIOrigins("http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.UIPort)))
+		codecForUI := (&api.Server{Logger: logger}).CodecHandler(cdc, uiOrigins)
+		uiCodec = http.StripPrefix(strings.TrimSuffix(devserver.UICodecPath, api.CodecPath), codecForUI)
 	}
 
 	temporalFile := filepath.Join(cfg.DataDir, "temporal.db")
@@ -159,7 +168,7 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		Namespace:        "default",
 		Retention:        cfg.Retention,
 		SearchAttributes: workflows.SearchAttributes,
-		CodecEndpoint:    codecEndpoint,
+		Codec:            uiCodec,
 		Metrics:          ml != nil,
 	})
 	if err != nil {
@@ -235,11 +244,12 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	switch {
 	case cdc == nil:
 	case requireKeys:
-		b.Row("Codec endpoint", "%s%s (needs a manage API key, which the Web UI cannot send: it shows payloads encrypted)", apiURL, api.CodecPath)
-	case uiURL == "":
-		b.Row("Codec endpoint", "%s (temporal workflow show --codec-endpoint)", codecEndpoint)
+		b.Row("Codec endpoint", "%s%s (with an API key of the codec or manage scope: temporal workflow show --codec-endpoint)", apiURL, api.CodecPath)
 	default:
-		b.Row("Codec endpoint", "%s (the Web UI decrypts through it)", codecEndpoint)
+		b.Row("Codec endpoint", "%s%s (temporal workflow show --codec-endpoint)", apiURL, api.CodecPath)
+	}
+	if cdc != nil && uiURL != "" {
+		b.Row("Web UI codec", "%s%s (the Web UI decrypts through it; its own pages only, no key)", uiURL, devserver.UICodecPath)
 	}
 	b.Row("Targets", "public addresses and %s (--allow-target adds more)", prefixList(allow))
 	if !requireKeys {

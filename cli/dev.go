@@ -46,7 +46,7 @@ Settings come from flags, then HOOKFLOW_* variables (HOOKFLOW_DATABASE_URL for
 	durationVar(f, &cfg.Retention, "retention", 24*time.Hour, "how long Temporal keeps closed workflows: the delivery log, recover and the duplicate-event check reach back this far (at least 1h); an existing namespace is updated to it")
 	durationVar(f, &cfg.StoreRetention, "store-retention", app.DefaultStoreRetention, "how long hookflow's own history is kept: notifications, and finished messages with their customers, older than this are pruned every hour (0 keeps it for ever; at least 24h)")
 	registerEncryptionKey(f, &cfg.EncryptionKeys)
-	f.Lookup("encryption-key").Usage += "; the Web UI decrypts through the API's /codec"
+	f.Lookup("encryption-key").Usage += "; the Web UI decrypts through /hookflow/codec on its own port"
 	f.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addConfigFlags(cmd)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -76,6 +77,12 @@ type Options struct {
 	// Metrics records the server's own metrics (service requests, persistence latency,
 	// task-queue backlog, ...) for Server.Metrics to gather; off, they cost nothing.
 	Metrics bool
+	// Codec, when set with a UI, is served on the UI's port at UICodecPath (the request's
+	// path unchanged) to the UI's own pages only, and is the UI's codec endpoint in place
+	// of CodecEndpoint: the browser calls it from the UI's origin and needs no key, so that
+	// the UI decodes payloads even when the API requires keys. The UI server then listens
+	// on a loopback port of its own, behind a front on UIPort.
+	Codec http.Handler
 }
 
 // Server is a running embedded Temporal server.
@@ -87,6 +94,7 @@ type Server struct {
 	metrics       prometheus.Gatherer
 	metricsCloser io.Closer
 	ui            *uiserver.Server
+	uiFront       *uiFront // in front of ui with a Codec
 	hostPort      string
 	// refreshTimer ends the forced search-attribute refresh a while after start.
 	refreshTimer *time.Timer
@@ -190,25 +198,43 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		endForcedRefresh()
 	}
 	if opts.UIPort != 0 {
+		uiIP, uiPort, codecEndpoint := opts.IP, opts.UIPort, opts.CodecEndpoint
+		if opts.Codec != nil {
+			// The UI server moves to a loopback port of its own; the front takes UIPort.
+			uiIP = "127.0.0.1"
+			if uiPort, err = FreePort(uiIP); err != nil {
+				s.Stop()
+				return nil, err
+			}
+			codecEndpoint = "http://" + net.JoinHostPort(dialIP(opts.IP), strconv.Itoa(opts.UIPort)) + UICodecPath
+		}
 		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
-			Host:                opts.IP,
-			Port:                opts.UIPort,
+			Host:                uiIP,
+			Port:                uiPort,
 			TemporalGRPCAddress: s.hostPort,
 			EnableUI:            true,
 			CORS:                uiconfig.CORS{CookieInsecure: true},
 			HideLogs:            true,
 			DisableNewsFetch:    true,
-			Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
+			Codec:               uiconfig.Codec{Endpoint: codecEndpoint},
 		}))
 		go func() { _ = s.ui.Start() }()
 		// The UI server listens a moment after Start: wait, so that the address the
 		// caller prints answers at once.
-		uiAddr := net.JoinHostPort(dialIP(opts.IP), strconv.Itoa(opts.UIPort))
+		uiAddr := net.JoinHostPort(dialIP(uiIP), strconv.Itoa(uiPort))
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			if conn, err := net.DialTimeout("tcp", uiAddr, time.Second); err == nil {
 				conn.Close()
 				break
 			}
+		}
+		if opts.Codec != nil {
+			front, err := startUIFront(net.JoinHostPort(opts.IP, strconv.Itoa(opts.UIPort)), "http://"+uiAddr, opts.Codec)
+			if err != nil {
+				s.Stop()
+				return nil, err
+			}
+			s.uiFront = front
 		}
 	}
 	return s, nil
@@ -236,6 +262,9 @@ func (s *Server) Metrics() prometheus.Gatherer { return s.metrics }
 func (s *Server) Stop() {
 	if s.refreshTimer != nil {
 		s.refreshTimer.Stop()
+	}
+	if s.uiFront != nil {
+		s.uiFront.stop()
 	}
 	if s.ui != nil {
 		s.ui.Stop()

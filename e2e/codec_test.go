@@ -171,12 +171,31 @@ func TestDevCodec(t *testing.T) {
 	if status, _ := callWithHeaders(t, "POST", d.api+"/codec/decode", req, map[string]string{"Origin": "https://evil.example"}); status != http.StatusForbidden {
 		t.Errorf("another origin: %d", status)
 	}
-	// The embedded Web UI is set up to decode through it.
+	// The embedded Web UI decodes through the same codec on its own port, which needs no
+	// key from the browser and so serves the UI's own pages only: another page, and a
+	// request from no page, are refused.
 	status, body = call(t, "GET", d.ui+"/api/v1/settings", nil)
 	var settings struct{ Codec struct{ Endpoint string } }
 	mustJSON(t, body, &settings)
-	if status != 200 || settings.Codec.Endpoint != d.api+"/codec" {
+	if status != 200 || settings.Codec.Endpoint != d.ui+"/hookflow/codec" {
 		t.Errorf("Web UI settings: %d %s", status, body)
+	}
+	status, body = callWithHeaders(t, "POST", d.ui+"/hookflow/codec/decode", req, map[string]string{
+		"Content-Type": "application/json", "X-Namespace": "default", "Origin": d.ui,
+	})
+	decoded.Reset()
+	if status != 200 || protojson.Unmarshal(body, &decoded) != nil || len(decoded.Payloads) != 1 ||
+		!bytes.Contains(decoded.Payloads[0].Data, []byte(`"email":"`+codecEmail+`"`)) {
+		t.Errorf("POST /hookflow/codec/decode on the UI's port: %d %s", status, body)
+	}
+	for _, origin := range []string{"https://evil.example", ""} {
+		h := map[string]string{"Content-Type": "application/json"}
+		if origin != "" {
+			h["Origin"] = origin
+		}
+		if status, body := callWithHeaders(t, "POST", d.ui+"/hookflow/codec/decode", req, h); status != http.StatusForbidden {
+			t.Errorf("the UI's codec from origin %q: %d %s", origin, status, body)
+		}
 	}
 
 	// A bad key is refused at start, naming the flag and not the key.

@@ -163,11 +163,60 @@ func (p *Page) Eval(ctx context.Context, expr string, out any) error {
 	return json.Unmarshal(res.Result.Value, out)
 }
 
-// Text is the page's rendered text, as a person reads it: document.body.innerText.
+// Text is the page's text as a person reads it: document.body.innerText, then the text of
+// what innerText may leave out though it is drawn on the page: SVG text (charts,
+// timelines), the documents of iframes and shadow roots, read from the DOM through
+// DevTools, which pierces frames and shadow roots that a script of the page may not read.
 func (p *Page) Text(ctx context.Context) (string, error) {
 	var s string
-	err := p.Eval(ctx, `document.body ? document.body.innerText : ""`, &s)
-	return s, err
+	if err := p.Eval(ctx, `document.body ? document.body.innerText : ""`, &s); err != nil {
+		return "", err
+	}
+	var doc struct{ Root node }
+	if err := p.call(ctx, "DOM.getDocument", map[string]any{"depth": -1, "pierce": true}, &doc); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(s)
+	doc.Root.text(&b, false, false)
+	return b.String(), nil
+}
+
+// node is a node of DOM.getDocument's tree.
+type node struct {
+	NodeType        int
+	NodeName        string
+	NodeValue       string
+	Children        []node
+	ContentDocument *node
+	ShadowRoots     []node
+}
+
+// text writes the text of the SVG text elements, iframe documents and shadow roots under
+// n, one line each; inSVG and inFrame say whether n is under one (a shadow root counts as
+// a frame).
+func (n *node) text(b *strings.Builder, inSVG, inFrame bool) {
+	switch strings.ToLower(n.NodeName) {
+	case "script", "style", "noscript", "template", "head":
+		return
+	case "svg":
+		inSVG = true
+	}
+	if n.NodeType == 3 && (inSVG || inFrame) {
+		if t := strings.TrimSpace(n.NodeValue); t != "" {
+			b.WriteString("\n")
+			b.WriteString(t)
+		}
+	}
+	for i := range n.Children {
+		n.Children[i].text(b, inSVG, inFrame)
+	}
+	for i := range n.ShadowRoots {
+		n.ShadowRoots[i].text(b, inSVG, true)
+	}
+	if n.ContentDocument != nil {
+		n.ContentDocument.text(b, inSVG, true)
+	}
 }
 
 // WaitText polls the page's rendered text until it holds every one of want, and returns

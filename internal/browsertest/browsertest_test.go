@@ -25,14 +25,17 @@ func browser(t *testing.T) string {
 	return path
 }
 
-// TestPageText opens a page whose text a script writes after load, and reads that text
-// as rendered, then a screenshot of it.
+// TestPageText opens a page whose text a script writes after load (a heading, SVG text, a
+// frame and a closed shadow root), and reads that text as rendered, then a screenshot of it.
 func TestPageText(t *testing.T) {
 	path := browser(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte(`<!doctype html><body><p>loading</p><script>
-setTimeout(() => { document.body.innerHTML = "<h1>Rendered</h1><p style='display:none'>hidden words</p>"; }, 300);
+setTimeout(() => { document.body.innerHTML = "<h1>Rendered</h1><p style='display:none'>hidden words</p>" +
+  "<svg width='200' height='40'><text x='0' y='20'>drawn label</text></svg>" +
+  "<iframe srcdoc='<p>framed words</p>'></iframe><div id=host></div>";
+  document.getElementById("host").attachShadow({mode: "closed"}).innerHTML = "<p>shadow words</p>"; }, 300);
 </script></body>`))
 	}))
 	defer srv.Close()
@@ -51,7 +54,8 @@ setTimeout(() => { document.body.innerHTML = "<h1>Rendered</h1><p style='display
 	if err := p.Navigate(ctx, srv.URL); err != nil {
 		t.Fatal(err)
 	}
-	text, err := p.WaitText(ctx, "Rendered")
+	// The SVG's text, the frame's and the shadow root's are read too.
+	text, err := p.WaitText(ctx, "Rendered", "drawn label", "framed words", "shadow words")
 	if err != nil {
 		t.Fatalf("%v; text: %q", err, text)
 	}
