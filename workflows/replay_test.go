@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -35,6 +39,27 @@ func TestReplayRecordedHistories(t *testing.T) {
 		recorded[recordedWorkflowType(t, f)]++
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: DeliveryWorkflow})
+			r.RegisterWorkflowWithOptions(Message, workflow.RegisterOptions{Name: MessageWorkflow})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// A worker that traces (OpenTelemetry, Temporal's tracing interceptor) replays them too:
+	// turning tracing on does not break the workflows already running.
+	tracer, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		Tracer: sdktrace.NewTracerProvider().Tracer("replay"), TextMapPropagator: propagation.TraceContext{}, DisableBaggage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		t.Run("traced/"+filepath.Base(f), func(t *testing.T) {
+			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter,
+				Interceptors: []interceptor.WorkerInterceptor{tracer}})
 			if err != nil {
 				t.Fatal(err)
 			}
