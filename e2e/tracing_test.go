@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -307,6 +310,12 @@ func TestTracing(t *testing.T) {
 		}
 	}
 
+	// The attempt histogram links to the trace: the retry, made by the second dev, is the
+	// exemplar of its bucket in the protobuf exposition.
+	if ex := attemptExemplars(t, d2.ready.Metrics); !slices.Contains(ex, callerTrace) {
+		t.Errorf("hookflow_attempt_duration_seconds exemplars %v, want the trace %s among them", ex, callerTrace)
+	}
+
 	// No span holds the query string, the signature, the signing secret, a payload or the
 	// caller's baggage.
 	secrets := []string{token, d.secret, "not-for-history", `"ord_1"`, "cust_1"}
@@ -355,4 +364,45 @@ func TestTracingDisabled(t *testing.T) {
 	if spans, exports := otlp.received(); exports != 0 || len(spans) != 0 {
 		t.Errorf("%d exports, %d spans reached the receiver with tracing off:\n%s", exports, len(spans), describeSpans(spans))
 	}
+}
+
+// attemptExemplars reads the protobuf exposition at url and returns the trace ids of the
+// exemplars of hookflow_attempt_duration_seconds.
+func attemptExemplars(t *testing.T, url string) []string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ids []string
+	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+	for {
+		var f dto.MetricFamily
+		if err := dec.Decode(&f); err != nil {
+			break
+		}
+		if f.GetName() != "hookflow_attempt_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, b := range m.GetHistogram().GetBucket() {
+				for _, l := range b.GetExemplar().GetLabel() {
+					if l.GetName() == "trace_id" {
+						ids = append(ids, l.GetValue())
+					}
+				}
+			}
+			for _, e := range m.GetHistogram().GetExemplars() { // the native histogram's
+				for _, l := range e.GetLabel() {
+					if l.GetName() == "trace_id" {
+						ids = append(ids, l.GetValue())
+					}
+				}
+			}
+		}
+	}
+	return ids
 }
