@@ -213,6 +213,7 @@ func TestTracing(t *testing.T) {
 	if res.Status != workflows.StatusDelivered {
 		t.Fatalf("result %+v", res)
 	}
+	recordWorkflowHistory(t, d2.client(t), h.WorkflowID, "delivery_NAME_traced.history.json")
 
 	posts := func(spans []receivedSpan) map[string]receivedSpan { // by distribution and attempt
 		m := map[string]receivedSpan{}
