@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -406,4 +407,64 @@ func attemptExemplars(t *testing.T, url string) []string {
 		}
 	}
 	return ids
+}
+
+// TestTracingAcrossProcesses: with `hookflow api` and `hookflow worker` as separate
+// processes (on `hookflow server`), each exporting its own spans, the POST that the worker
+// makes is in the trace of the API request that took the event: the workflow's headers
+// carry the context from one process to the other.
+func TestTracingAcrossProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow server, api and worker")
+	}
+	otlp := newOTLPReceiver(t)
+	env := func([]int) []string { return tracingEnv(otlp) }
+	dir := t.TempDir()
+	server := start(t, launch{name: "server", ports: 1, args: func(ports []int) []string {
+		args := []string{"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", "0", "--metrics-listen", ""}
+		if temporalURL := temporalDatabase(t); temporalURL != "" {
+			args = append(args, "--temporal-database-url", temporalURL)
+		}
+		return args
+	}})
+	common := []string{"--temporal-address", server.ready.Temporal, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text", "--metrics-listen", ""}
+	apiProc := start(t, launch{name: "api", ports: 1, env: env, args: func(ports []int) []string {
+		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false"}, common...)
+	}})
+	start(t, launch{name: "worker", env: env, args: func([]int) []string {
+		return append([]string{"worker", "--health", "", "--allow-target", "127.0.0.0/8"}, common...)
+	}})
+	recv := newReceiver(t, 200)
+	d := &devProcess{process: apiProc, api: apiProc.ready.API}
+	id := tracedDistribution(t, d, "Traced", recv.URL, true)
+
+	const callerTrace, callerSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+	status, body, _ := callFull(t, "POST", d.api+"/v1/events",
+		`{"id":"evt_traced_apart","type":"customer.order.paid","data":{"customer":{"id":"cust_1"},"order":{"id":"ord_1","amount":100}}}`,
+		map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01"})
+	if status != 202 {
+		t.Fatalf("POST /v1/events: %d %s", status, body)
+	}
+	recv.waitRequests(t, 1, 60*time.Second)
+	spans := otlp.waitSpans(t, 30*time.Second, "the worker's POST span and the API's span", func(spans []receivedSpan) bool {
+		post, api := false, false
+		for _, s := range spans {
+			post = post || s.traceID == callerTrace && s.name == "POST" && s.attrs["hookflow.distribution_id"] == id
+			api = api || s.traceID == callerTrace && s.name == "POST /v1/events"
+		}
+		return post && api
+	})
+	commands := map[string]string{}
+	for _, s := range spans {
+		if s.traceID == callerTrace {
+			commands[s.name] = s.resource["process.command"]
+		}
+	}
+	if commands["POST /v1/events"] != "hookflow api" || commands["StartWorkflow:Delivery"] != "hookflow api" || commands["POST"] != "hookflow worker" {
+		t.Errorf("spans by process %v: want the request and the start from the api, the POST from the worker", commands)
+	}
+	m := traceparentPattern.FindStringSubmatch(recv.requests()[0].header.Get("traceparent"))
+	if m == nil || m[1] != callerTrace {
+		t.Errorf("the receiver got traceparent %q, want one of trace %s", recv.requests()[0].header.Get("traceparent"), callerTrace)
+	}
 }
