@@ -37,8 +37,11 @@ func Trace(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
-		if id := RequestID(ctx); id != "" {
-			span.SetAttributes(attribute.String(AttrRequestID, id))
+		if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+			span.SetAttributes(attribute.String(AttrRequestID, info.id))
+			if sc := span.SpanContext(); sc.IsSampled() {
+				info.traceID = sc.TraceID().String()
+			}
 		}
 		rec := &recorder{ResponseWriter: w}
 		r = r.WithContext(ctx)

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel"
@@ -40,7 +42,8 @@ func TestTrace(t *testing.T) {
 		inHandler = trace.SpanContextFromContext(r.Context())
 		w.WriteHeader(http.StatusInternalServerError)
 	})
-	h := AccessLog(slog.New(slog.DiscardHandler), Trace(routes{mux}))
+	var logged bytes.Buffer
+	h := AccessLog(slog.New(slog.NewTextHandler(&logged, nil)), Trace(routes{mux}))
 
 	const caller = "4bf92f3577b34da6a3ce929d0e0e4736"
 	tests := []struct {
@@ -57,6 +60,7 @@ func TestTrace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec.Reset()
+			logged.Reset()
 			req := httptest.NewRequest(tt.method, tt.target, nil)
 			if tt.traceparent != "" {
 				req.Header["Traceparent"] = []string{tt.traceparent}
@@ -89,6 +93,10 @@ func TestTrace(t *testing.T) {
 				if v == "k3y" || len(v) > 200 {
 					t.Errorf("%s = %q", k, v)
 				}
+			}
+			// The access log line names the trace, to go from a log line to its trace.
+			if want := "trace_id=" + s.SpanContext().TraceID().String(); !strings.Contains(logged.String(), want) {
+				t.Errorf("access log %q, want %s", logged.String(), want)
 			}
 			if (s.Status().Code.String() == "Error") != (tt.status >= 500) {
 				t.Errorf("status %v for %d", s.Status(), tt.status)
