@@ -109,7 +109,7 @@ func ReadTracingSettings(getenv func(string) string) (TracingSettings, error) {
 		}
 		break
 	}
-	if v := strings.TrimSpace(getenv(envTracesSampler)); v != "" && !slices.Contains(samplers, v) {
+	if v := strings.ToLower(strings.TrimSpace(getenv(envTracesSampler))); v != "" && !slices.Contains(samplers, v) {
 		return s, fmt.Errorf("%s=%q: want one of %s", envTracesSampler, v, strings.Join(samplers, ", "))
 	}
 	s.On = s.Endpoint != "" || exporter == "otlp"

@@ -35,6 +35,7 @@ func TestReadTracingSettings(t *testing.T) {
 		{"sdk not disabled", map[string]string{envEndpoint: "http://c:4318", envSDKDisabled: "false"}, TracingSettings{On: true, Protocol: protocolHTTP, Endpoint: "http://c:4318"}, ""},
 		{"exporter none", map[string]string{envEndpoint: "http://c:4318", envTracesExporter: "none"}, TracingSettings{}, ""},
 		{"sampler", map[string]string{envEndpoint: "http://c:4318", envTracesSampler: "parentbased_traceidratio"}, TracingSettings{On: true, Protocol: protocolHTTP, Endpoint: "http://c:4318"}, ""},
+		{"sampler in capitals", map[string]string{envEndpoint: "http://c:4318", envTracesSampler: " Always_Off "}, TracingSettings{On: true, Protocol: protocolHTTP, Endpoint: "http://c:4318"}, ""},
 		{"bad sdk disabled", map[string]string{envSDKDisabled: "yes please"}, TracingSettings{}, envSDKDisabled},
 		{"other exporter", map[string]string{envTracesExporter: "zipkin"}, TracingSettings{}, envTracesExporter},
 		{"http/json", map[string]string{envEndpoint: "http://c:4318", envProtocol: "http/json"}, TracingSettings{}, envProtocol},
