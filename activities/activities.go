@@ -111,26 +111,29 @@ func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (dist
 // sendSecrets returns the secrets that sign a delivery of sourceID and the values of its
 // secret headers: the distribution's (or project webhook's) own secret if it has one, else
 // the project's.
-func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project store.Project) ([]string, []distributions.Header, error) {
+//
+// It also returns whether the receiver asked for the trace context (webhook.trace_context),
+// read with the secrets as the current setting.
+func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project store.Project) ([]string, []distributions.Header, bool, error) {
 	var hook distributions.Webhook
 	switch {
 	case strings.HasPrefix(sourceID, "wh_"):
 		w, err := a.Store.GetWebhook(ctx, sourceID)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		hook = w.AsWebhook()
 	default:
 		d, err := a.Store.GetDistribution(ctx, sourceID)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		hook = d.Webhook
 	}
 	if hook.Secret != "" {
-		return []string{hook.Secret}, hook.Headers, nil
+		return []string{hook.Secret}, hook.Headers, hook.TraceContext, nil
 	}
-	return project.SigningSecrets(time.Now()), hook.Headers, nil
+	return project.SigningSecrets(time.Now()), hook.Headers, hook.TraceContext, nil
 }
 
 // Post makes one attempt of a delivery: it signs the body with the project's secrets and
@@ -143,7 +146,7 @@ func (a *Activities) Post(ctx context.Context, req payloads.Request) (payloads.R
 	if activity.IsActivity(ctx) {
 		m := activity.GetMetricsHandler(ctx).WithTags(map[string]string{"class": attemptClass(resp, err)})
 		m.Counter(MetricAttempts).Inc(1)
-		m.Timer(MetricAttemptDuration).Record(time.Since(start))
+		recordLatency(ctx, m.Timer(MetricAttemptDuration), time.Since(start))
 	}
 	if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
 		// A local activity's marker keeps no input: the answer carries the request, so the
@@ -166,7 +169,7 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 	if err != nil {
 		return payloads.Response{}, fmt.Errorf("read signing secret: %w", err)
 	}
-	secrets, stored, err := a.sendSecrets(ctx, req.SourceID, proj)
+	secrets, stored, traceContext, err := a.sendSecrets(ctx, req.SourceID, proj)
 	if errors.Is(err, store.ErrNotFound) {
 		return payloads.Response{}, failure(payloads.Rejected, fmt.Sprintf("%s no longer exists: it was deleted", req.SourceID), payloads.Response{})
 	}
@@ -179,9 +182,14 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	hctx, span := startAttemptSpan(hctx, req)
+	var out payloads.Response
+	var outErr error
+	defer func() { endAttemptSpan(span, out, outErr) }()
 	httpReq, err := http.NewRequestWithContext(hctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
-		return payloads.Response{}, failure(payloads.Rejected, fmt.Sprintf("invalid URL %q: %v", req.URL, err), payloads.Response{})
+		out, outErr = payloads.Response{}, failure(payloads.Rejected, fmt.Sprintf("invalid URL %q: %v", req.URL, err), payloads.Response{})
+		return out, outErr
 	}
 	for _, h := range req.Headers {
 		value := h.Value
@@ -194,8 +202,19 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 	httpReq.Header.Set("content-type", "application/json")
 	httpReq.Header.Set("user-agent", "hookflow/"+Version)
 	if err := payloads.SignHeaders(httpReq.Header, secrets, req.DeliveryID, time.Now(), req.Body); err != nil {
-		return payloads.Response{}, fmt.Errorf("sign delivery %s: %w", req.DeliveryID, err)
+		outErr = fmt.Errorf("sign delivery %s: %w", req.DeliveryID, err)
+		return payloads.Response{}, outErr
 	}
+	if traceContext {
+		// Outside what is signed: the signature covers the id, the time and the body.
+		injectTraceContext(hctx, httpReq.Header)
+	}
+	out, outErr = a.send(ctx, req, httpReq)
+	return out, outErr
+}
+
+// send makes the HTTP request of one attempt and reads its answer.
+func (a *Activities) send(ctx context.Context, req payloads.Request, httpReq *http.Request) (payloads.Response, error) {
 	start := time.Now()
 	resp, err := a.HTTP.Do(httpReq)
 	if errors.Is(err, ErrRefusedTarget) {

@@ -36,7 +36,7 @@ func BenchmarkStoreReadsOfADelivery(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if secrets, _, err := a.sendSecrets(ctx, "distr_1", proj); err != nil || len(secrets) == 0 {
+		if secrets, _, _, err := a.sendSecrets(ctx, "distr_1", proj); err != nil || len(secrets) == 0 {
 			b.Fatalf("%d secrets: %v", len(secrets), err)
 		}
 	}

@@ -22,6 +22,8 @@ type requestInfoKey struct{}
 type requestInfo struct {
 	id    string
 	route string
+	// traceID is the trace of the request's sampled server span (Trace), for the log line.
+	traceID string
 }
 
 // RequestID is the id of the request ctx belongs to, "" outside AccessLog.
@@ -63,7 +65,8 @@ func newRequestID() string {
 
 // AccessLog gives every request an id (RequestIDHeader) and logs one line for it once it
 // is answered, at info: method, route pattern (empty when no route took it), status, bytes
-// of the body, duration and request id. The path is not logged: it holds ids, and the
+// of the body, duration and request id, and the trace id when Trace recorded the request
+// in a sampled span. The path is not logged: it holds ids, and the
 // pattern says which route it was.
 func AccessLog(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,10 +88,13 @@ func AccessLog(logger *slog.Logger, next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
 			slog.Int64("bytes", rec.bytes), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("request_id", id))
+			slog.String("request_id", id)}
+		if info.traceID != "" {
+			attrs = append(attrs, slog.String("trace_id", info.traceID))
+		}
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }
 

@@ -60,6 +60,10 @@ func TestDistributionBadInput(t *testing.T) {
 			422, []string{"name", "status", "trigger.events[0]", "action.type", "webhook.event_name", "webhook.url", "webhook.version"}},
 		{"credentials in url", strings.Replace(validDistribution, "https://example.com/h", "https://u:p@example.com/h", 1), 422, []string{"webhook.url"}},
 		{"bad schedule", strings.Replace(validDistribution, `"version"`, `"retry_schedule":"hourly","version"`, 1), 422, []string{"webhook.retry_schedule"}},
+		{"trace_context not a boolean", strings.Replace(validDistribution, `"version"`, `"trace_context":"yes","version"`, 1), 400, []string{"webhook.trace_context"}},
+		{"trace_context as a number", strings.Replace(validDistribution, `"version"`, `"trace_context":1,"version"`, 1), 400, []string{"webhook.trace_context"}},
+		{"trace_context beside an own traceparent", strings.Replace(validDistribution, `"version"`,
+			`"trace_context":true,"headers":[{"name":"traceparent","value":"00-x"}],"version"`, 1), 422, []string{"webhook.headers[0].name"}},
 		{"oversized", `{"name":"` + strings.Repeat("n", MaxDistributionBytes) + `"}`, 413, []string{""}},
 	}
 	for _, tt := range tests {
@@ -272,7 +276,7 @@ func TestDistributionUnknownFieldsAllAtOnce(t *testing.T) {
 			"colour":                   "unknown field",
 			"trigger.event":            "did you mean events?",
 			"webhook.headers[0].valeu": "did you mean value?",
-			"webhook.retries":          "known fields at this level: event_name, has_secret, headers, raw, retry_schedule, secret, template, timeout, url, version",
+			"webhook.retries":          "known fields at this level: event_name, has_secret, headers, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
 		}
 		if len(e.Problems) != len(want) {
 			t.Errorf("POST %s: problems %+v, want one for each of %v", path, e.Problems, want)
@@ -324,5 +328,39 @@ func TestManualMessageActionNamed(t *testing.T) {
 	want := "plain_message is not allowed for manual_distribution_schedule, which takes action.type notify_promotion or publish_code"
 	if status != 422 || len(e.Problems) != 1 || e.Problems[0].Field != "trigger.events[0]" || e.Problems[0].Message != want {
 		t.Errorf("%d %s, want 422 trigger.events[0]: %s", status, raw, want)
+	}
+}
+
+// TestDistributionTraceContext: webhook.trace_context is kept as given and shown back; a
+// distribution created without it shows none (off).
+func TestDistributionTraceContext(t *testing.T) {
+	srv, _, _ := newAPI(t)
+	for _, tt := range []struct {
+		name, body string
+		want       bool
+	}{
+		{"opted in", strings.Replace(validDistribution, `"version"`, `"trace_context":true,"version"`, 1), true},
+		{"left out", validDistribution, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, body := do(t, "POST", srv.URL+"/v1/distributions", tt.body)
+			if status != 201 {
+				t.Fatalf("create: %d %s", status, body)
+			}
+			var created struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(body, &created)
+			status, _, body = do(t, "GET", srv.URL+"/v1/distributions/"+created.ID, "")
+			var got struct {
+				Webhook map[string]any `json:"webhook"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil || status != 200 {
+				t.Fatalf("get: %d %s", status, body)
+			}
+			if v, present := got.Webhook["trace_context"]; (v == true) != tt.want || (!tt.want && present) {
+				t.Errorf("webhook %v, want trace_context %v", got.Webhook, tt.want)
+			}
+		})
 	}
 }

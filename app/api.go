@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/hookflow/hookflow/api"
@@ -52,6 +53,10 @@ func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error 
 	p := newProcess("api", stdout)
 	p.logger = logger
 	defer p.close()
+	traces, err := p.startTracing(ctx, os.Getenv, logger)
+	if err != nil {
+		return err
+	}
 	// Listen before connecting anywhere, so that a taken port is the first error.
 	l, err := p.listen("--http", cfg.HTTP)
 	if err != nil {
@@ -75,6 +80,9 @@ func RunAPI(ctx context.Context, cfg APIConfig, stdout, stderr io.Writer) error 
 	b.Row("Store", "%s", RedactURL(cfg.DatabaseURL))
 	b.Row("Health", "http://%s/readyz, /livez", l.Addr())
 	b.Row("Metrics", "%s", metricsRow)
+	if row := traces.tracingRow(); row != "" {
+		b.Row("Tracing", "%s", row)
+	}
 	b.Row("Encryption", "%s", encryptionNote(cdc))
 	if cdc != nil {
 		b.Row("Codec endpoint", "http://%s%s (Web UI: Settings > Codec Server, or its codec.endpoint)%s", l.Addr(), api.CodecPath, corsNote(origins))

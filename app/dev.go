@@ -120,6 +120,10 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 	p := newProcess("dev", stdout)
 	p.logger = logger
 	defer p.close()
+	traces, err := p.startTracing(ctx, os.Getenv, logger)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
 	}
@@ -226,6 +230,9 @@ func RunDev(ctx context.Context, cfg DevConfig, stdout, stderr io.Writer) error 
 		b.Row("Web UI", "off (--ui-port 0)")
 	}
 	b.Row("Metrics", "%s", metricsRow)
+	if row := traces.tracingRow(); row != "" {
+		b.Row("Tracing", "%s", row)
+	}
 	b.Row("Data dir", "%s", cfg.DataDir)
 	b.Row("Delivery log", "%s", retentionNote(cfg.Retention))
 	if cfg.TemporalDatabaseURL != "" {

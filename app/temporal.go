@@ -115,7 +115,8 @@ func (t TemporalConfig) identity() string {
 // bench): the data converter that keeps the user's JSON byte for byte through history,
 // with the codec of the encryption keys when there are any, the failure converter that
 // encrypts failure details with it, the process's metrics, logger (the SDK's: warnings and
-// errors, see NewSDKLogger), TLS and credentials.
+// errors, see NewSDKLogger), TLS and credentials, and the tracing interceptor while the
+// process traces (startTracing).
 func (t TemporalConfig) ClientOptions(logger *slog.Logger) (client.Options, error) {
 	t = t.withDefaults()
 	tlsCfg, err := t.TLSConfig()
@@ -138,6 +139,11 @@ func (t TemporalConfig) ClientOptions(logger *slog.Logger) (client.Options, erro
 		FailureConverter:  codec.FailureConverterFor(cdc),
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
 		MetricsHandler:    Metrics.SDKHandler(),
+	}
+	if in := tracingInterceptor(); in != nil {
+		// Spans for the workflow's start, run and activities, carried in the headers of
+		// each: a worker that picks the workflow up after a restart continues its trace.
+		opts.Interceptors = append(opts.Interceptors, in)
 	}
 	if t.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)

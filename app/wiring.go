@@ -138,18 +138,19 @@ func NewStarter(c client.Client, taskQueue string, st store.Store) *starter.Star
 // With a codec (--encryption-key), it also serves the codec endpoint at /codec/ for the
 // Web UI at uiOrigins, outside the API's refusal of browsers; the delivery log decodes
 // history with the codec. emailConfigured is whether the worker beside it can send
-// e-mail, nil when there is none.
+// e-mail, nil when there is none. Every request is served in a server span (api.Trace),
+// which records nothing unless the process traces.
 func newAPIHandler(st store.Store, c client.Client, taskQueue string, logger *slog.Logger, requireKeys bool, cdc *codec.Codec, uiOrigins []string, emailConfigured *bool) http.Handler {
 	starts := NewStarter(c, taskQueue, st)
 	log := &deliverylog.Log{Client: c, TaskQueue: taskQueue, DataConverter: codec.DataConverterFor(cdc)}
 	srv := &api.Server{Store: st, Starter: starts, Log: log, Logger: logger, RequireKeys: requireKeys, EmailConfigured: emailConfigured}
 	if cdc == nil {
-		return srv.Handler()
+		return api.Trace(srv.Handler())
 	}
 	mux := http.NewServeMux()
 	mux.Handle(api.CodecPath+"/", srv.CodecHandler(cdc, uiOrigins))
 	mux.Handle("/", srv.Handler())
-	return mux
+	return api.Trace(mux)
 }
 
 // connect opens the store at databaseURL and dials Temporal, what api and worker stand on;

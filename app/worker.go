@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/hookflow/hookflow/activities"
@@ -70,6 +71,10 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 	p := newProcess("worker", stdout)
 	p.logger = logger
 	defer p.close()
+	traces, err := p.startTracing(ctx, os.Getenv, logger)
+	if err != nil {
+		return err
+	}
 	var healthListener net.Listener
 	if cfg.Health != "" {
 		if healthListener, err = p.listen("--health", cfg.Health); err != nil {
@@ -120,6 +125,9 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, stdout, stderr io.Writer) 
 		b.Row("Health", "off (--health)")
 	}
 	b.Row("Metrics", "%s", metricsRow)
+	if row := traces.tracingRow(); row != "" {
+		b.Row("Tracing", "%s", row)
+	}
 	if cfg.SMTPURL != "" {
 		b.Row("E-mail", "%s, from %s, EHLO %s", RedactURL(cfg.SMTPURL), cfg.SMTPFrom, mailer.Helo())
 	} else {

@@ -138,6 +138,11 @@ type Webhook struct {
 	Secret string `json:"secret,omitempty"`
 	// HasSecret is set in what hookflow shows when the distribution has its own secret.
 	HasSecret bool `json:"has_secret,omitempty"`
+	// TraceContext sends the W3C trace context (traceparent, and tracestate when there is
+	// one) of the delivery's trace to the receiver, when hookflow traces. Off by default: a
+	// third party's endpoint should not learn hookflow's trace ids unasked. It changes
+	// neither the delivery id nor what is signed.
+	TraceContext bool `json:"trace_context,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never

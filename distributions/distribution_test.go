@@ -47,6 +47,9 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"name":5}`, "name"},
 		{`{"trigger":{"events":"customer.order.paid"}}`, "trigger.events"},
 		{`{"webhook":{"timeout":"ten"}}`, "webhook.timeout"},
+		{`{"webhook":{"trace_context":"yes"}}`, "webhook.trace_context"},
+		{`{"webhook":{"trace_context":1}}`, "webhook.trace_context"},
+		{`{"webhook":{"tracecontext":true}}`, "webhook.tracecontext"},
 		{`{"name":`, ""},
 	}
 	for _, tt := range tests {
@@ -181,5 +184,47 @@ func TestMatchStatus(t *testing.T) {
 	}
 	if want := []Skip{{DistributionID: "distr_b", Reason: "paused"}, {DistributionID: "distr_d", Reason: "draft"}}; !reflect.DeepEqual(dec.Skipped, want) {
 		t.Errorf("skipped = %v, want %v", dec.Skipped, want)
+	}
+}
+
+// TestTraceContextOptIn: webhook.trace_context is off unless given, decodes from JSON, and
+// validates beside custom headers; a traceparent header of the user's own is refused only
+// when trace_context would set it too.
+func TestTraceContextOptIn(t *testing.T) {
+	tests := []struct {
+		name    string
+		webhook string
+		want    bool
+		problem string
+	}{
+		{"left out", `{"event_name":"e","url":"https://example.com/h"}`, false, ""},
+		{"on", `{"event_name":"e","url":"https://example.com/h","trace_context":true}`, true, ""},
+		{"off", `{"event_name":"e","url":"https://example.com/h","trace_context":false}`, false, ""},
+		{"on beside other headers", `{"event_name":"e","url":"https://example.com/h","trace_context":true,"headers":[{"name":"x-tenant","value":"a"}]}`, true, ""},
+		{"own traceparent without the opt-in", `{"event_name":"e","url":"https://example.com/h","headers":[{"name":"traceparent","value":"x"}]}`, false, ""},
+		{"own traceparent with the opt-in", `{"event_name":"e","url":"https://example.com/h","trace_context":true,"headers":[{"name":"traceparent","value":"x"}]}`, true, "webhook.headers[0].name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Decode([]byte(`{"name":"n","trigger":{"events":["customer.order.paid"]},"webhook":` + tt.webhook + `}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Webhook.TraceContext != tt.want {
+				t.Errorf("trace_context %v, want %v", d.Webhook.TraceContext, tt.want)
+			}
+			if d.Redacted().Webhook.TraceContext != tt.want {
+				t.Errorf("the redacted copy (what enters history) lost trace_context")
+			}
+			d.Normalize()
+			err = d.Validate()
+			var ve *ValidationError
+			switch {
+			case tt.problem == "" && err != nil:
+				t.Errorf("Validate: %v", err)
+			case tt.problem != "" && (!errors.As(err, &ve) || ve.Problems[0].Field != tt.problem):
+				t.Errorf("Validate: %v, want a problem at %s", err, tt.problem)
+			}
+		})
 	}
 }

@@ -134,6 +134,14 @@ func TestValidationProblems(t *testing.T) {
 			d.Webhook.Headers = []Header{{Name: "x-a", Value: "1"}, {Name: "x-a", Value: "2"}}
 		}, "webhook.headers[1].name", "twice"},
 		{"header value with CRLF", func(d *Distribution) { d.Webhook.Headers = []Header{{Name: "x-a", Value: "1\r\nx-b: 2"}} }, "webhook.headers[0].value", "CR"},
+		{"trace context beside a traceparent header", func(d *Distribution) {
+			d.Webhook.TraceContext = true
+			d.Webhook.Headers = []Header{{Name: "x-a", Value: "1"}, {Name: "traceparent", Value: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}
+		}, "webhook.headers[1].name", "trace_context"},
+		{"trace context beside a tracestate header", func(d *Distribution) {
+			d.Webhook.TraceContext = true
+			d.Webhook.Headers = []Header{{Name: "tracestate", Value: "k=v"}}
+		}, "webhook.headers[0].name", "trace_context"},
 		{"raw without template", func(d *Distribution) { d.Webhook.Raw = true }, "webhook.raw", "template"},
 		{"bad own secret", func(d *Distribution) { d.Webhook.Secret = "hunter2" }, "webhook.secret", "whsec_"},
 		{"bad email", func(d *Distribution) { d.Notifications.Emails = []string{"ops at example"} }, "notifications.emails[0]", "e-mail"},

@@ -34,6 +34,13 @@ var ReservedHeaders = []string{
 	"content-type", "host", "content-length", "transfer-encoding", "connection", "user-agent",
 }
 
+// The W3C trace context headers, sent to a distribution's receiver with
+// webhook.trace_context.
+const (
+	TraceParentHeader = "traceparent"
+	TraceStateHeader  = "tracestate"
+)
+
 var headerNamePattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // Normalize fills defaults: status live, action plain_message, version v2024-01-01.
@@ -282,6 +289,13 @@ func (w Webhook) validate(ps *problems) {
 	}
 	if len(w.Template) > MaxTemplate {
 		ps.add("webhook.template", "longer than %d bytes", MaxTemplate)
+	}
+	if w.TraceContext {
+		for i, h := range w.Headers {
+			if h.Name == TraceParentHeader || h.Name == TraceStateHeader {
+				ps.add(fmt.Sprintf("webhook.headers[%d].name", i), "%q is set by webhook.trace_context: leave it out, or turn trace_context off", h.Name)
+			}
+		}
 	}
 	if w.Raw && w.Template == "" {
 		ps.add("webhook.raw", "needs a template: raw sends the rendered template as the whole body")

@@ -257,8 +257,15 @@ type devProcess struct {
 // the same Temporal database) and waits until it is ready.
 func startDev(t *testing.T, dataDir string, prev *devProcess, extraArgs ...string) *devProcess {
 	t.Helper()
+	return startDevEnv(t, dataDir, prev, nil, extraArgs...)
+}
+
+// startDevEnv is startDev with env added to the process's environment (NAME=value).
+func startDevEnv(t *testing.T, dataDir string, prev *devProcess, env []string, extraArgs ...string) *devProcess {
+	t.Helper()
 	d := &devProcess{dataDir: dataDir}
 	l := launch{name: "dev", ports: 3, readyTimeout: 90 * time.Second, logFile: filepath.Join(dataDir, "temporal.log"),
+		env: func([]int) []string { return env },
 		args: func(ports []int) []string {
 			if prev == nil {
 				// A database of its own for each attempt: a failed one may have left its

@@ -150,8 +150,12 @@ func (r *Registry) Gatherer() prometheus.Gatherer {
 }
 
 // ServeHTTP serves the exposition, in the format the scraper asks for (the text format,
-// or protobuf with native histograms). A series that cannot be gathered is left out and
-// the rest served.
+// or protobuf with native histograms and the exemplars that link latencies to traces). A
+// series that cannot be gathered is left out and the rest served.
+//
+// OpenMetrics stays off: a Prometheus would ask for it first, and its encoder adds _total
+// to the embedded server's counters (service_requests), which the server dashboards query
+// by their own names.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	promhttp.HandlerFor(r.Gatherer(), promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, req)
 }
@@ -329,6 +333,29 @@ func (g *sdkGauge) Update(v float64) { g.g.Set(v) }
 type sdkTimer struct{ h prometheus.Histogram }
 
 func (t *sdkTimer) Record(d time.Duration) { t.h.Observe(d.Seconds()) }
+
+// RecordWithExemplar records d with exemplar's labels (a trace id: trace_id) as the
+// exemplar of its bucket, which links the histogram to the trace of a slow observation.
+// Labels over the exemplar's limit of 128 characters in all are dropped rather than the
+// observation.
+func (t *sdkTimer) RecordWithExemplar(d time.Duration, exemplar map[string]string) {
+	eo, ok := t.h.(prometheus.ExemplarObserver)
+	if !ok || len(exemplar) == 0 || labelRunes(exemplar) > prometheus.ExemplarMaxRunes {
+		t.h.Observe(d.Seconds())
+		return
+	}
+	eo.ObserveWithExemplar(d.Seconds(), exemplar)
+}
+
+// labelRunes is how many runes exemplar's names and values have, as the client library
+// counts them against ExemplarMaxRunes.
+func labelRunes(exemplar map[string]string) int {
+	n := 0
+	for k, v := range exemplar {
+		n += utf8.RuneCountInString(k) + utf8.RuneCountInString(v)
+	}
+	return n
+}
 
 // renderLabels writes tags as k="v",... sorted by key, values quoted: the key of a label
 // set.

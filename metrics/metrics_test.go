@@ -231,3 +231,56 @@ func BenchmarkSDKTimer(b *testing.B) {
 		h.Timer("temporal_activity_execution_latency").Record(12 * time.Millisecond)
 	}
 }
+
+// TestExemplars: a timer recorded with a trace id shows it as the exemplar of its bucket
+// in the protobuf exposition, which a Prometheus with native histograms asks for; the text
+// format stays as it was; exemplar labels over the client library's limit are dropped and
+// the observation kept.
+func TestExemplars(t *testing.T) {
+	r := NewRegistry()
+	type exemplarTimer interface {
+		RecordWithExemplar(time.Duration, map[string]string)
+	}
+	timer, ok := r.SDKHandler().WithTags(map[string]string{"class": "5xx"}).Timer("hookflow_attempt_duration_seconds").(exemplarTimer)
+	if !ok {
+		t.Fatal("the SDK handler's timer takes no exemplar")
+	}
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	timer.RecordWithExemplar(30*time.Millisecond, map[string]string{"trace_id": traceID})
+	timer.RecordWithExemplar(40*time.Millisecond, map[string]string{"trace_id": strings.Repeat("x", 200)})
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+	r.ServeHTTP(rec, req)
+	dec := expfmt.NewDecoder(rec.Body, expfmt.ResponseFormat(rec.Header()))
+	var exemplars []string
+	for {
+		var f dto.MetricFamily
+		if err := dec.Decode(&f); err != nil {
+			break
+		}
+		if f.GetName() != "hookflow_attempt_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, b := range m.GetHistogram().GetBucket() {
+				if e := b.GetExemplar(); e != nil {
+					for _, l := range e.GetLabel() {
+						exemplars = append(exemplars, fmt.Sprintf("le=%g %s=%s %g", b.GetUpperBound(), l.GetName(), l.GetValue(), e.GetValue()))
+					}
+				}
+			}
+		}
+	}
+	if want := "le=0.05 trace_id=" + traceID + " 0.03"; len(exemplars) != 1 || exemplars[0] != want {
+		t.Errorf("exemplars %q, want only %q", exemplars, want)
+	}
+	families, plain := scrape(t, r)
+	if got := value(families, "hookflow_attempt_duration_seconds", map[string]string{"class": "5xx"}); got != 2 {
+		t.Errorf("%v observations, want 2 (the one over the exemplar limit kept)", got)
+	}
+	if strings.Contains(plain, traceID) {
+		t.Errorf("the text format shows exemplars")
+	}
+}

@@ -15,6 +15,9 @@ type Request struct {
 	Headers  []Header        `json:"headers,omitempty"`
 	Body     json.RawMessage `json:"body"`
 	Timeout  time.Duration   `json:"timeout"`
+	// Attempt is the attempt's number in the delivery's schedule, 1 for the first; it
+	// labels the attempt's HTTP span. Zero in histories recorded before it existed.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // Header is a custom header of a delivery. A secret header travels without its value

@@ -436,6 +436,7 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		// Each attempt is labelled in the Web UI with its target and its place in the
 		// schedule; user metadata is not compared on replay, so the label may change.
 		summary := AttemptSummary(t.name, t.webhook.URL, out.Attempts, attempts)
+		req.Attempt = out.Attempts
 		var resp payloads.Response
 		var err error
 		if out.Attempts == 1 && localFirst {

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -16,7 +20,7 @@ import (
 // workflows: a change to Delivery or Message that breaks determinism for workflows already
 // running fails here. Record the current code's, all of them, with
 //
-//	go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether)$' ./e2e -record-history=NAME
+//	go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing)$' ./e2e -record-history=NAME
 //
 // which writes, with NAME in the file names: delivery_NAME.history.json (TestDev: a
 // delivery retried twice), delivery_NAME_message.history.json (TestMessagesDeliveredTogether:
@@ -24,7 +28,9 @@ import (
 // (TestDevPublishCode: a publish_code delivery that published a code),
 // message_NAME.history.json (TestMessagesDev: a Message sent after its delay) and
 // message_NAME_canceled.history.json (TestMessagesDev: a Message canceled during its
-// delay). The older ones stay, for the workflows they stand for.
+// delay) and delivery_NAME_traced.history.json (TestTracing: a Delivery traced with
+// OpenTelemetry, retried by a restarted dev). The older ones stay, for the workflows they
+// stand for.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.history.json")
 	if err != nil || len(files) == 0 {
@@ -35,6 +41,27 @@ func TestReplayRecordedHistories(t *testing.T) {
 		recorded[recordedWorkflowType(t, f)]++
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: DeliveryWorkflow})
+			r.RegisterWorkflowWithOptions(Message, workflow.RegisterOptions{Name: MessageWorkflow})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// A worker that traces (OpenTelemetry, Temporal's tracing interceptor) replays them too:
+	// turning tracing on does not break the workflows already running.
+	tracer, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		Tracer: sdktrace.NewTracerProvider().Tracer("replay"), TextMapPropagator: propagation.TraceContext{}, DisableBaggage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		t.Run("traced/"+filepath.Base(f), func(t *testing.T) {
+			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter,
+				Interceptors: []interceptor.WorkerInterceptor{tracer}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,5 +139,53 @@ func TestRecordedHistoryLabels(t *testing.T) {
 		if labelled[kind] != want {
 			t.Errorf("%d labelled %s events, want %d", labelled[kind], kind, want)
 		}
+	}
+}
+
+// TestRecordedTracedHistory: delivery_trace_context_traced.history.json, recorded by
+// TestTracing, carries the trace context in the headers of the workflow's start and of
+// each Post activity, so the replays above (with and without the tracing interceptor)
+// cover histories written by a worker that traces.
+func TestRecordedTracedHistory(t *testing.T) {
+	b, err := os.ReadFile("testdata/delivery_trace_context_traced.history.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Events []struct {
+			EventType string `json:"eventType"`
+			Started   *struct {
+				Header struct {
+					Fields map[string]json.RawMessage `json:"fields"`
+				} `json:"header"`
+			} `json:"workflowExecutionStartedEventAttributes"`
+			Scheduled *struct {
+				ActivityType struct {
+					Name string `json:"name"`
+				} `json:"activityType"`
+				Header struct {
+					Fields map[string]json.RawMessage `json:"fields"`
+				} `json:"header"`
+			} `json:"activityTaskScheduledEventAttributes"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	const tracerHeader = "_tracer-data" // the interceptor's header
+	started, scheduled := false, 0
+	for _, ev := range h.Events {
+		switch {
+		case ev.Started != nil:
+			started = ev.Started.Header.Fields[tracerHeader] != nil
+		case ev.Scheduled != nil && ev.Scheduled.ActivityType.Name == ActivityPost:
+			if ev.Scheduled.Header.Fields[tracerHeader] == nil {
+				t.Errorf("a Post activity scheduled without the trace context: %v", ev.Scheduled.Header.Fields)
+			}
+			scheduled++
+		}
+	}
+	if !started || scheduled == 0 {
+		t.Errorf("trace context on the start: %v; Post activities scheduled: %d", started, scheduled)
 	}
 }
