@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +30,8 @@ type globalFlags struct {
 	apiKey string
 	output string
 	getenv func(string) string
+	// idempotencyKey is --idempotency-key, of the commands that create or send.
+	idempotencyKey string
 }
 
 func (g *globalFlags) register(root *cobra.Command) {
@@ -33,6 +39,12 @@ func (g *globalFlags) register(root *cobra.Command) {
 	f.StringVar(&g.api, "api", "http://"+app.DefaultAPIAddr, "hookflow API base URL (env HOOKFLOW_API)")
 	f.StringVar(&g.apiKey, "api-key", "", "API key (env HOOKFLOW_API_KEY)")
 	f.StringVarP(&g.output, "output", "o", formatText, "output format: "+strings.Join(formats, ", "))
+}
+
+// idempotencyFlag gives cmd, whose one POST creates or sends, --idempotency-key.
+func (g *globalFlags) idempotencyFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&g.idempotencyKey, "idempotency-key", "",
+		"the request's Idempotency-Key: run the command again with the same key and the same input for the first run's answer, without doing it twice (default: a new key, kept across the command's own retries)")
 }
 
 // resolve is run before every command: it takes the variables of the flags not given, and
@@ -67,6 +79,11 @@ type apiClient struct {
 	base string
 	key  string
 	http *http.Client
+	// idempotencyKey is --idempotency-key, the key of the command's one creating POST;
+	// empty, each creating POST gets a new one.
+	idempotencyKey string
+	// retryWait is the first wait before a creating POST is sent again; it doubles.
+	retryWait time.Duration
 }
 
 func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
@@ -74,10 +91,15 @@ func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--api %q: want a URL such as http://%s", g.api, app.DefaultAPIAddr)
 	}
+	if err := checkIdempotencyKey(g.idempotencyKey); err != nil {
+		return nil, err
+	}
 	return &apiClient{
 		printer: g.printer(cmd),
 		base:    strings.TrimRight(g.api, "/"), key: g.apiKey,
-		http: &http.Client{Timeout: 30 * time.Second},
+		http:           &http.Client{Timeout: 30 * time.Second},
+		idempotencyKey: g.idempotencyKey,
+		retryWait:      500 * time.Millisecond,
 	}, nil
 }
 
@@ -86,7 +108,7 @@ func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
 // json.Number, so they keep their digits. A non-2xx answer becomes an error with the API's
 // message.
 func (c *apiClient) do(method, path string, body []byte, v any) error {
-	return c.send(c.http, method, path, "application/json", body, v)
+	return c.send(c.http, method, path, "application/json", body, "", v)
 }
 
 // jsonBody is v as the JSON body of a request: the user's strings and JSON (a
@@ -100,10 +122,109 @@ func jsonBody(v any) ([]byte, error) { return marshal(v) }
 func (c *apiClient) upload(method, path, contentType string, body []byte, v any) error {
 	hc := *c.http
 	hc.Timeout = 10 * time.Minute
-	return c.send(&hc, method, path, contentType, body, v)
+	return c.send(&hc, method, path, contentType, body, "", v)
 }
 
-func (c *apiClient) send(hc *http.Client, method, path, contentType string, body []byte, v any) error {
+// create is do for a POST that creates or sends (an event, a distribution, a message, a
+// resend, ...): it carries an Idempotency-Key, --idempotency-key or a new one, and is sent
+// again under that key when its answer is lost, so that the work is done once whatever
+// happens to the answer; see sendOnce.
+func (c *apiClient) create(path string, body []byte, v any) error {
+	return c.sendOnce(c.http, path, "application/json", body, v)
+}
+
+// createUpload is create for a large body of any content type (a message's customers).
+func (c *apiClient) createUpload(path, contentType string, body []byte, v any) error {
+	hc := *c.http
+	hc.Timeout = 10 * time.Minute
+	return c.sendOnce(&hc, path, contentType, body, v)
+}
+
+// createAttempts is how many times a creating POST is sent at most.
+const createAttempts = 4
+
+// sendOnce POSTs body under an Idempotency-Key and sends it again, under the same key, when
+// the first answer may be lost or late: the connection failed after it was made (the API
+// may have done the work and not answered), the API or a proxy in front of it was briefly
+// unavailable (502, 503, 504), or the API is still working on the same request (409 with
+// Retry-After). The API answers a repeat with the first answer and does nothing twice. A
+// connection refused is not sent again: nothing was sent.
+func (c *apiClient) sendOnce(hc *http.Client, path, contentType string, body []byte, v any) error {
+	key := c.idempotencyKey
+	if key == "" {
+		key = newIdempotencyKey()
+	}
+	wait := c.retryWait
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = c.send(hc, http.MethodPost, path, contentType, body, key, v)
+		again, after := sendAgain(err)
+		if !again {
+			return err
+		}
+		if attempt == createAttempts {
+			break
+		}
+		if after > 0 && after <= 5*time.Second {
+			wait = after
+		}
+		time.Sleep(wait)
+		wait *= 2
+	}
+	return fmt.Errorf("%w\n  it may have been done: send it again with --idempotency-key %s to get its answer without doing it twice", err, key)
+}
+
+// sendAgain says whether a creating POST that ended in err is sent again, and after how
+// long the API asked for (0: not said).
+func sendAgain(err error) (bool, time.Duration) {
+	var ue *unreachableError
+	if errors.As(err, &ue) {
+		return !errors.Is(ue.err, syscall.ECONNREFUSED) && !errors.Is(ue.err, context.Canceled), 0
+	}
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return false, 0
+	}
+	switch {
+	case ae.status == http.StatusBadGateway || ae.status == http.StatusServiceUnavailable || ae.status == http.StatusGatewayTimeout:
+	case ae.status == http.StatusConflict && ae.retryAfter > 0:
+	default:
+		return false, 0
+	}
+	return true, ae.retryAfter
+}
+
+// newIdempotencyKey is a random key (128 bits and more, base32) for a creating POST.
+func newIdempotencyKey() string {
+	return "hookflow-cli-" + rand.Text()
+}
+
+// checkIdempotencyKey refuses an --idempotency-key that the API would refuse, before
+// anything is sent.
+func checkIdempotencyKey(key string) error {
+	if key == "" {
+		return nil
+	}
+	if len(key) > api.MaxIdempotencyKeyLength || strings.ContainsFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+		return fmt.Errorf("--idempotency-key: 1 to %d printable ASCII characters without spaces, such as a UUID", api.MaxIdempotencyKeyLength)
+	}
+	return nil
+}
+
+// unreachableError is a request that got no answer.
+type unreachableError struct {
+	base string
+	err  error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %v", e.base, e.err)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// send sends a request; idempotencyKey, when not empty, goes in its Idempotency-Key.
+func (c *apiClient) send(hc *http.Client, method, path, contentType string, body []byte, idempotencyKey string, v any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -118,21 +239,26 @@ func (c *apiClient) send(hc *http.Client, method, path, contentType string, body
 	if c.key != "" {
 		req.Header.Set("authorization", "Bearer "+c.key)
 	}
+	if idempotencyKey != "" {
+		req.Header.Set(api.IdempotencyHeader, idempotencyKey)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
+		return &unreachableError{base: c.base, err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return err
+		return &unreachableError{base: c.base, err: err}
 	}
 	if resp.StatusCode/100 != 2 {
+		retryAfter, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		var eb api.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return &apiError{status: resp.StatusCode, detail: eb.Error}
+			return &apiError{status: resp.StatusCode, detail: eb.Error, retryAfter: time.Duration(retryAfter) * time.Second}
 		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		return &apiError{status: resp.StatusCode, retryAfter: time.Duration(retryAfter) * time.Second,
+			detail: api.ErrorDetail{Message: fmt.Sprintf("%s %s: HTTP %d", method, path, resp.StatusCode)}}
 	}
 	if v == nil || len(data) == 0 {
 		return nil
@@ -150,9 +276,14 @@ func (c *apiClient) send(hc *http.Client, method, path, contentType string, body
 type apiError struct {
 	status int
 	detail api.ErrorDetail
+	// retryAfter is the answer's Retry-After, 0 when it had none.
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string {
+	if e.detail.Type == "" { // not the API's error body: a proxy's, say
+		return e.detail.Message
+	}
 	if len(e.detail.Problems) > 1 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%d %s:", e.status, e.detail.Type)

@@ -128,7 +128,7 @@ so comes before a newer one that closed.`,
   hookflow deliveries retry whs_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var h deliverylog.Run
-			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
+			if err := c.create("/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -138,6 +138,7 @@ so comes before a newer one that closed.`,
 			return nil
 		}),
 	}
+	g.idempotencyFlag(retry)
 	cmd.AddCommand(show, list, retry)
 	return cmd
 }

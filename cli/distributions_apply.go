@@ -268,7 +268,7 @@ func (c *apiClient) apply(p applyPlan) (applyResult, error) {
 	switch p.action {
 	case "create":
 		var created map[string]any
-		if err := c.do(http.MethodPost, "/v1/distributions", body, &created); err != nil {
+		if err := c.create("/v1/distributions", body, &created); err != nil {
 			return r, err
 		}
 		r.ID, _ = created["id"].(string)

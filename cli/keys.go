@@ -66,7 +66,7 @@ but only on the machine that runs the API.`,
 				return err
 			}
 			var k api.CreatedKey
-			if err := c.do(http.MethodPost, "/v1/keys", body, &k); err != nil {
+			if err := c.create("/v1/keys", body, &k); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -105,6 +105,7 @@ but only on the machine that runs the API.`,
 			})
 		}),
 	}
+	g.idempotencyFlag(create)
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

@@ -113,7 +113,7 @@ message. At most 100,000 customers per message.`,
 				}
 			}
 			var m api.MessageView
-			if err := c.upload(http.MethodPost, path, contentType, body, &m); err != nil {
+			if err := c.createUpload(path, contentType, body, &m); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -135,6 +135,7 @@ message. At most 100,000 customers per message.`,
 	f.StringVar(&customers, "customers", "", "file of customers (deprecated: give it as -f)")
 	deprecateFlag(cmd, "distribution", "hookflow messages send DISTRIBUTION_ID")
 	deprecateFlag(cmd, "customers", "hookflow messages send DISTRIBUTION_ID -f FILE")
+	g.idempotencyFlag(cmd)
 	return cmd
 }
 

@@ -75,7 +75,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 				return err
 			}
 			var out api.ProgramResult
-			if err := c.do(http.MethodPost, "/v1/programs/"+program, body, &out); err != nil {
+			if err := c.create("/v1/programs/"+program, body, &out); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -96,6 +96,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 	}
 	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (deprecated: give it as the argument)")
 	deprecateFlag(cmd, "campaign", "hookflow programs "+program+" CAMPAIGN_ID --url URL")
+	g.idempotencyFlag(cmd)
 	return cmd
 }
 

@@ -92,7 +92,7 @@ printed; the event goes to every distribution that takes it all the same.`,
 				WorkflowID string `json:"workflow_id"`
 				RunID      string `json:"run_id"`
 			}
-			if err := c.do(http.MethodPost, "/v1/events", body, &h); err != nil {
+			if err := c.create("/v1/events", body, &h); err != nil {
 				return err
 			}
 			out.WorkflowID, out.RunID = h.WorkflowID, h.RunID
@@ -110,6 +110,7 @@ printed; the event goes to every distribution that takes it all the same.`,
 		}),
 	}
 	cmd.Flags().StringVar(&distribution, "distribution", "", "print only the delivery to this distribution (distr_...)")
+	g.idempotencyFlag(cmd)
 	return cmd
 }
 
