@@ -384,6 +384,23 @@ func getList[T any](c *apiClient, path string) (l api.List[T], done bool, err er
 	return l, false, json.Unmarshal(raw, &l)
 }
 
+// getAll reads every page of the list at path (which has no query) and returns their items.
+func getAll[T any](c *apiClient, path string) ([]T, error) {
+	var out []T
+	next := path + "?limit=" + strconv.Itoa(api.MaxPageLimit)
+	for {
+		var l api.List[T]
+		if err := c.do(http.MethodGet, next, nil, &l); err != nil {
+			return nil, err
+		}
+		out = append(out, l.Data...)
+		if !l.HasMore {
+			return out, nil
+		}
+		next = path + "?limit=" + strconv.Itoa(api.MaxPageLimit) + "&page_token=" + url.QueryEscape(l.NextPageToken)
+	}
+}
+
 // listFlag is the items of a repeatable list flag (StringArrayVar), each value of which
 // may itself be a comma-separated list: --events a --events b,c is [a b c].
 func listFlag(values []string) []string {

@@ -234,17 +234,15 @@ func (e *documentError) Error() string { return e.msg }
 
 // distributionsByName lists the ids of the distributions of each name.
 func (c *apiClient) distributionsByName() (map[string][]string, error) {
-	var l struct {
-		Data []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"data"`
-	}
-	if err := c.do(http.MethodGet, "/v1/distributions", nil, &l); err != nil {
+	all, err := getAll[struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}](c, "/v1/distributions")
+	if err != nil {
 		return nil, err
 	}
 	out := map[string][]string{}
-	for _, d := range l.Data {
+	for _, d := range all {
 		out[d.Name] = append(out[d.Name], d.ID)
 	}
 	return out, nil

@@ -260,7 +260,7 @@ func newMessagesListCommand(g *globalFlags) *cobra.Command {
 			})
 		}),
 	}
-	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many (1 to %d)", api.MaxMessageList))
+	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many (1 to %d)", api.MaxPageLimit))
 	return cmd
 }
 
