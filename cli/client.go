@@ -425,23 +425,78 @@ func splitList(s string) []string {
 // newListCommand is `<noun> list`: GET path, printed as a table of header (columns
 // separated by tabs) and a row an item, or as -o asks; none, when set, is what to print
 // instead of an empty table.
+//
+// It reads a page (--limit, --page-token) or, with --all, every page: under -o jsonl each
+// page is printed as it arrives, an item a line, so that a long list streams; the other
+// formats print the pages read as one list.
 func newListCommand[T any](g *globalFlags, short, path, header, none string, row func(T) string) *cobra.Command {
 	noun := path[strings.LastIndex(path, "/")+1:]
-	return &cobra.Command{
+	var limit int
+	var pageToken string
+	var all bool
+	cmd := &cobra.Command{
 		Use: "list", Short: short, Args: usageArgs,
-		Example: fmt.Sprintf("  hookflow %s list\n  hookflow %s list -o json", noun, noun),
+		Example: fmt.Sprintf("  hookflow %s list\n  hookflow %s list -o json\n  hookflow %s list --all -o jsonl", noun, noun, noun),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			l, done, err := getList[T](c, path)
-			if done {
-				return err
+			if limit < 1 || limit > api.MaxPageLimit {
+				return fmt.Errorf("--limit %d: from 1 to %d", limit, api.MaxPageLimit)
 			}
-			if len(l.Data) == 0 && none != "" {
+			var whole api.List[json.RawMessage]
+			token := pageToken
+			for {
+				q := url.Values{"limit": {strconv.Itoa(limit)}}
+				if token != "" {
+					q.Set("page_token", token)
+				}
+				var page api.List[json.RawMessage]
+				if err := c.do(http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+					return namingFlag(err, map[string]string{"limit": "--limit", "page_token": "--page-token"})
+				}
+				if c.format == formatJSONL {
+					if err := c.data(page); err != nil {
+						return err
+					}
+				}
+				whole.Object, whole.Data = page.Object, append(whole.Data, page.Data...)
+				whole.HasMore, whole.NextPageToken = page.HasMore, page.NextPageToken
+				if !all || !page.HasMore {
+					break
+				}
+				if page.NextPageToken == token {
+					return fmt.Errorf("the API answered page token %s with itself; stopped after %d items", token, len(whole.Data))
+				}
+				token = page.NextPageToken
+			}
+			whole.Total = len(whole.Data)
+			if whole.HasMore {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", whole.NextPageToken)
+			}
+			switch {
+			case c.format == formatJSONL:
+				return nil
+			case !c.isText():
+				return c.data(whole)
+			}
+			items := make([]T, 0, len(whole.Data))
+			for _, raw := range whole.Data {
+				var v T
+				if err := json.Unmarshal(raw, &v); err != nil {
+					return err
+				}
+				items = append(items, v)
+			}
+			if len(items) == 0 && none != "" {
 				_, err := fmt.Fprintln(c.out, none)
 				return err
 			}
-			return printTable(c.out, header, l.Data, row)
+			return printTable(c.out, header, items, row)
 		}),
 	}
+	f := cmd.Flags()
+	f.IntVar(&limit, "limit", api.DefaultPageLimit, fmt.Sprintf("at most this many a page (1 to %d)", api.MaxPageLimit))
+	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
+	f.BoolVar(&all, "all", false, "read every page (-o jsonl prints each as it arrives)")
+	return cmd
 }
 
 // newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).
