@@ -371,17 +371,78 @@ func staleAdvice(err error, getCommand string) error {
 	return err
 }
 
-// getList GETs the list answer at path. With -o other than text it prints the answer and
-// says done; otherwise the command prints l.Data as text.
-func getList[T any](c *apiClient, path string) (l api.List[T], done bool, err error) {
-	var raw json.RawMessage
-	if err := c.do(http.MethodGet, path, nil, &raw); err != nil {
-		return l, true, err
+// pageFlags are the paging flags of a list command.
+type pageFlags struct {
+	limit     int
+	pageToken string
+	all       bool
+}
+
+func (p *pageFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.IntVar(&p.limit, "limit", api.DefaultPageLimit, fmt.Sprintf("at most this many a page (1 to %d)", api.MaxPageLimit))
+	f.StringVar(&p.pageToken, "page-token", "", "read on from the page that printed this token")
+	f.BoolVar(&p.all, "all", false, "read every page (-o jsonl prints each as it arrives)")
+}
+
+// getList reads the list at path (q its query, or nil) a page (--limit, --page-token) or,
+// with --all, every page. Under -o jsonl each page is printed as it arrives, an item a
+// line, so that a long list streams; -o json and yaml print the pages read as one list.
+// Either way it says done; with -o text it returns the items for the command to print.
+// When a page follows, its token goes to standard error.
+func getList[T any](c *apiClient, cmd *cobra.Command, p pageFlags, path string, q url.Values) (items []T, done bool, err error) {
+	if p.limit < 1 || p.limit > api.MaxPageLimit {
+		return nil, true, fmt.Errorf("--limit %d: from 1 to %d", p.limit, api.MaxPageLimit)
 	}
-	if c.format != formatText {
-		return l, true, c.data(raw)
+	if q == nil {
+		q = url.Values{}
 	}
-	return l, false, json.Unmarshal(raw, &l)
+	var whole api.List[json.RawMessage]
+	token := p.pageToken
+	for {
+		q.Set("limit", strconv.Itoa(p.limit))
+		q.Del("page_token")
+		if token != "" {
+			q.Set("page_token", token)
+		}
+		var page api.List[json.RawMessage]
+		if err := c.do(http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+			return nil, true, namingFlag(err, map[string]string{"limit": "--limit", "page_token": "--page-token"})
+		}
+		if c.format == formatJSONL {
+			if err := c.data(page); err != nil {
+				return nil, true, err
+			}
+		}
+		whole.Object, whole.Data = page.Object, append(whole.Data, page.Data...)
+		whole.HasMore, whole.NextPageToken = page.HasMore, page.NextPageToken
+		if !p.all || !page.HasMore {
+			break
+		}
+		if page.NextPageToken == token {
+			return nil, true, fmt.Errorf("the API answered page token %s with itself; stopped after %d items", token, len(whole.Data))
+		}
+		token = page.NextPageToken
+	}
+	whole.Total = len(whole.Data)
+	if whole.HasMore {
+		fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", whole.NextPageToken)
+	}
+	switch {
+	case c.format == formatJSONL:
+		return nil, true, nil
+	case !c.isText():
+		return nil, true, c.data(whole)
+	}
+	items = make([]T, 0, len(whole.Data))
+	for _, raw := range whole.Data {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, true, err
+		}
+		items = append(items, v)
+	}
+	return items, false, nil
 }
 
 // getAll reads every page of the list at path (which has no query) and returns their items.
@@ -425,65 +486,16 @@ func splitList(s string) []string {
 // newListCommand is `<noun> list`: GET path, printed as a table of header (columns
 // separated by tabs) and a row an item, or as -o asks; none, when set, is what to print
 // instead of an empty table.
-//
-// It reads a page (--limit, --page-token) or, with --all, every page: under -o jsonl each
-// page is printed as it arrives, an item a line, so that a long list streams; the other
-// formats print the pages read as one list.
 func newListCommand[T any](g *globalFlags, short, path, header, none string, row func(T) string) *cobra.Command {
 	noun := path[strings.LastIndex(path, "/")+1:]
-	var limit int
-	var pageToken string
-	var all bool
+	var pages pageFlags
 	cmd := &cobra.Command{
 		Use: "list", Short: short, Args: usageArgs,
 		Example: fmt.Sprintf("  hookflow %s list\n  hookflow %s list -o json\n  hookflow %s list --all -o jsonl", noun, noun, noun),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			if limit < 1 || limit > api.MaxPageLimit {
-				return fmt.Errorf("--limit %d: from 1 to %d", limit, api.MaxPageLimit)
-			}
-			var whole api.List[json.RawMessage]
-			token := pageToken
-			for {
-				q := url.Values{"limit": {strconv.Itoa(limit)}}
-				if token != "" {
-					q.Set("page_token", token)
-				}
-				var page api.List[json.RawMessage]
-				if err := c.do(http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
-					return namingFlag(err, map[string]string{"limit": "--limit", "page_token": "--page-token"})
-				}
-				if c.format == formatJSONL {
-					if err := c.data(page); err != nil {
-						return err
-					}
-				}
-				whole.Object, whole.Data = page.Object, append(whole.Data, page.Data...)
-				whole.HasMore, whole.NextPageToken = page.HasMore, page.NextPageToken
-				if !all || !page.HasMore {
-					break
-				}
-				if page.NextPageToken == token {
-					return fmt.Errorf("the API answered page token %s with itself; stopped after %d items", token, len(whole.Data))
-				}
-				token = page.NextPageToken
-			}
-			whole.Total = len(whole.Data)
-			if whole.HasMore {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", whole.NextPageToken)
-			}
-			switch {
-			case c.format == formatJSONL:
-				return nil
-			case !c.isText():
-				return c.data(whole)
-			}
-			items := make([]T, 0, len(whole.Data))
-			for _, raw := range whole.Data {
-				var v T
-				if err := json.Unmarshal(raw, &v); err != nil {
-					return err
-				}
-				items = append(items, v)
+			items, done, err := getList[T](c, cmd, pages, path, nil)
+			if done {
+				return err
 			}
 			if len(items) == 0 && none != "" {
 				_, err := fmt.Fprintln(c.out, none)
@@ -492,10 +504,7 @@ func newListCommand[T any](g *globalFlags, short, path, header, none string, row
 			return printTable(c.out, header, items, row)
 		}),
 	}
-	f := cmd.Flags()
-	f.IntVar(&limit, "limit", api.DefaultPageLimit, fmt.Sprintf("at most this many a page (1 to %d)", api.MaxPageLimit))
-	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
-	f.BoolVar(&all, "all", false, "read every page (-o jsonl prints each as it arrives)")
+	pages.register(cmd)
 	return cmd
 }
 

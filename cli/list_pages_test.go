@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/distributions"
+	"github.com/hookflow/hookflow/store"
 )
 
 // TestListCommandsPage: the list commands read a page (--limit, --page-token, and a hint
@@ -23,6 +24,22 @@ func TestListCommandsPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i := range 3 {
+		if _, _, err := st.AddNotification(t.Context(), store.Notification{ID: fmt.Sprintf("ntf_%d", i), DeliveryID: fmt.Sprintf("whs_%d", i), Message: "m", CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every list command that pages: --all -o jsonl streams every item, a line each.
+	for _, c := range []struct {
+		command string
+		want    int
+	}{{"webhooks", 5}, {"notifications", 3}, {"distributions", 0}, {"keys", 0}, {"messages", 0}, {"programs", 0}} {
+		out, _, err := h.run(c.command, "list", "--all", "--limit", "1", "-o", "jsonl")
+		if lines := strings.Count(out, "\n"); err != nil || lines != c.want {
+			t.Errorf("%s list --all --limit 1 -o jsonl: %d lines, %v; want %d", c.command, lines, err, c.want)
+		}
+	}
+
 	out, _, err := h.run("webhooks", "list", "--all", "--limit", "2", "-o", "jsonl")
 	if err != nil {
 		t.Fatal(err)
