@@ -81,7 +81,7 @@ so comes before a newer one that closed.`,
 				return err
 			}
 			return printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", items, func(e deliverylog.EventSummary) string {
-				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, eventStatus(e), e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, eventStatus(e), e.EventType, e.StartedAt.Local().Format(tableTime), strings.Join(e.Deliveries, ","))
 			})
 		}),
 	}
@@ -183,7 +183,7 @@ func printDelivery(w io.Writer, d deliverylog.Delivery) {
 		if r.Reason != "" {
 			fmt.Fprintf(w, " (%s)", r.Reason)
 		}
-		fmt.Fprintf(w, "\n  workflow      %s\n  started       %s\n", r.WorkflowID, r.StartedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "\n  workflow      %s\n  started       %s\n", r.WorkflowID, r.StartedAt.Local().Format(tableTime))
 		if r.LastError != "" {
 			fmt.Fprintf(w, "  error         %s\n", r.LastError)
 		}
@@ -199,7 +199,7 @@ func printDelivery(w io.Writer, d deliverylog.Delivery) {
 		for _, a := range r.Attempts {
 			started, status, latency := "-", "-", "-"
 			if a.StartedAt != nil {
-				started = a.StartedAt.Local().Format(time.DateTime)
+				started = a.StartedAt.Local().Format(tableTime)
 			}
 			if a.StatusCode != 0 {
 				status = strconv.Itoa(a.StatusCode)

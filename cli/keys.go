@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -87,9 +86,9 @@ but only on the machine that runs the API.`,
 		"ID\tPREFIX\tSCOPES\tNAME\tCREATED\tLAST USED", "no API keys", func(k store.APIKey) string {
 			used := "never"
 			if k.LastUsedAt != nil {
-				used = k.LastUsedAt.Local().Format(time.DateTime)
+				used = k.LastUsedAt.Local().Format(tableTime)
 			}
-			return fmt.Sprintf("%s\t%s...\t%s\t%s\t%s\t%s", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(time.DateTime), used)
+			return fmt.Sprintf("%s\t%s...\t%s\t%s\t%s\t%s", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(tableTime), used)
 		})
 
 	revoke := &cobra.Command{

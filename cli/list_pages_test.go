@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,14 @@ func TestListCommandsPage(t *testing.T) {
 		if _, _, err := h.run(append([]string{"webhooks", "list"}, bad.args...)...); err == nil || !strings.HasPrefix(err.Error(), bad.flag) {
 			t.Errorf("%v: %v; want an error naming %s", bad.args, err, bad.flag)
 		}
+	}
+
+	// The tables' times carry their zone.
+	if _, _, err := h.run("keys", "create", "--name", "ops", "--scope", "manage"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = h.run("keys", "list")
+	if err != nil || !regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (Z|[+-]\d\d:\d\d)`).MatchString(out) {
+		t.Errorf("keys list: %q %v; want a time with its zone", out, err)
 	}
 }
