@@ -103,18 +103,16 @@ func (s *Server) listDistributions(w http.ResponseWriter, r *http.Request) {
 		}
 		want[k] = v
 	}
-	ds, err := s.Store.ListDistributions(r.Context())
-	if err != nil {
-		s.internal(w, "list distributions", err)
+	p, ok := pageQuery(w, r)
+	if !ok {
 		return
 	}
-	out := ds[:0]
-	for _, d := range ds {
-		if hasLabels(d.Labels, want) {
-			out = append(out, d.Redacted())
-		}
+	var keep func(distributions.Distribution) bool
+	if len(want) > 0 {
+		keep = func(d distributions.Distribution) bool { return hasLabels(d.Labels, want) }
 	}
-	writeJSON(w, http.StatusOK, list(out))
+	page, err := s.Store.PageDistributions(r.Context(), p, keep)
+	writePage(s, w, "distributions", page, err, distributions.Distribution.Redacted)
 }
 
 func hasLabels(labels, want map[string]string) bool {

@@ -93,6 +93,9 @@ func (s *Server) idempotentAnswer(limit int64, secret bool, next http.HandlerFun
 				writeError(w, http.StatusUnprocessableEntity, "validation_error",
 					fmt.Sprintf("%s %q was used for another request (a different method, path, query or body): use a new key for a new request", IdempotencyHeader, key), IdempotencyHeader)
 			case !rec.Finished:
+				// Retry-After tells a client (the CLI does) that sending the same request
+				// again shortly is the way to its answer, as it is not for the other 409s.
+				w.Header().Set("Retry-After", "1")
 				writeConflict(w, IdempotencyHeader, fmt.Sprintf("a request with %s %q is in progress", IdempotencyHeader, key), "wait for its answer, then send it again for the same answer")
 			case secret:
 				var made struct {

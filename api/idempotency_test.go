@@ -18,9 +18,10 @@ import (
 
 // answer is one HTTP answer as the idempotency tests compare them.
 type answer struct {
-	status   int
-	body     string
-	replayed bool
+	status     int
+	body       string
+	replayed   bool
+	retryAfter string
 }
 
 // post sends a POST with an Idempotency-Key (none when key is empty).
@@ -40,7 +41,7 @@ func post(t *testing.T, url, key, body string) answer {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return answer{res.StatusCode, string(b), res.Header.Get("Idempotent-Replayed") == "true"}
+	return answer{res.StatusCode, string(b), res.Header.Get("Idempotent-Replayed") == "true", res.Header.Get("Retry-After")}
 }
 
 func errorOf(t *testing.T, a answer) ErrorDetail {
@@ -128,64 +129,75 @@ func TestIdempotencyKeyNewAPIKey(t *testing.T) {
 	}
 }
 
-// TestIdempotencyKeyConcurrent: requests sent at once with one key do the work once; each
-// answer is the first's or 409 conflict while it is in flight.
+// TestIdempotencyKeyConcurrent: requests sent at once with one key do the work once, on
+// both stores; each answer is the first's or 409 conflict, with Retry-After, while it is
+// in flight.
 func TestIdempotencyKeyConcurrent(t *testing.T) {
-	srv, _, st := newAPI(t)
-	const n = 8
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { answers[i] = post(t, srv.URL+"/v1/distributions", "together", validDistribution) })
+	for name, open := range idempotencyStores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)()
+			t.Cleanup(func() { st.Close() })
+			srv := httptest.NewServer((&Server{Store: st, Starter: &fakeStarter{}}).Handler())
+			t.Cleanup(srv.Close)
+			const n = 8
+			answers := make([]answer, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { answers[i] = post(t, srv.URL+"/v1/distributions", "together", validDistribution) })
+			}
+			wg.Wait()
+			created := ""
+			for _, a := range answers {
+				switch a.status {
+				case 201:
+					if created != "" && a.body != created {
+						t.Errorf("two different 201 answers: %s and %s", created, a.body)
+					}
+					created = a.body
+				case 409:
+					if e := errorOf(t, a); e.Type != "conflict" || e.Field != IdempotencyHeader || a.retryAfter != "1" {
+						t.Errorf("409: %+v, Retry-After %q; want conflict naming %s with Retry-After 1", e, a.retryAfter, IdempotencyHeader)
+					}
+				default:
+					t.Errorf("answer %+v; want 201 or 409", a)
+				}
+			}
+			if ds, _ := st.ListDistributions(t.Context()); len(ds) != 1 || created == "" {
+				t.Errorf("%d distributions from %d concurrent requests with one key; want 1", len(ds), n)
+			}
+		})
 	}
-	wg.Wait()
-	created := ""
-	for _, a := range answers {
-		switch a.status {
-		case 201:
-			if created != "" && a.body != created {
-				t.Errorf("two different 201 answers: %s and %s", created, a.body)
+}
+
+// idempotencyStores opens a store of each backend; the function it returns opens the same
+// store again (as an API restarted on it does).
+var idempotencyStores = map[string]func(t *testing.T) func() store.Store{
+	"sqlite": func(t *testing.T) func() store.Store {
+		path := filepath.Join(t.TempDir(), "hookflow.db")
+		return func() store.Store {
+			st, err := store.OpenSQLite(path)
+			if err != nil {
+				t.Fatal(err)
 			}
-			created = a.body
-		case 409:
-			if e := errorOf(t, a); e.Type != "conflict" || e.Field != IdempotencyHeader {
-				t.Errorf("409: %+v", e)
-			}
-		default:
-			t.Errorf("answer %+v; want 201 or 409", a)
+			return st
 		}
-	}
-	if ds, _ := st.ListDistributions(t.Context()); len(ds) != 1 || created == "" {
-		t.Errorf("%d distributions from %d concurrent requests with one key; want 1", len(ds), n)
-	}
+	},
+	"postgres": func(t *testing.T) func() store.Store {
+		dsn := pgtest.NewDatabase(t, "hookflow_api_test")
+		return func() store.Store {
+			st, err := store.OpenPostgres(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+	},
 }
 
 // TestIdempotencyKeyRestart: the answers are kept in the store, so an API started again
 // on it (SQLite and PostgreSQL) answers a repeat the same and does nothing twice.
 func TestIdempotencyKeyRestart(t *testing.T) {
-	stores := map[string]func(t *testing.T) func() store.Store{
-		"sqlite": func(t *testing.T) func() store.Store {
-			path := filepath.Join(t.TempDir(), "hookflow.db")
-			return func() store.Store {
-				st, err := store.OpenSQLite(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return st
-			}
-		},
-		"postgres": func(t *testing.T) func() store.Store {
-			dsn := pgtest.NewDatabase(t, "hookflow_api_test")
-			return func() store.Store {
-				st, err := store.OpenPostgres(context.Background(), dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return st
-			}
-		},
-	}
-	for name, open := range stores {
+	for name, open := range idempotencyStores {
 		t.Run(name, func(t *testing.T) {
 			reopen := open(t)
 			var first answer

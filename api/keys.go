@@ -374,12 +374,12 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
-	keys, err := s.Store.ListAPIKeys(r.Context())
-	if err != nil {
-		s.internal(w, "list keys", err)
+	p, ok := pageQuery(w, r)
+	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, list(keys))
+	page, err := s.Store.PageAPIKeys(r.Context(), p)
+	writePage(s, w, "keys", page, err, func(k store.APIKey) store.APIKey { return k })
 }
 
 // revokeKey deletes a key; it stops working at once, for every process on the store.

@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,8 +31,6 @@ const (
 	// MaxMessageIDLength bounds a message id chosen by the client, so that the event ids
 	// derived from it (id-seq) stay within payloads.MaxEventIDLength.
 	MaxMessageIDLength = 64
-	// MaxMessageList bounds GET /v1/messages.
-	MaxMessageList = 1000
 )
 
 // MessageView is a message as the API shows it.
@@ -286,27 +283,14 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, messageView(m))
 }
 
-// listMessages lists messages, newest first: ?limit=N (default 100).
+// listMessages lists messages, newest first, a page at a time (paging.go).
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxMessageList {
-			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit: %q is not a number from 1 to %d", v, MaxMessageList), "limit")
-			return
-		}
-		limit = n
-	}
-	ms, err := s.Store.ListMessages(r.Context(), limit)
-	if err != nil {
-		s.internal(w, "list messages", err)
+	p, ok := pageQuery(w, r)
+	if !ok {
 		return
 	}
-	views := make([]MessageView, len(ms))
-	for i, m := range ms {
-		views[i] = messageView(m)
-	}
-	writeJSON(w, http.StatusOK, list(views))
+	page, err := s.Store.PageMessages(r.Context(), p)
+	writePage(s, w, "messages", page, err, messageView)
 }
 
 // cancelTimeout bounds how long DELETE waits for the message's workflow to answer.

@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/hookflow/hookflow/store"
 )
 
 // The in-app notifications: the operator's notices of deliveries that failed for good,
@@ -19,12 +21,12 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unread: %q is not true or false", v), "unread")
 		return
 	}
-	ns, err := s.Store.ListNotifications(r.Context(), unread)
-	if err != nil {
-		s.internal(w, "list notifications", err)
+	p, ok := pageQuery(w, r)
+	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, list(ns))
+	page, err := s.Store.PageNotifications(r.Context(), unread, p)
+	writePage(s, w, "notifications", page, err, func(n store.Notification) store.Notification { return n })
 }
 
 func (s *Server) readNotification(w http.ResponseWriter, r *http.Request) {

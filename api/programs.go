@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
@@ -102,13 +103,24 @@ func (s *Server) applyProgram(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, result)
 }
 
+// listPrograms lists the programs a page at a time. A program is worked out from its
+// distributions, so the store cannot page them: the distributions are read, and the page cut from the programs in their order, by program
+// and campaign.
 func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageQuery(w, r)
+	if !ok {
+		return
+	}
 	ds, err := s.Store.ListDistributions(r.Context())
 	if err != nil {
 		s.internal(w, "list distributions", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list(distributions.Programs(ds)))
+	pageSlice(w, p, distributions.Programs(ds), func(pr distributions.Program) string { return pr.Program + "\n" + pr.Campaign },
+		func(key string) bool {
+			program, campaign, ok := strings.Cut(key, "\n")
+			return ok && campaign != "" && distributions.CheckProgram(program) == nil
+		})
 }
 
 // program finds a program's distributions, answering 404 when there are none.

@@ -35,15 +35,12 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	hooks, err := s.Store.ListWebhooks(r.Context())
-	if err != nil {
-		s.internal(w, "list webhooks", err)
+	p, ok := pageQuery(w, r)
+	if !ok {
 		return
 	}
-	for i := range hooks {
-		hooks[i] = hooks[i].Redacted()
-	}
-	writeJSON(w, http.StatusOK, list(hooks))
+	page, err := s.Store.PageWebhooks(r.Context(), p)
+	writePage(s, w, "webhooks", page, err, distributions.ProjectWebhook.Redacted)
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +30,8 @@ type globalFlags struct {
 	apiKey string
 	output string
 	getenv func(string) string
+	// idempotencyKey is --idempotency-key, of the commands that create or send.
+	idempotencyKey string
 }
 
 func (g *globalFlags) register(root *cobra.Command) {
@@ -33,6 +39,12 @@ func (g *globalFlags) register(root *cobra.Command) {
 	f.StringVar(&g.api, "api", "http://"+app.DefaultAPIAddr, "hookflow API base URL (env HOOKFLOW_API)")
 	f.StringVar(&g.apiKey, "api-key", "", "API key (env HOOKFLOW_API_KEY)")
 	f.StringVarP(&g.output, "output", "o", formatText, "output format: "+strings.Join(formats, ", "))
+}
+
+// idempotencyFlag gives cmd, whose one POST creates or sends, --idempotency-key.
+func (g *globalFlags) idempotencyFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&g.idempotencyKey, "idempotency-key", "",
+		"the request's Idempotency-Key: run the command again with the same key and the same input for the first run's answer, without doing it twice (default: a new key, kept across the command's own retries)")
 }
 
 // resolve is run before every command: it takes the variables of the flags not given, and
@@ -67,6 +79,11 @@ type apiClient struct {
 	base string
 	key  string
 	http *http.Client
+	// idempotencyKey is --idempotency-key, the key of the command's one creating POST;
+	// empty, each creating POST gets a new one.
+	idempotencyKey string
+	// retryWait is the first wait before a creating POST is sent again; it doubles.
+	retryWait time.Duration
 }
 
 func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
@@ -74,10 +91,15 @@ func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--api %q: want a URL such as http://%s", g.api, app.DefaultAPIAddr)
 	}
+	if err := checkIdempotencyKey(g.idempotencyKey); err != nil {
+		return nil, err
+	}
 	return &apiClient{
 		printer: g.printer(cmd),
 		base:    strings.TrimRight(g.api, "/"), key: g.apiKey,
-		http: &http.Client{Timeout: 30 * time.Second},
+		http:           &http.Client{Timeout: 30 * time.Second},
+		idempotencyKey: g.idempotencyKey,
+		retryWait:      500 * time.Millisecond,
 	}, nil
 }
 
@@ -86,7 +108,7 @@ func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
 // json.Number, so they keep their digits. A non-2xx answer becomes an error with the API's
 // message.
 func (c *apiClient) do(method, path string, body []byte, v any) error {
-	return c.send(c.http, method, path, "application/json", body, v)
+	return c.send(c.http, method, path, "application/json", body, "", v)
 }
 
 // jsonBody is v as the JSON body of a request: the user's strings and JSON (a
@@ -100,10 +122,109 @@ func jsonBody(v any) ([]byte, error) { return marshal(v) }
 func (c *apiClient) upload(method, path, contentType string, body []byte, v any) error {
 	hc := *c.http
 	hc.Timeout = 10 * time.Minute
-	return c.send(&hc, method, path, contentType, body, v)
+	return c.send(&hc, method, path, contentType, body, "", v)
 }
 
-func (c *apiClient) send(hc *http.Client, method, path, contentType string, body []byte, v any) error {
+// create is do for a POST that creates or sends (an event, a distribution, a message, a
+// resend, ...): it carries an Idempotency-Key, --idempotency-key or a new one, and is sent
+// again under that key when its answer is lost, so that the work is done once whatever
+// happens to the answer; see sendOnce.
+func (c *apiClient) create(path string, body []byte, v any) error {
+	return c.sendOnce(c.http, path, "application/json", body, v)
+}
+
+// createUpload is create for a large body of any content type (a message's customers).
+func (c *apiClient) createUpload(path, contentType string, body []byte, v any) error {
+	hc := *c.http
+	hc.Timeout = 10 * time.Minute
+	return c.sendOnce(&hc, path, contentType, body, v)
+}
+
+// createAttempts is how many times a creating POST is sent at most.
+const createAttempts = 4
+
+// sendOnce POSTs body under an Idempotency-Key and sends it again, under the same key, when
+// the first answer may be lost or late: the connection failed after it was made (the API
+// may have done the work and not answered), the API or a proxy in front of it was briefly
+// unavailable (502, 503, 504), or the API is still working on the same request (409 with
+// Retry-After). The API answers a repeat with the first answer and does nothing twice. A
+// connection refused is not sent again: nothing was sent.
+func (c *apiClient) sendOnce(hc *http.Client, path, contentType string, body []byte, v any) error {
+	key := c.idempotencyKey
+	if key == "" {
+		key = newIdempotencyKey()
+	}
+	wait := c.retryWait
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = c.send(hc, http.MethodPost, path, contentType, body, key, v)
+		again, after := sendAgain(err)
+		if !again {
+			return err
+		}
+		if attempt == createAttempts {
+			break
+		}
+		if after > 0 && after <= 5*time.Second {
+			wait = after
+		}
+		time.Sleep(wait)
+		wait *= 2
+	}
+	return fmt.Errorf("%w\n  it may have been done: send it again with --idempotency-key %s to get its answer without doing it twice", err, key)
+}
+
+// sendAgain says whether a creating POST that ended in err is sent again, and after how
+// long the API asked for (0: not said).
+func sendAgain(err error) (bool, time.Duration) {
+	var ue *unreachableError
+	if errors.As(err, &ue) {
+		return !errors.Is(ue.err, syscall.ECONNREFUSED) && !errors.Is(ue.err, context.Canceled), 0
+	}
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return false, 0
+	}
+	switch {
+	case ae.status == http.StatusBadGateway || ae.status == http.StatusServiceUnavailable || ae.status == http.StatusGatewayTimeout:
+	case ae.status == http.StatusConflict && ae.retryAfter > 0:
+	default:
+		return false, 0
+	}
+	return true, ae.retryAfter
+}
+
+// newIdempotencyKey is a random key (128 bits and more, base32) for a creating POST.
+func newIdempotencyKey() string {
+	return "hookflow-cli-" + rand.Text()
+}
+
+// checkIdempotencyKey refuses an --idempotency-key that the API would refuse, before
+// anything is sent.
+func checkIdempotencyKey(key string) error {
+	if key == "" {
+		return nil
+	}
+	if len(key) > api.MaxIdempotencyKeyLength || strings.ContainsFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+		return fmt.Errorf("--idempotency-key: 1 to %d printable ASCII characters without spaces, such as a UUID", api.MaxIdempotencyKeyLength)
+	}
+	return nil
+}
+
+// unreachableError is a request that got no answer.
+type unreachableError struct {
+	base string
+	err  error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %v", e.base, e.err)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// send sends a request; idempotencyKey, when not empty, goes in its Idempotency-Key.
+func (c *apiClient) send(hc *http.Client, method, path, contentType string, body []byte, idempotencyKey string, v any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -118,21 +239,26 @@ func (c *apiClient) send(hc *http.Client, method, path, contentType string, body
 	if c.key != "" {
 		req.Header.Set("authorization", "Bearer "+c.key)
 	}
+	if idempotencyKey != "" {
+		req.Header.Set(api.IdempotencyHeader, idempotencyKey)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach hookflow at %s (is `hookflow dev` running? set --api): %w", c.base, err)
+		return &unreachableError{base: c.base, err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return err
+		return &unreachableError{base: c.base, err: err}
 	}
 	if resp.StatusCode/100 != 2 {
+		retryAfter, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		var eb api.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return &apiError{status: resp.StatusCode, detail: eb.Error}
+			return &apiError{status: resp.StatusCode, detail: eb.Error, retryAfter: time.Duration(retryAfter) * time.Second}
 		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		return &apiError{status: resp.StatusCode, retryAfter: time.Duration(retryAfter) * time.Second,
+			detail: api.ErrorDetail{Message: fmt.Sprintf("%s %s: HTTP %d", method, path, resp.StatusCode)}}
 	}
 	if v == nil || len(data) == 0 {
 		return nil
@@ -150,9 +276,14 @@ func (c *apiClient) send(hc *http.Client, method, path, contentType string, body
 type apiError struct {
 	status int
 	detail api.ErrorDetail
+	// retryAfter is the answer's Retry-After, 0 when it had none.
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string {
+	if e.detail.Type == "" { // not the API's error body: a proxy's, say
+		return e.detail.Message
+	}
 	if len(e.detail.Problems) > 1 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%d %s:", e.status, e.detail.Type)
@@ -240,17 +371,95 @@ func staleAdvice(err error, getCommand string) error {
 	return err
 }
 
-// getList GETs the list answer at path. With -o other than text it prints the answer and
-// says done; otherwise the command prints l.Data as text.
-func getList[T any](c *apiClient, path string) (l api.List[T], done bool, err error) {
-	var raw json.RawMessage
-	if err := c.do(http.MethodGet, path, nil, &raw); err != nil {
-		return l, true, err
+// pageFlags are the paging flags of a list command.
+type pageFlags struct {
+	limit     int
+	pageToken string
+	all       bool
+}
+
+func (p *pageFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.IntVar(&p.limit, "limit", api.DefaultPageLimit, fmt.Sprintf("at most this many a page (1 to %d)", api.MaxPageLimit))
+	f.StringVar(&p.pageToken, "page-token", "", "read on from the page that printed this token")
+	f.BoolVar(&p.all, "all", false, "read every page (-o jsonl prints each as it arrives)")
+}
+
+// getList reads the list at path (q its query, or nil) a page (--limit, --page-token) or,
+// with --all, every page. Under -o jsonl each page is printed as it arrives, an item a
+// line, so that a long list streams; -o json and yaml print the pages read as one list.
+// Either way it says done; with -o text it returns the items for the command to print.
+// When a page follows, its token goes to standard error.
+func getList[T any](c *apiClient, cmd *cobra.Command, p pageFlags, path string, q url.Values) (items []T, done bool, err error) {
+	if p.limit < 1 || p.limit > api.MaxPageLimit {
+		return nil, true, fmt.Errorf("--limit %d: from 1 to %d", p.limit, api.MaxPageLimit)
 	}
-	if c.format != formatText {
-		return l, true, c.data(raw)
+	if q == nil {
+		q = url.Values{}
 	}
-	return l, false, json.Unmarshal(raw, &l)
+	var whole api.List[json.RawMessage]
+	token := p.pageToken
+	for {
+		q.Set("limit", strconv.Itoa(p.limit))
+		q.Del("page_token")
+		if token != "" {
+			q.Set("page_token", token)
+		}
+		var page api.List[json.RawMessage]
+		if err := c.do(http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+			return nil, true, namingFlag(err, map[string]string{"limit": "--limit", "page_token": "--page-token"})
+		}
+		if c.format == formatJSONL {
+			if err := c.data(page); err != nil {
+				return nil, true, err
+			}
+		}
+		whole.Object, whole.Data = page.Object, append(whole.Data, page.Data...)
+		whole.HasMore, whole.NextPageToken = page.HasMore, page.NextPageToken
+		if !p.all || !page.HasMore {
+			break
+		}
+		if page.NextPageToken == token {
+			return nil, true, fmt.Errorf("the API answered page token %s with itself; stopped after %d items", token, len(whole.Data))
+		}
+		token = page.NextPageToken
+	}
+	whole.Total = len(whole.Data)
+	if whole.HasMore {
+		fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", whole.NextPageToken)
+	}
+	switch {
+	case c.format == formatJSONL:
+		return nil, true, nil
+	case !c.isText():
+		return nil, true, c.data(whole)
+	}
+	items = make([]T, 0, len(whole.Data))
+	for _, raw := range whole.Data {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, true, err
+		}
+		items = append(items, v)
+	}
+	return items, false, nil
+}
+
+// getAll reads every page of the list at path (which has no query) and returns their items.
+func getAll[T any](c *apiClient, path string) ([]T, error) {
+	var out []T
+	next := path + "?limit=" + strconv.Itoa(api.MaxPageLimit)
+	for {
+		var l api.List[T]
+		if err := c.do(http.MethodGet, next, nil, &l); err != nil {
+			return nil, err
+		}
+		out = append(out, l.Data...)
+		if !l.HasMore {
+			return out, nil
+		}
+		next = path + "?limit=" + strconv.Itoa(api.MaxPageLimit) + "&page_token=" + url.QueryEscape(l.NextPageToken)
+	}
 }
 
 // listFlag is the items of a repeatable list flag (StringArrayVar), each value of which
@@ -279,21 +488,24 @@ func splitList(s string) []string {
 // instead of an empty table.
 func newListCommand[T any](g *globalFlags, short, path, header, none string, row func(T) string) *cobra.Command {
 	noun := path[strings.LastIndex(path, "/")+1:]
-	return &cobra.Command{
+	var pages pageFlags
+	cmd := &cobra.Command{
 		Use: "list", Short: short, Args: usageArgs,
-		Example: fmt.Sprintf("  hookflow %s list\n  hookflow %s list -o json", noun, noun),
+		Example: fmt.Sprintf("  hookflow %s list\n  hookflow %s list -o json\n  hookflow %s list --all -o jsonl", noun, noun, noun),
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			l, done, err := getList[T](c, path)
+			items, done, err := getList[T](c, cmd, pages, path, nil)
 			if done {
 				return err
 			}
-			if len(l.Data) == 0 && none != "" {
+			if len(items) == 0 && none != "" {
 				_, err := fmt.Fprintln(c.out, none)
 				return err
 			}
-			return printTable(c.out, header, l.Data, row)
+			return printTable(c.out, header, items, row)
 		}),
 	}
+	pages.register(cmd)
+	return cmd
 }
 
 // newGetCommand is `<noun> get ID`: GET path/ID, printed as JSON (or YAML with -o yaml).

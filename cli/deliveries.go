@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/app"
 	"github.com/hookflow/hookflow/deliverylog"
 	"github.com/hookflow/hookflow/distributions"
@@ -77,36 +76,13 @@ so comes before a newer one that closed.`,
 				}
 				q.Set(bound.name, at.UTC().Format(time.RFC3339Nano))
 			}
-			q.Set("limit", strconv.Itoa(limit))
-			var l api.List[deliverylog.EventSummary]
-			if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &l); err != nil {
+			items, done, err := getList[deliverylog.EventSummary](c, cmd, pageFlags{limit: limit, pageToken: pageToken, all: all}, "/v1/deliveries", q)
+			if done {
 				return err
 			}
-			for all && l.HasMore {
-				q.Set("page_token", l.NextPageToken)
-				var next api.List[deliverylog.EventSummary]
-				if err := c.do(http.MethodGet, "/v1/deliveries?"+q.Encode(), nil, &next); err != nil {
-					return err
-				}
-				if next.HasMore && next.NextPageToken == l.NextPageToken {
-					return fmt.Errorf("the delivery log answered page token %s with itself; stopped after %d events", l.NextPageToken, len(l.Data))
-				}
-				l.Data, l.HasMore, l.NextPageToken = append(l.Data, next.Data...), next.HasMore, next.NextPageToken
-				l.Total = len(l.Data)
-			}
-			if !c.isText() {
-				return c.data(l)
-			}
-			err := printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", l.Data, func(e deliverylog.EventSummary) string {
-				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, eventStatus(e), e.EventType, e.StartedAt.Local().Format(time.DateTime), strings.Join(e.Deliveries, ","))
+			return printTable(c.out, "WORKFLOW\tSTATUS\tEVENT TYPE\tSTARTED\tDELIVERIES", items, func(e deliverylog.EventSummary) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", e.WorkflowID, eventStatus(e), e.EventType, e.StartedAt.Local().Format(tableTime), strings.Join(e.Deliveries, ","))
 			})
-			if err != nil {
-				return err
-			}
-			if l.HasMore {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more: the same command with --page-token %s (or --all)\n", l.NextPageToken)
-			}
-			return nil
 		}),
 	}
 	f := list.Flags()
@@ -118,7 +94,7 @@ so comes before a newer one that closed.`,
 	f.StringVar(&until, "until", "", "only events started before this RFC 3339 time, or this long ago such as 1h")
 	f.IntVar(&limit, "limit", 50, fmt.Sprintf("at most this many a page (1 to %d)", deliverylog.MaxListLimit))
 	f.StringVar(&pageToken, "page-token", "", "read on from the page that printed this token")
-	f.BoolVar(&all, "all", false, "read every page")
+	f.BoolVar(&all, "all", false, "read every page (-o jsonl prints each as it arrives)")
 	f.BoolVar(&web, "web", false, "print the Temporal Web UI's link to the same events (its list with the filter as a query) instead of listing them")
 	f.StringVar(&uiURL, "ui-url", app.DefaultUIURL, "Temporal Web UI base URL for --web; the default is where hookflow dev serves it")
 	f.StringVar(&namespace, "namespace", "default", "Temporal namespace for --web")
@@ -128,7 +104,7 @@ so comes before a newer one that closed.`,
   hookflow deliveries retry whs_123`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
 			var h deliverylog.Run
-			if err := c.do(http.MethodPost, "/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
+			if err := c.create("/v1/deliveries/"+url.PathEscape(args[0])+"/retry", nil, &h); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -138,6 +114,7 @@ so comes before a newer one that closed.`,
 			return nil
 		}),
 	}
+	g.idempotencyFlag(retry)
 	cmd.AddCommand(show, list, retry)
 	return cmd
 }
@@ -206,7 +183,7 @@ func printDelivery(w io.Writer, d deliverylog.Delivery) {
 		if r.Reason != "" {
 			fmt.Fprintf(w, " (%s)", r.Reason)
 		}
-		fmt.Fprintf(w, "\n  workflow      %s\n  started       %s\n", r.WorkflowID, r.StartedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "\n  workflow      %s\n  started       %s\n", r.WorkflowID, r.StartedAt.Local().Format(tableTime))
 		if r.LastError != "" {
 			fmt.Fprintf(w, "  error         %s\n", r.LastError)
 		}
@@ -222,7 +199,7 @@ func printDelivery(w io.Writer, d deliverylog.Delivery) {
 		for _, a := range r.Attempts {
 			started, status, latency := "-", "-", "-"
 			if a.StartedAt != nil {
-				started = a.StartedAt.Local().Format(time.DateTime)
+				started = a.StartedAt.Local().Format(tableTime)
 			}
 			if a.StatusCode != 0 {
 				status = strconv.Itoa(a.StatusCode)

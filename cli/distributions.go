@@ -126,7 +126,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			var out distributions.Distribution
-			if err := c.do(http.MethodPost, "/v1/distributions", body, &out); err != nil {
+			if err := c.create("/v1/distributions", body, &out); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -137,6 +137,7 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 		}),
 	}
 	cf.register(create)
+	g.idempotencyFlag(create)
 
 	var uf distributionFlags
 	update := &cobra.Command{

@@ -234,17 +234,15 @@ func (e *documentError) Error() string { return e.msg }
 
 // distributionsByName lists the ids of the distributions of each name.
 func (c *apiClient) distributionsByName() (map[string][]string, error) {
-	var l struct {
-		Data []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"data"`
-	}
-	if err := c.do(http.MethodGet, "/v1/distributions", nil, &l); err != nil {
+	all, err := getAll[struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}](c, "/v1/distributions")
+	if err != nil {
 		return nil, err
 	}
 	out := map[string][]string{}
-	for _, d := range l.Data {
+	for _, d := range all {
 		out[d.Name] = append(out[d.Name], d.ID)
 	}
 	return out, nil
@@ -268,7 +266,7 @@ func (c *apiClient) apply(p applyPlan) (applyResult, error) {
 	switch p.action {
 	case "create":
 		var created map[string]any
-		if err := c.do(http.MethodPost, "/v1/distributions", body, &created); err != nil {
+		if err := c.create("/v1/distributions", body, &created); err != nil {
 			return r, err
 		}
 		r.ID, _ = created["id"].(string)

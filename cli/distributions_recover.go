@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -39,7 +38,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 			}
 			body, _ := jsonBody(in)
 			var l api.List[deliverylog.Recovered]
-			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
+			if err := c.create("/v1/distributions/"+url.PathEscape(args[0])+"/recover", body, &l); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -61,6 +60,7 @@ func newRecoverCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&since, "since", "", "RFC 3339 time, or a duration back from now such as 24h")
 	cmd.Flags().StringVar(&until, "until", "", "only events that started before this RFC 3339 time, or duration back from now (default: up to now)")
 	cmd.Flags().IntVar(&limit, "limit", deliverylog.MaxRecover, "send at most this many")
+	g.idempotencyFlag(cmd)
 	return cmd
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -66,7 +65,7 @@ but only on the machine that runs the API.`,
 				return err
 			}
 			var k api.CreatedKey
-			if err := c.do(http.MethodPost, "/v1/keys", body, &k); err != nil {
+			if err := c.create("/v1/keys", body, &k); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -87,9 +86,9 @@ but only on the machine that runs the API.`,
 		"ID\tPREFIX\tSCOPES\tNAME\tCREATED\tLAST USED", "no API keys", func(k store.APIKey) string {
 			used := "never"
 			if k.LastUsedAt != nil {
-				used = k.LastUsedAt.Local().Format(time.DateTime)
+				used = k.LastUsedAt.Local().Format(tableTime)
 			}
-			return fmt.Sprintf("%s\t%s...\t%s\t%s\t%s\t%s", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(time.DateTime), used)
+			return fmt.Sprintf("%s\t%s...\t%s\t%s\t%s\t%s", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, k.CreatedAt.Local().Format(tableTime), used)
 		})
 
 	revoke := &cobra.Command{
@@ -105,6 +104,7 @@ but only on the machine that runs the API.`,
 			})
 		}),
 	}
+	g.idempotencyFlag(create)
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }

@@ -113,7 +113,7 @@ message. At most 100,000 customers per message.`,
 				}
 			}
 			var m api.MessageView
-			if err := c.upload(http.MethodPost, path, contentType, body, &m); err != nil {
+			if err := c.createUpload(path, contentType, body, &m); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -135,6 +135,7 @@ message. At most 100,000 customers per message.`,
 	f.StringVar(&customers, "customers", "", "file of customers (deprecated: give it as -f)")
 	deprecateFlag(cmd, "distribution", "hookflow messages send DISTRIBUTION_ID")
 	deprecateFlag(cmd, "customers", "hookflow messages send DISTRIBUTION_ID -f FILE")
+	g.idempotencyFlag(cmd)
 	return cmd
 }
 
@@ -244,22 +245,22 @@ func printMessage(w io.Writer, m api.MessageView) {
 }
 
 func newMessagesListCommand(g *globalFlags) *cobra.Command {
-	var limit int
+	var pages pageFlags
 	cmd := &cobra.Command{
 		Use: "list", Short: "List messages, newest first", Args: usageArgs,
 		Example: `  hookflow messages list
   hookflow messages list --limit 10 -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			l, done, err := getList[api.MessageView](c, fmt.Sprintf("/v1/messages?limit=%d", limit))
+			items, done, err := getList[api.MessageView](c, cmd, pages, "/v1/messages", nil)
 			if done {
 				return err
 			}
-			return printTable(c.out, "ID\tSTATUS\tSENT\tTOTAL\tSEND AT\tDISTRIBUTION", l.Data, func(m api.MessageView) string {
+			return printTable(c.out, "ID\tSTATUS\tSENT\tTOTAL\tSEND AT\tDISTRIBUTION", items, func(m api.MessageView) string {
 				return fmt.Sprintf("%s\t%s\t%d\t%d\t%s\t%s", m.ID, m.Status, m.Sent, m.Total, m.SendAt.Local().Format(time.RFC3339), m.DistributionID)
 			})
 		}),
 	}
-	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many (1 to %d)", api.MaxMessageList))
+	pages.register(cmd)
 	return cmd
 }
 

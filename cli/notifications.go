@@ -14,24 +14,25 @@ import (
 func newNotificationsCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "notifications", Aliases: []string{"notification"}, Short: "Read failure notifications"}
 	var unread bool
+	var pages pageFlags
 	list := &cobra.Command{
 		Use: "list", Short: "List notifications, newest first", Args: usageArgs,
 		Example: `  hookflow notifications list --unread
   hookflow notifications list -o json`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			path := "/v1/notifications"
+			q := url.Values{}
 			if unread {
-				path += "?unread=true"
+				q.Set("unread", "true")
 			}
-			l, done, err := getList[store.Notification](c, path)
+			items, done, err := getList[store.Notification](c, cmd, pages, "/v1/notifications", q)
 			if done {
 				return err
 			}
-			if len(l.Data) == 0 {
+			if len(items) == 0 {
 				fmt.Fprintln(c.out, "no notifications")
 				return nil
 			}
-			for _, n := range l.Data {
+			for _, n := range items {
 				state := "unread"
 				if n.ReadAt != nil {
 					state = "read"
@@ -45,6 +46,7 @@ func newNotificationsCommand(g *globalFlags) *cobra.Command {
 		}),
 	}
 	list.Flags().BoolVar(&unread, "unread", false, "only unread notifications")
+	pages.register(list)
 	read := &cobra.Command{
 		Use: "read ID", Short: "Mark a notification read", Args: usageArgs,
 		Example: `  hookflow notifications read ntf_123`,

@@ -181,3 +181,7 @@ func printTable[T any](w io.Writer, header string, items []T, row func(T) string
 
 // isText says whether -o asks for text, which each command writes its own way.
 func (p printer) isText() bool { return p.format == formatText || p.format == "" }
+
+// tableTime is how the text tables show a time: local, to the second, with its zone (the
+// offset, Z for UTC), so that a time copied from a table means one instant anywhere.
+const tableTime = "2006-01-02 15:04:05 Z07:00"

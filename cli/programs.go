@@ -75,7 +75,7 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 				return err
 			}
 			var out api.ProgramResult
-			if err := c.do(http.MethodPost, "/v1/programs/"+program, body, &out); err != nil {
+			if err := c.create("/v1/programs/"+program, body, &out); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -96,29 +96,33 @@ func newProgramPresetCommand(g *globalFlags, program, example string) *cobra.Com
 	}
 	f.StringVar(&req.Campaign, "campaign", "", "the campaign's id (deprecated: give it as the argument)")
 	deprecateFlag(cmd, "campaign", "hookflow programs "+program+" CAMPAIGN_ID --url URL")
+	g.idempotencyFlag(cmd)
 	return cmd
 }
 
 func newProgramsListCommand(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var pages pageFlags
+	cmd := &cobra.Command{
 		Use: "list", Short: "List the programs and their notifications", Args: usageArgs,
 		Example: `  hookflow programs list
   hookflow programs list -o yaml`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
-			out, done, err := getList[distributions.Program](c, "/v1/programs")
+			out, done, err := getList[distributions.Program](c, cmd, pages, "/v1/programs", nil)
 			if done {
 				return err
 			}
-			if len(out.Data) == 0 {
+			if len(out) == 0 {
 				fmt.Fprintln(c.out, "no programs: make one with hookflow programs loyalty|referral")
 			}
-			for _, p := range out.Data {
+			for _, p := range out {
 				fmt.Fprintf(c.out, "%s %s (%s)\n", p.Program, p.Campaign, p.Status)
 				printProgramMembers(c, p.Distributions)
 			}
 			return nil
 		}),
 	}
+	pages.register(cmd)
+	return cmd
 }
 
 func newProgramActionCommand(g *globalFlags, action, short string) *cobra.Command {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +48,7 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 				WorkflowID string `json:"workflow_id"`
 				RunID      string `json:"run_id"`
 			}
-			if err := c.do(http.MethodPost, "/v1/events", body, &h); err != nil {
+			if err := c.create("/v1/events", body, &h); err != nil {
 				return namingFlag(err, map[string]string{"type": "--type", "data": "--data", "id": "--id", "entity_id": "--entity-id", "group_id": "--group-id"})
 			}
 			if !c.isText() {
@@ -65,5 +64,6 @@ func newSendCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&id, "id", "", "event id (idempotency key); generated when empty")
 	f.StringVar(&entityID, "entity-id", "", "id of the object the event is about")
 	f.StringVar(&groupID, "group-id", "", "id of the request that caused the event")
+	g.idempotencyFlag(cmd)
 	return cmd
 }

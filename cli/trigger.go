@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -50,17 +49,15 @@ printed; the event goes to every distribution that takes it all the same.`,
 			if !slices.Contains(payloads.AllEventTypes(), typ) {
 				return fmt.Errorf("TYPE %q is not an event type; one of: %s", typ, strings.Join(payloads.AllEventTypes(), ", "))
 			}
-			var list struct {
-				Data []struct {
-					ID      string `json:"id"`
-					Name    string `json:"name"`
-					Status  string `json:"status"`
-					Trigger struct {
-						Events []string `json:"events"`
-					} `json:"trigger"`
-				} `json:"data"`
-			}
-			if err := c.do(http.MethodGet, "/v1/distributions", nil, &list); err != nil {
+			all, err := getAll[struct {
+				ID      string `json:"id"`
+				Name    string `json:"name"`
+				Status  string `json:"status"`
+				Trigger struct {
+					Events []string `json:"events"`
+				} `json:"trigger"`
+			}](c, "/v1/distributions")
+			if err != nil {
 				return err
 			}
 			ev := payloads.SampleEvent(typ)
@@ -68,7 +65,7 @@ printed; the event goes to every distribution that takes it all the same.`,
 			ev.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
 			out := triggered{Event: ev, Deliveries: []triggeredDelivery{}}
 			found := false
-			for _, d := range list.Data {
+			for _, d := range all {
 				if distribution != "" && d.ID != distribution {
 					continue
 				}
@@ -92,7 +89,7 @@ printed; the event goes to every distribution that takes it all the same.`,
 				WorkflowID string `json:"workflow_id"`
 				RunID      string `json:"run_id"`
 			}
-			if err := c.do(http.MethodPost, "/v1/events", body, &h); err != nil {
+			if err := c.create("/v1/events", body, &h); err != nil {
 				return err
 			}
 			out.WorkflowID, out.RunID = h.WorkflowID, h.RunID
@@ -110,6 +107,7 @@ printed; the event goes to every distribution that takes it all the same.`,
 		}),
 	}
 	cmd.Flags().StringVar(&distribution, "distribution", "", "print only the delivery to this distribution (distr_...)")
+	g.idempotencyFlag(cmd)
 	return cmd
 }
 

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -79,7 +78,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			var out distributions.ProjectWebhook
-			if err := c.do(http.MethodPost, "/v1/webhooks", body, &out); err != nil {
+			if err := c.create("/v1/webhooks", body, &out); err != nil {
 				return err
 			}
 			if !c.isText() {
@@ -90,6 +89,7 @@ func newWebhooksCommand(g *globalFlags) *cobra.Command {
 		}),
 	}
 	cf.register(create)
+	g.idempotencyFlag(create)
 
 	var uf webhookFlags
 	update := &cobra.Command{

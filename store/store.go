@@ -111,6 +111,8 @@ type Store interface {
 	MessageStore
 	// The API's idempotency keys (idempotency.go).
 	IdempotencyStore
+	// The lists a page at a time (page.go).
+	PageStore
 
 	Close() error
 }

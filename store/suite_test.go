@@ -67,6 +67,7 @@ func runStoreSuite(t *testing.T, fresh func(t *testing.T) opener) {
 		{"last manage key kept under concurrent revokes", testRevokeManageKeysConcurrent},
 		{"prune old history, keep young and in-use rows", func(t *testing.T, open opener) { testPrune(t, mustOpen(t, open)) }},
 		{"concurrent prunes share the work", testPruneConcurrent},
+		{"lists a page at a time", func(t *testing.T, open opener) { testPages(t, mustOpen(t, open)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, fresh(t)) })
