@@ -109,7 +109,8 @@ func checkDeliveryLogPages(t *testing.T, d *devProcess, since string, want []str
 	list := func(args ...string) api.List[deliverylog.EventSummary] {
 		t.Helper()
 		var l api.List[deliverylog.EventSummary]
-		out := runCLI(t, d, append([]string{"deliveries", "list", "-o", "json"}, args...)...)
+		// stdout alone: a page that has more also tells so on stderr.
+		out := runCLIStdout(t, d, append([]string{"deliveries", "list", "-o", "json"}, args...)...)
 		if err := json.Unmarshal([]byte(out), &l); err != nil {
 			t.Fatalf("deliveries list %v: %v\n%s", args, err, out)
 		}

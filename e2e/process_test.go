@@ -366,6 +366,17 @@ func runCLIErr(t *testing.T, d *devProcess, args ...string) error {
 	return err
 }
 
+// runCLIStdout runs a hookflow command line in-process against d's API and returns what it
+// printed on stdout alone, for output that is parsed.
+func runCLIStdout(t *testing.T, d *devProcess, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := cli.Run(context.Background(), append(args, "--api", d.api), strings.NewReader(""), &stdout, &stderr); err != nil {
+		t.Fatalf("hookflow %v: %v\n%s%s", args, err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
 func runCLIOutput(d *devProcess, args ...string) (string, error) {
 	var out bytes.Buffer
 	err := cli.Run(context.Background(), append(args, "--api", d.api), strings.NewReader(""), &out, &out)

@@ -225,7 +225,26 @@ func TestTracing(t *testing.T) {
 		}
 		return m
 	}
-	spans := otlp.waitSpans(t, 30*time.Second, "POST span of each attempt", func(spans []receivedSpan) bool {
+	// The restarted dev exports the retry's RunWorkflow span in a batch of its own, which
+	// may come after the POST spans: wait for each retry's ancestors up to it too.
+	spans := otlp.waitSpans(t, 30*time.Second, "POST span of each attempt and the retries' workflow spans", func(spans []receivedSpan) bool {
+		byID := map[string]receivedSpan{}
+		for _, s := range spans {
+			byID[s.spanID] = s
+		}
+		for _, post := range posts(spans) {
+			if post.attrs["hookflow.attempt"] != "2" {
+				continue
+			}
+			s := post
+			for range 3 { // RunActivity:Post, StartActivity:Post, RunWorkflow:Delivery
+				parent, ok := byID[s.parentID]
+				if !ok {
+					return false
+				}
+				s = parent
+			}
+		}
 		return len(posts(spans)) == 4
 	})
 	byID := map[string]receivedSpan{}
