@@ -105,10 +105,6 @@ func recordedWorkflowType(t *testing.T, file string) string {
 // labels, has one on every attempt (the local first one's marker included), every wait
 // and the workflow's start, so the replay above covers histories that carry them.
 func TestRecordedHistoryLabels(t *testing.T) {
-	b, err := os.ReadFile("testdata/delivery_labels.history.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var h struct {
 		Events []struct {
 			EventType    string `json:"eventType"`
@@ -119,9 +115,7 @@ func TestRecordedHistoryLabels(t *testing.T) {
 			} `json:"userMetadata"`
 		} `json:"events"`
 	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
+	readHistoryJSON(t, "delivery_labels.history.json", &h)
 	labelled := map[string]int{}
 	for _, ev := range h.Events {
 		switch ev.EventType {
@@ -147,10 +141,6 @@ func TestRecordedHistoryLabels(t *testing.T) {
 // each Post activity, so the replays above (with and without the tracing interceptor)
 // cover histories written by a worker that traces.
 func TestRecordedTracedHistory(t *testing.T) {
-	b, err := os.ReadFile("testdata/delivery_trace_context_traced.history.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var h struct {
 		Events []struct {
 			EventType string `json:"eventType"`
@@ -169,9 +159,7 @@ func TestRecordedTracedHistory(t *testing.T) {
 			} `json:"activityTaskScheduledEventAttributes"`
 		} `json:"events"`
 	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
+	readHistoryJSON(t, "delivery_trace_context_traced.history.json", &h)
 	const tracerHeader = "_tracer-data" // the interceptor's header
 	started, scheduled := false, 0
 	for _, ev := range h.Events {
@@ -187,5 +175,18 @@ func TestRecordedTracedHistory(t *testing.T) {
 	}
 	if !started || scheduled == 0 {
 		t.Errorf("trace context on the start: %v; Post activities scheduled: %d", started, scheduled)
+	}
+}
+
+// readHistoryJSON reads the recorded history testdata/name into v, the parts of its JSON a
+// test looks at.
+func readHistoryJSON(t *testing.T, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
 }
