@@ -101,12 +101,16 @@ func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (dist
 	snap := distributions.Snapshot{ProjectID: proj.ID, Candidates: []distributions.Distribution{}}
 	for _, d := range all {
 		if d.SubscribesTo(eventType) {
-			snap.Candidates = append(snap.Candidates, d.Redacted())
+			r := d.Redacted()
+			dropCertificate(r.Webhook.Auth)
+			snap.Candidates = append(snap.Candidates, r)
 		}
 	}
 	for _, w := range hooks {
 		if w.SubscribesTo(eventType) {
-			snap.Webhooks = append(snap.Webhooks, w.Redacted())
+			r := w.Redacted()
+			dropCertificate(r.Auth)
+			snap.Webhooks = append(snap.Webhooks, r)
 		}
 	}
 	return snap, nil

@@ -32,6 +32,15 @@ type receiverAuth struct {
 	bySource map[string]*authEntry
 }
 
+// dropCertificate leaves out the client certificate of a redacted auth (a copy, see
+// distributions' Redacted) for the snapshot that enters history: it is public, but it is
+// kilobytes on every event that no workflow reads; has_private_key still says it is there.
+func dropCertificate(a *distributions.Auth) {
+	if a != nil && a.ClientCertificate != nil {
+		a.ClientCertificate.Certificate = ""
+	}
+}
+
 // authCacheInit guards the making of an Activities' cache.
 var authCacheInit sync.Mutex
 

@@ -113,6 +113,7 @@ func withAuth(t *testing.T, st store.Store, url string, auth *distributions.Auth
 	t.Helper()
 	ctx := context.Background()
 	d := distributions.Distribution{ID: "distr_auth", Name: "d", Status: distributions.StatusLive, Version: 1, CreatedAt: time.Now(),
+		Trigger: distributions.Trigger{Events: []string{"customer.order.paid"}}, Action: distributions.Action{Type: distributions.ActionPlainMessage},
 		Webhook: distributions.Webhook{URL: url, Auth: auth}}
 	stored, err := st.GetDistribution(ctx, d.ID)
 	if err != nil {
@@ -385,5 +386,26 @@ func TestPostWithoutAuthMakesNoCache(t *testing.T) {
 	}
 	if a.receiverAuth != nil {
 		t.Error("a delivery without auth made the auth cache")
+	}
+}
+
+func TestLoadCandidatesKeepAuthSecretsAndCertificateOutOfHistory(t *testing.T) {
+	a, st := newActivities(t)
+	ca := testcerts.NewCA(t, "CA")
+	certPEM, keyPEM := ca.Client(t, "hookflow")
+	auth := oauth2Auth("https://127.0.0.1:9/token")
+	auth.ClientCertificate = &distributions.ClientCertificate{Certificate: string(certPEM), PrivateKey: string(keyPEM)}
+	withAuth(t, st, "https://127.0.0.1:9/h", auth)
+	snap, err := a.LoadCandidates(context.Background(), "customer.order.paid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(snap)
+	if strings.Contains(string(b), testClientSecret) || strings.Contains(string(b), "CERTIFICATE") || strings.Contains(string(b), "PRIVATE KEY") ||
+		!strings.Contains(string(b), `"has_private_key":true`) || !strings.Contains(string(b), `"has_client_secret":true`) {
+		t.Errorf("snapshot: %s", b)
+	}
+	if stored, _ := st.GetDistribution(context.Background(), "distr_auth"); stored.Webhook.Auth.ClientCertificate.Certificate != string(certPEM) {
+		t.Error("LoadCandidates changed what is stored")
 	}
 }

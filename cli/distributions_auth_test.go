@@ -84,7 +84,9 @@ func TestApplyAuth(t *testing.T) {
 	h, st := newHarness(t, &api.Server{})
 	ca := testcerts.NewCA(t, "apply CA")
 	certPEM, keyPEM := ca.Client(t, "hookflow")
-	indent := func(s string) string { return "        " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n        ") }
+	indent := func(s string) string {
+		return "        " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n        ")
+	}
 	doc := "name: Authenticated\ntrigger: {events: [customer.order.paid]}\nwebhook:\n  event_name: e\n  url: https://127.0.0.1:9/h\n" +
 		"  auth:\n    oauth2:\n      token_url: https://127.0.0.1:9/token\n      client_id: hookflow\n      client_secret: yaml-s3cr3t\n      scopes: [webhooks:write]\n" +
 		"    client_certificate:\n      certificate: |\n" + indent(string(certPEM)) + "\n      private_key: |\n" + indent(string(keyPEM)) + "\n"
