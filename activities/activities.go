@@ -288,8 +288,15 @@ func (a *Activities) send(ctx context.Context, req payloads.Request, httpReq *ht
 		resp.Body.Close()
 		retry, rerr := reauthorize(httpReq, auth.tokens, auth.tokens.conf.TokenURL)
 		if rerr != nil {
-			a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "status", http.StatusUnauthorized, "error", failureMessage(rerr))
-			return payloads.Response{StatusCode: http.StatusUnauthorized, LatencyMs: time.Since(start).Milliseconds()}, rerr
+			out := payloads.Response{StatusCode: http.StatusUnauthorized, LatencyMs: time.Since(start).Milliseconds()}
+			outcome := payloads.Retryable
+			var appErr *temporal.ApplicationError
+			if errors.As(rerr, &appErr) {
+				outcome = payloads.Outcome(appErr.Type())
+			}
+			msg := fmt.Sprintf("HTTP 401 from %s, and no new token: %s", ShownURL(req.URL), failureMessage(rerr))
+			a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "status", http.StatusUnauthorized, "error", msg)
+			return out, failure(outcome, msg, out)
 		}
 		a.logger(ctx).Info("receiver refused the bearer token: retrying once with a new one", "delivery", req.DeliveryID, "url", ShownURL(req.URL))
 		resp, err = client.Do(retry)

@@ -34,6 +34,8 @@ type tokenServer struct {
 	fail func(w http.ResponseWriter)
 	// tokenType is sent as token_type; "" means Bearer.
 	tokenType string
+	// failFrom, when > 0, answers 502 to request failFrom and every later one.
+	failFrom int32
 }
 
 func newTokenServer(t *testing.T) *tokenServer {
@@ -54,6 +56,10 @@ func newTokenServer(t *testing.T) *tokenServer {
 		}
 		if ts.fail != nil {
 			ts.fail(w)
+			return
+		}
+		if ts.failFrom > 0 && n >= ts.failFrom {
+			http.Error(w, "down", http.StatusBadGateway)
 			return
 		}
 		if got := r.PostForm.Get("scope"); got != "webhooks:write audit" {
@@ -407,5 +413,21 @@ func TestLoadCandidatesKeepAuthSecretsAndCertificateOutOfHistory(t *testing.T) {
 	}
 	if stored, _ := st.GetDistribution(context.Background(), "distr_auth"); stored.Webhook.Auth.ClientCertificate.Certificate != string(certPEM) {
 		t.Error("LoadCandidates changed what is stored")
+	}
+}
+
+func TestPostOAuth2401AndNoNewToken(t *testing.T) {
+	a, st := newActivities(t)
+	ts, rs := newTokenServer(t), newResource(t)
+	withAuth(t, st, rs.URL, oauth2Auth(ts.URL))
+	rs.refused["tok-1"] = true
+	ts.failFrom = 2 // the first token is fine, no second one comes
+	resp, err := a.Post(context.Background(), authRequest(rs.URL))
+	want := "HTTP 401 from " + rs.URL + ", and no new token: oauth2 token endpoint: HTTP 502 from " + ts.URL
+	if outcomeOf(err) != payloads.Retryable || !strings.Contains(fmt.Sprint(err), want) || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("got %s %v %+v, want retryable ...%s...", outcomeOf(err), err, resp, want)
+	}
+	if strings.Contains(err.Error(), "tok-1") || strings.Contains(err.Error(), testClientSecret) {
+		t.Errorf("the failure shows a secret: %v", err)
 	}
 }
