@@ -447,7 +447,7 @@ func TestAll(t *testing.T) {
 func TestAllStopsOnABrokenList(t *testing.T) {
 	for _, c := range []struct {
 		name, answer, want string
-		status          int
+		status             int
 	}{
 		{"same token", `{"object":"list","data":["x"],"has_more":true,"next_page_token":"t"}`, `gives next_page_token "t"`, 200},
 		{"no token", `{"object":"list","data":["x"],"has_more":true}`, `gives next_page_token ""`, 200},
