@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -198,6 +199,17 @@ func TestFieldProblemsThroughAPI(t *testing.T) {
 		if !fields[want] {
 			t.Errorf("problems %+v; want one about %s", ae.Problems, want)
 		}
+	}
+
+	huge := paidOrders(strings.Repeat("n", api.MaxDistributionBytes), "https://example.com/x")
+	_, err = c.CreateDistribution(ctx, huge)
+	if !errors.As(err, &ae) || ae.StatusCode != 413 || ae.Type != "too_large" {
+		t.Errorf("a distribution over %d bytes: %v; want 413 too_large", api.MaxDistributionBytes, err)
+	}
+	hostile := paidOrders("<script>alert(1)</script> & \u0000", "https://example.com/x?a=<b>&c=d")
+	made, err := c.CreateDistribution(ctx, hostile)
+	if err != nil || made.Name != hostile.Name || made.Webhook.URL != hostile.Webhook.URL {
+		t.Errorf("a distribution with markup in its name and URL: %+v, %v; want it stored as sent", made, err)
 	}
 
 	_, err = c.ListDistributions(ctx, client.DistributionFilter{Limit: client.MaxPageLimit + 1})
