@@ -69,6 +69,16 @@ func newAPI(t *testing.T) (*client.Client, *store.SQLite, *lossyAPI) {
 	return newTestClient(t, srv), st, lossy
 }
 
+// TestConstantsAsTheAPI: the client's copies of the API's limits and header name are the
+// API's.
+func TestConstantsAsTheAPI(t *testing.T) {
+	if client.IdempotencyHeader != api.IdempotencyHeader || client.MaxIdempotencyKeyLength != api.MaxIdempotencyKeyLength ||
+		client.MaxPageLimit != api.MaxPageLimit {
+		t.Errorf("client %q %d %d; the API %q %d %d", client.IdempotencyHeader, client.MaxIdempotencyKeyLength, client.MaxPageLimit,
+			api.IdempotencyHeader, api.MaxIdempotencyKeyLength, api.MaxPageLimit)
+	}
+}
+
 func paidOrders(name, url string) client.Distribution {
 	return client.Distribution{
 		Name:    name,

@@ -397,7 +397,8 @@ type NoAnswerError struct {
 }
 
 func (e *NoAnswerError) Error() string {
-	return fmt.Sprintf("%s %s: no answer: %v", e.Method, e.URL, e.Err)
+	// Err (a *url.Error) names the method and the URL already.
+	return fmt.Sprintf("no answer from hookflow: %v", e.Err)
 }
 
 func (e *NoAnswerError) Unwrap() error { return e.Err }
