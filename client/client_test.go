@@ -477,3 +477,41 @@ func TestAllStopsOnABrokenList(t *testing.T) {
 		})
 	}
 }
+
+// roundTripper answers every request itself, without a network.
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// FuzzAnswer: whatever the API (or whatever stands at its address) answers, the client
+// neither panics nor makes up a success: a non-2xx answer is an *Error with its status and
+// a message, a 2xx one decodes or is an error.
+func FuzzAnswer(f *testing.F) {
+	f.Add(422, []byte(`{"error":{"type":"validation_error","message":"m","problems":[{"field":"name","message":"required"}]}}`), "")
+	f.Add(409, []byte(`{"error":{"type":"conflict","message":"in progress","field":"Idempotency-Key"}}`), "1")
+	f.Add(200, []byte(`{"object":"list","data":[{"id":"distr_1"}],"has_more":true,"next_page_token":"x"}`), "")
+	f.Add(502, []byte("<html>"), "-1")
+	f.Add(200, []byte(`{"error":{"message":"not an error on 200"}}`), "")
+	f.Fuzz(func(t *testing.T, status int, body []byte, retryAfter string) {
+		status = 200 + (max(status, -status)%400+400)%400 // 200 to 599
+		hc := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+			h := http.Header{}
+			h.Set("Retry-After", retryAfter)
+			return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(string(body))), Request: r}, nil
+		})}
+		c, err := client.New("http://127.0.0.1:1", client.WithHTTPClient(hc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := c.ListDistributions(t.Context(), client.DistributionFilter{})
+		var ae *client.Error
+		switch {
+		case status/100 == 2 && errors.As(err, &ae):
+			t.Errorf("a %d answer made an *Error: %v", status, err)
+		case status/100 == 2 && err == nil && l == nil:
+			t.Errorf("a %d answer made neither a list nor an error", status)
+		case status/100 != 2 && (!errors.As(err, &ae) || ae.StatusCode != status || ae.Error() == "" || ae.RetryAfter < 0):
+			t.Errorf("a %d answer: %#v", status, err)
+		}
+	})
+}
