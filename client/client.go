@@ -169,8 +169,8 @@ func (c *Client) Create(ctx context.Context, path string, in, out any, opts ...C
 // connection failed after it was made (the API may have done the work and not answered),
 // the API or a proxy in front of it was briefly unavailable (502, 503, 504), or the API
 // is still working on the same request (409 with Retry-After). A refused connection is
-// not sent again: nothing was sent. After CreateAttempts sends, or when ctx ends between
-// them, the error is an *IncompleteError naming the key.
+// not sent again: nothing was sent. When the answer is still missing after CreateAttempts
+// sends, or ctx ends before the next, the error is an *IncompleteError naming the key.
 func (c *Client) Send(ctx context.Context, req Request, out any) error {
 	if !strings.HasPrefix(req.Path, "/") {
 		return fmt.Errorf("path %q: want one that starts with /, such as /v1/distributions", req.Path)
@@ -189,10 +189,10 @@ func (c *Client) Send(ctx context.Context, req Request, out any) error {
 	for attempt := 1; ; attempt++ {
 		err = c.send(ctx, req, out)
 		again, after := sendAgain(err)
-		if !again || ctx.Err() != nil {
+		if !again {
 			return err
 		}
-		if attempt == CreateAttempts {
+		if attempt == CreateAttempts || ctx.Err() != nil {
 			return &IncompleteError{Key: req.IdempotencyKey, Attempts: attempt, Err: err}
 		}
 		if after > 0 && after <= 5*time.Second {
