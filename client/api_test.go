@@ -216,10 +216,14 @@ func TestFieldProblemsThroughAPI(t *testing.T) {
 	if !errors.As(err, &ae) || ae.StatusCode != 413 || ae.Type != "too_large" {
 		t.Errorf("a distribution over %d bytes: %v; want 413 too_large", api.MaxDistributionBytes, err)
 	}
-	hostile := paidOrders("<script>alert(1)</script> & \u0000", "https://example.com/x?a=<b>&c=d")
+	hostile := paidOrders("<script>alert(1)</script> & ü", "https://example.com/x?a=<b>&c=d")
 	made, err := c.CreateDistribution(ctx, hostile)
 	if err != nil || made.Name != hostile.Name || made.Webhook.URL != hostile.Webhook.URL {
 		t.Errorf("a distribution with markup in its name and URL: %+v, %v; want it stored as sent", made, err)
+	}
+	_, err = c.CreateDistribution(ctx, paidOrders("nul \u0000 and\nnewline", "https://example.com/x"))
+	if !errors.As(err, &ae) || ae.StatusCode != 422 || ae.Field != "name" {
+		t.Errorf("a name with control characters: %v; want 422 naming name", err)
 	}
 
 	_, err = c.ListDistributions(ctx, client.DistributionFilter{Limit: client.MaxPageLimit + 1})
