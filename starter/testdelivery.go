@@ -15,8 +15,9 @@ import (
 
 // The test of a distribution's input and result, for the API.
 type (
-	TestInput  = workflows.TestInput
-	TestResult = workflows.TestResult
+	TestInput   = workflows.TestInput
+	TestResult  = workflows.TestResult
+	TestRequest = workflows.TestRequest
 )
 
 // TestDistribution runs the test of a distribution (workflows.TestDelivery) and waits for
