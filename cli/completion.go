@@ -113,9 +113,9 @@ func (g *globalFlags) completionClient(cmd *cobra.Command) (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	short := *c.http
-	short.Timeout = completionTimeout
-	c.http = &short
+	// The client is this completion's own: its timeout is changed in place, where every
+	// request of c reads it.
+	c.http.Timeout = completionTimeout
 	return c, nil
 }
 

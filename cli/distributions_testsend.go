@@ -51,9 +51,9 @@ answer is printed all the same), so a script can check a receiver with it.`,
 				}
 			}
 			// A test waits for the receiver's answer, up to a distribution's longest timeout.
-			long := *c.http
-			long.Timeout = testWait
-			c.http = &long
+			// The client is this command's own: its timeout is changed in place, where
+			// every request of c reads it.
+			c.http.Timeout = testWait
 			var res api.TestView
 			if err := c.do(http.MethodPost, "/v1/distributions/"+url.PathEscape(args[0])+"/test", body, &res); err != nil {
 				return namingFlag(err, map[string]string{"type": "--type"})
