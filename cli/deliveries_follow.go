@@ -154,7 +154,9 @@ func followStep(c *apiClient, d deliverylog.Delivery, first bool, printed map[st
 		// -o json and yaml print the delivery once, when it is final.
 	case first:
 		printDelivery(c.out, d)
-		fmt.Fprintln(c.out)
+		if !isFinal(d.Status) {
+			fmt.Fprintln(c.out) // what follows comes apart from the delivery as it was
+		}
 	default:
 		for _, a := range fresh {
 			printFollowedAttempt(c.out, a)

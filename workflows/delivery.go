@@ -194,7 +194,7 @@ func distributionTarget(d distributions.Distribution) target {
 
 // request renders the body of the delivery of ev to t, created at now, and the request
 // that posts it, with the warnings of its template. A real delivery and the test of a
-// distribution (test.go) both send what it makes.
+// distribution (testdelivery.go) both send what it makes.
 func (t target) request(ev payloads.Event, projectID, deliveryID string, now time.Time) (payloads.Request, []string, error) {
 	body, warnings, err := payloads.RenderWithWarnings(t.trigger.EventFor(ev), payloads.Target{
 		ProjectID: projectID, SourceID: t.id, SourceObject: t.object,
