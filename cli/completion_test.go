@@ -55,6 +55,13 @@ func TestCompletion(t *testing.T) {
 		SendAt: now, Total: 1, CreatedAt: now, UpdatedAt: now}, []json.RawMessage{[]byte(`{"id":"a"}`)}); err != nil {
 		t.Fatal(err)
 	}
+	out, _, err := h.run("webhooks", "create", "--url", "https://example.com/wh", "--events", "voucher.created", "--api", apiURL, "-o", "json")
+	var hook struct {
+		ID string `json:"id"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &hook) != nil || !strings.HasPrefix(hook.ID, "wh_") {
+		t.Fatalf("webhooks create: %v %s", err, out)
+	}
 	segments := []string{"customer.segment.entered", "customer.segment.left"}
 	for _, tc := range []struct {
 		words []string
@@ -71,6 +78,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"messages", "show", "--api", apiURL, ""}, []string{"msg_c"}},
 		{[]string{"messages", "cancel", "--api", apiURL, "msg_"}, []string{"msg_c"}},
 		{[]string{"trigger", "--api", apiURL, "--distribution", ""}, []string{"distr_aa", "distr_ab", "distr_b"}},
+		{[]string{"webhooks", "delete", "--api", apiURL, ""}, []string{hook.ID}},
 		{[]string{"deliveries", "list", "--api", apiURL, "--distribution", "distr_b"}, []string{"distr_b"}},
 		{[]string{"distributions", "test", "distr_ab", "--api", apiURL, "--type", ""}, segments},
 		{[]string{"distributions", "test", "distr_nope", "--api", apiURL, "--type", "customer.segment."}, segments},
@@ -89,7 +97,7 @@ func TestCompletion(t *testing.T) {
 	}
 
 	// Each id comes with what it is.
-	out, _, _ := h.run("__complete", "distributions", "show", "--api", apiURL, "distr_aa")
+	out, _, _ = h.run("__complete", "distributions", "show", "--api", apiURL, "distr_aa")
 	if !strings.HasPrefix(out, "distr_aa\tOrders (live)\n") {
 		t.Errorf("the completion of distr_aa: %q", out)
 	}

@@ -362,3 +362,35 @@ func TestCLIWatchAndTry(t *testing.T) {
 		}
 	})
 }
+
+// TestDistributionsTestThroughTheWorker: with `hookflow api` and `hookflow worker` apart,
+// the test of a distribution is made by the worker, behind its target guard: a worker
+// without --allow-target refuses a receiver on loopback, the test answers that refusal (as
+// a real delivery's first attempt would end), and nothing reaches the receiver.
+func TestDistributionsTestThroughTheWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal and hookflow processes")
+	}
+	_, apiURL, startWorker := startCluster(t)
+	startWorker(1)
+	recv := newReceiver(t)
+	status, body := call(t, "POST", apiURL+"/v1/distributions", map[string]any{
+		"name": "Loopback", "status": "paused", "trigger": map[string]any{"events": []string{"customer.order.paid"}},
+		"webhook": map[string]any{"event_name": "Order-paid", "url": recv.URL + "/hooks"},
+	})
+	if status != 201 {
+		t.Fatalf("create distribution: %d %s", status, body)
+	}
+	var distr distributionOut
+	mustJSON(t, body, &distr)
+	status, body = call(t, "POST", apiURL+"/v1/distributions/"+distr.ID+"/test", nil)
+	var res api.TestView
+	mustJSON(t, body, &res)
+	if status != 200 || res.Response.Outcome != payloads.Rejected || res.Response.StatusCode != 0 ||
+		!strings.Contains(res.Response.Error, "refused target") || !strings.Contains(res.Response.Error, "loopback") {
+		t.Errorf("the test through a guarded worker: %d %s", status, body)
+	}
+	if got := recv.requests(); len(got) != 0 {
+		t.Errorf("the receiver on loopback got %d requests", len(got))
+	}
+}
