@@ -194,7 +194,8 @@ func statusLine(d deliverylog.Delivery) string {
 	if d.Reason != "" {
 		s += " (" + d.Reason + ")"
 	}
-	if d.LastError != "" && !isFinal(d.Status) || d.Status == workflows.StatusFailed && d.LastError != "" {
+	// A skipped or no_match delivery's reason says it all; a failed one's error says why.
+	if d.LastError != "" && (!isFinal(d.Status) || d.Status == workflows.StatusFailed) {
 		s += ": " + d.LastError
 	}
 	return s
