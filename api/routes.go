@@ -52,6 +52,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE /v1/distributions/{id}", s.deleteDistribution},
 		{"POST /v1/distributions/{id}/pause", s.setDistributionStatus(distributions.StatusPaused)},
 		{"POST /v1/distributions/{id}/resume", s.setDistributionStatus(distributions.StatusLive)},
+		{"POST /v1/distributions/{id}/test", s.idempotent(maxRecoverBytes, s.testDistribution)},
 
 		// messages.go: a distribution's manual and bulk messages.
 		{"POST /v1/distributions/{id}/messages", s.idempotent(MaxMessageBytes, s.createMessage)},

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -11,15 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/api"
 	"github.com/hookflow/hookflow/app"
+	"github.com/hookflow/hookflow/client"
+	"github.com/hookflow/hookflow/distributions"
 )
 
 // globalFlags are the flags of every command that talks to a running hookflow, and -o.
@@ -73,7 +72,10 @@ func (g *globalFlags) printer(cmd *cobra.Command) printer {
 	return printer{format: g.output, out: cmd.OutOrStdout()}
 }
 
-// apiClient calls the hookflow API and prints what it answers.
+// apiClient calls the hookflow API, through the Go client of package client, and prints
+// what it answers. Its methods are the commands' short forms of the client's: paths with
+// their query, JSON bodies as bytes, and the client's errors made the CLI's (apiError,
+// unreachableError, and the advice of --idempotency-key).
 type apiClient struct {
 	printer
 	base string
@@ -84,6 +86,10 @@ type apiClient struct {
 	idempotencyKey string
 	// retryWait is the first wait before a creating POST is sent again; it doubles.
 	retryWait time.Duration
+	// ctx is the command's context; nil is context.Background().
+	ctx context.Context
+	// api is the client of base, key and http; made on first use when nil.
+	api *client.Client
 }
 
 func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
@@ -94,13 +100,47 @@ func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
 	if err := checkIdempotencyKey(g.idempotencyKey); err != nil {
 		return nil, err
 	}
-	return &apiClient{
+	c := &apiClient{
 		printer: g.printer(cmd),
 		base:    strings.TrimRight(g.api, "/"), key: g.apiKey,
 		http:           &http.Client{Timeout: 30 * time.Second},
 		idempotencyKey: g.idempotencyKey,
 		retryWait:      500 * time.Millisecond,
-	}, nil
+		ctx:            cmd.Context(),
+	}
+	if c.api, err = c.newClient(c.http); err != nil {
+		return nil, fmt.Errorf("--api %q: %w", g.api, err)
+	}
+	return c, nil
+}
+
+// newClient is a client of c's API through hc.
+func (c *apiClient) newClient(hc *http.Client) (*client.Client, error) {
+	opts := []client.Option{client.WithAPIKey(c.key), client.WithHTTPClient(hc),
+		client.WithUserAgent("hookflow-cli/" + app.Version()), client.WithKeyPrefix(cliKeyPrefix)}
+	if c.retryWait > 0 {
+		opts = append(opts, client.WithRetryWait(c.retryWait))
+	}
+	return client.New(c.base, opts...)
+}
+
+// client is c's client of the API, made on first use for an apiClient made without one.
+func (c *apiClient) client() (*client.Client, error) {
+	if c.api == nil {
+		cl, err := c.newClient(c.http)
+		if err != nil {
+			return nil, err
+		}
+		c.api = cl
+	}
+	return c.api, nil
+}
+
+func (c *apiClient) context() context.Context {
+	if c.ctx == nil {
+		return context.Background()
+	}
+	return c.ctx
 }
 
 // do sends a request with a JSON body (or none) and decodes a 2xx JSON answer into v (when
@@ -108,7 +148,11 @@ func (g *globalFlags) client(cmd *cobra.Command) (*apiClient, error) {
 // json.Number, so they keep their digits. A non-2xx answer becomes an error with the API's
 // message.
 func (c *apiClient) do(method, path string, body []byte, v any) error {
-	return c.send(c.http, method, path, "application/json", body, "", v)
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	return c.send(cl, client.Request{Method: method, Path: path, Body: body}, v)
 }
 
 // jsonBody is v as the JSON body of a request: the user's strings and JSON (a
@@ -120,83 +164,86 @@ func jsonBody(v any) ([]byte, error) { return marshal(v) }
 // upload is do for a large body of any content type (a file of codes or customers), with
 // time enough to send and store it.
 func (c *apiClient) upload(method, path, contentType string, body []byte, v any) error {
+	cl, err := c.longClient()
+	if err != nil {
+		return err
+	}
+	return c.send(cl, client.Request{Method: method, Path: path, Body: body, ContentType: contentType}, v)
+}
+
+// longClient is c's client with a timeout long enough for a large body.
+func (c *apiClient) longClient() (*client.Client, error) {
 	hc := *c.http
 	hc.Timeout = 10 * time.Minute
-	return c.send(&hc, method, path, contentType, body, "", v)
+	return c.newClient(&hc)
 }
 
 // create is do for a POST that creates or sends (an event, a distribution, a message, a
 // resend, ...): it carries an Idempotency-Key, --idempotency-key or a new one, and is sent
 // again under that key when its answer is lost, so that the work is done once whatever
-// happens to the answer; see sendOnce.
+// happens to the answer (client.Client.Send says when).
 func (c *apiClient) create(path string, body []byte, v any) error {
-	return c.sendOnce(c.http, path, "application/json", body, v)
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	return c.sendOnce(cl, path, "application/json", body, v)
 }
 
 // createUpload is create for a large body of any content type (a message's customers).
 func (c *apiClient) createUpload(path, contentType string, body []byte, v any) error {
-	hc := *c.http
-	hc.Timeout = 10 * time.Minute
-	return c.sendOnce(&hc, path, contentType, body, v)
+	cl, err := c.longClient()
+	if err != nil {
+		return err
+	}
+	return c.sendOnce(cl, path, contentType, body, v)
 }
 
 // createAttempts is how many times a creating POST is sent at most.
-const createAttempts = 4
+const createAttempts = client.CreateAttempts
 
-// sendOnce POSTs body under an Idempotency-Key and sends it again, under the same key, when
-// the first answer may be lost or late: the connection failed after it was made (the API
-// may have done the work and not answered), the API or a proxy in front of it was briefly
-// unavailable (502, 503, 504), or the API is still working on the same request (409 with
-// Retry-After). The API answers a repeat with the first answer and does nothing twice. A
-// connection refused is not sent again: nothing was sent.
-func (c *apiClient) sendOnce(hc *http.Client, path, contentType string, body []byte, v any) error {
+// cliKeyPrefix starts the Idempotency-Keys the CLI makes up.
+const cliKeyPrefix = "hookflow-cli-"
+
+// sendOnce POSTs body under an Idempotency-Key (--idempotency-key or a new one), sent
+// again under it when the answer may be lost; after the last attempt, the error says to
+// run the command again with the key.
+func (c *apiClient) sendOnce(cl *client.Client, path, contentType string, body []byte, v any) error {
 	key := c.idempotencyKey
 	if key == "" {
 		key = newIdempotencyKey()
 	}
-	wait := c.retryWait
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = c.send(hc, http.MethodPost, path, contentType, body, key, v)
-		again, after := sendAgain(err)
-		if !again {
-			return err
-		}
-		if attempt == createAttempts {
-			break
-		}
-		if after > 0 && after <= 5*time.Second {
-			wait = after
-		}
-		time.Sleep(wait)
-		wait *= 2
-	}
-	return fmt.Errorf("%w\n  it may have been done: send it again with --idempotency-key %s to get its answer without doing it twice", err, key)
+	return c.send(cl, client.Request{Method: http.MethodPost, Path: path, Body: body, ContentType: contentType,
+		IdempotencyKey: key, Idempotent: true}, v)
 }
 
-// sendAgain says whether a creating POST that ended in err is sent again, and after how
-// long the API asked for (0: not said).
-func sendAgain(err error) (bool, time.Duration) {
-	var ue *unreachableError
-	if errors.As(err, &ue) {
-		return !errors.Is(ue.err, syscall.ECONNREFUSED) && !errors.Is(ue.err, context.Canceled), 0
+// send sends req through cl and makes its error the CLI's.
+func (c *apiClient) send(cl *client.Client, req client.Request, v any) error {
+	return c.cliError(cl.Send(c.context(), req, v))
+}
+
+// cliError is err of the client as the CLI says it: a refusal of the API an *apiError, no
+// answer an *unreachableError, a creating request never answered with the flag to send it
+// again with.
+func (c *apiClient) cliError(err error) error {
+	var ie *client.IncompleteError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("%w\n  it may have been done: send it again with --idempotency-key %s to get its answer without doing it twice", c.cliError(ie.Err), ie.Key)
 	}
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		return false, 0
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return apiErrorOf(ce)
 	}
-	switch {
-	case ae.status == http.StatusBadGateway || ae.status == http.StatusServiceUnavailable || ae.status == http.StatusGatewayTimeout:
-	case ae.status == http.StatusConflict && ae.retryAfter > 0:
-	default:
-		return false, 0
+	var na *client.NoAnswerError
+	if errors.As(err, &na) {
+		return &unreachableError{base: c.base, err: na.Err}
 	}
-	return true, ae.retryAfter
+	return err
 }
 
 // newIdempotencyKey is a random key (128 bits and more, base32) for a creating POST.
 func newIdempotencyKey() string {
-	return "hookflow-cli-" + rand.Text()
+	return cliKeyPrefix + rand.Text()
 }
 
 // checkIdempotencyKey refuses an --idempotency-key that the API would refuse, before
@@ -223,53 +270,16 @@ func (e *unreachableError) Error() string {
 
 func (e *unreachableError) Unwrap() error { return e.err }
 
-// send sends a request; idempotencyKey, when not empty, goes in its Idempotency-Key.
-func (c *apiClient) send(hc *http.Client, method, path, contentType string, body []byte, idempotencyKey string, v any) error {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+// apiErrorOf is the client's error as the CLI's apiError.
+func apiErrorOf(e *client.Error) *apiError {
+	d := api.ErrorDetail{Type: e.Type, Message: e.Message, Field: e.Field, RequestID: e.RequestID}
+	for _, p := range e.Problems {
+		d.Problems = append(d.Problems, distributions.Problem{Field: p.Field, Message: p.Message})
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return err
+	if d.Type == "" && d.Message == "" {
+		d.Message = e.Error()
 	}
-	if body != nil {
-		req.Header.Set("content-type", contentType)
-	}
-	if c.key != "" {
-		req.Header.Set("authorization", "Bearer "+c.key)
-	}
-	if idempotencyKey != "" {
-		req.Header.Set(api.IdempotencyHeader, idempotencyKey)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return &unreachableError{base: c.base, err: err}
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return &unreachableError{base: c.base, err: err}
-	}
-	if resp.StatusCode/100 != 2 {
-		retryAfter, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		var eb api.ErrorBody
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			return &apiError{status: resp.StatusCode, detail: eb.Error, retryAfter: time.Duration(retryAfter) * time.Second}
-		}
-		return &apiError{status: resp.StatusCode, retryAfter: time.Duration(retryAfter) * time.Second,
-			detail: api.ErrorDetail{Message: fmt.Sprintf("%s %s: HTTP %d", method, path, resp.StatusCode)}}
-	}
-	if v == nil || len(data) == 0 {
-		return nil
-	}
-	if raw, ok := v.(*json.RawMessage); ok {
-		*raw = append((*raw)[:0], data...)
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	return dec.Decode(v)
+	return &apiError{status: e.StatusCode, detail: d, retryAfter: e.RetryAfter}
 }
 
 // apiError is an answer of the API that is not 2xx, with what the API said of it.
@@ -394,20 +404,16 @@ func getList[T any](c *apiClient, cmd *cobra.Command, p pageFlags, path string, 
 	if p.limit < 1 || p.limit > api.MaxPageLimit {
 		return nil, true, fmt.Errorf("--limit %d: from 1 to %d", p.limit, api.MaxPageLimit)
 	}
-	if q == nil {
-		q = url.Values{}
+	cl, err := c.client()
+	if err != nil {
+		return nil, true, err
 	}
 	var whole api.List[json.RawMessage]
 	token := p.pageToken
 	for {
-		q.Set("limit", strconv.Itoa(p.limit))
-		q.Del("page_token")
-		if token != "" {
-			q.Set("page_token", token)
-		}
-		var page api.List[json.RawMessage]
-		if err := c.do(http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
-			return nil, true, namingFlag(err, map[string]string{"limit": "--limit", "page_token": "--page-token"})
+		page, err := client.GetPage[json.RawMessage](c.context(), cl, path, q, client.ListOptions{Limit: p.limit, PageToken: token})
+		if err != nil {
+			return nil, true, namingFlag(c.cliError(err), map[string]string{"limit": "--limit", "page_token": "--page-token"})
 		}
 		if c.format == formatJSONL {
 			if err := c.data(page); err != nil {
@@ -447,19 +453,18 @@ func getList[T any](c *apiClient, cmd *cobra.Command, p pageFlags, path string, 
 
 // getAll reads every page of the list at path (which has no query) and returns their items.
 func getAll[T any](c *apiClient, path string) ([]T, error) {
-	var out []T
-	next := path + "?limit=" + strconv.Itoa(api.MaxPageLimit)
-	for {
-		var l api.List[T]
-		if err := c.do(http.MethodGet, next, nil, &l); err != nil {
-			return nil, err
-		}
-		out = append(out, l.Data...)
-		if !l.HasMore {
-			return out, nil
-		}
-		next = path + "?limit=" + strconv.Itoa(api.MaxPageLimit) + "&page_token=" + url.QueryEscape(l.NextPageToken)
+	cl, err := c.client()
+	if err != nil {
+		return nil, err
 	}
+	var out []T
+	for item, err := range client.All[T](c.context(), cl, path, nil, client.ListOptions{Limit: api.MaxPageLimit}) {
+		if err != nil {
+			return nil, c.cliError(err)
+		}
+		out = append(out, item)
+	}
+	return out, nil
 }
 
 // listFlag is the items of a repeatable list flag (StringArrayVar), each value of which

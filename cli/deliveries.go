@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,11 +22,32 @@ import (
 func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "deliveries", Aliases: []string{"delivery"}, Short: "Read the delivery log"}
 
+	var follow bool
+	var interval time.Duration
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a delivery (whs_...): its state, why it failed, and every run with its attempts", Args: usageArgs,
+		Long: `Show a delivery (whs_...): its state, why it failed, and every run with its attempts.
+
+With --follow, print it, then each attempt as it ends and each change of its status, asking
+the API every --interval, until the delivery is final (delivered, failed, skipped or
+no_match); then exit 0 if it was delivered and 1 otherwise. -o jsonl prints one JSON object
+per attempt and, last, the delivery's final status; -o json and yaml print the final
+delivery. A delivery id the API does not know yet is asked for again for 5 s (an event sent
+a moment ago). Ctrl-C stops following.`,
 		Example: `  hookflow deliveries show whs_123
-  hookflow deliveries show whs_123 -o json`,
+  hookflow deliveries show whs_123 -o json
+  hookflow deliveries show whs_123 --follow
+  hookflow deliveries show whs_123 --follow --interval 5s -o jsonl`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("interval") && !follow {
+				return errors.New("--interval goes with --follow")
+			}
+			if follow {
+				if err := checkInterval(interval); err != nil {
+					return err
+				}
+				return followDelivery(cmd.Context(), c, args[0], interval)
+			}
 			var d deliverylog.Delivery
 			if err := c.do(http.MethodGet, "/v1/deliveries/"+url.PathEscape(args[0]), nil, &d); err != nil {
 				return err
@@ -37,6 +59,8 @@ func newDeliveriesCommand(g *globalFlags) *cobra.Command {
 			return nil
 		}),
 	}
+
+	followFlags(show, &follow, &interval)
 
 	var status, distribution, eventType, event, since, until, pageToken, uiURL, namespace string
 	var limit int

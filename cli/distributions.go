@@ -185,12 +185,14 @@ func newDistributionsCommand(g *globalFlags) *cobra.Command {
 			return fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s", d.ID, d.Status, d.Version, d.Name, strings.Join(d.Trigger.Events, ","), d.Webhook.URL)
 		})
 	get := newGetCommand(g, "/v1/distributions", "Show one distribution (-o yaml prints what apply reads)")
+	get.Aliases = append(get.Aliases, "show") // as deliveries show and messages show
 	del := newDeleteCommand(g, "/v1/distributions", "distribution")
 	cmd.AddCommand(create, update, list, get, del,
 		newStatusCommand(g, "pause", "Pause a distribution: it sends nothing, matching events are recorded as skipped"),
 		newStatusCommand(g, "resume", "Set a distribution live again"),
 		newApplyCommand(g),
-		newRecoverCommand(g))
+		newRecoverCommand(g),
+		newDistributionsTestCommand(g))
 	return cmd
 }
 

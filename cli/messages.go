@@ -203,11 +203,30 @@ func readCustomersFile(cmd *cobra.Command, file, format string) (string, []byte,
 }
 
 func newMessagesShowCommand(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var watch bool
+	var interval time.Duration
+	cmd := &cobra.Command{
 		Use: "show ID", Short: "Show a message and its progress", Args: usageArgs,
+		Long: `Show a message and its progress.
+
+With --watch, follow its progress until it is done (sent: every customer's delivery started;
+or canceled), asking the API every --interval: a bar redrawn in place when standard output
+is a terminal, a line per change otherwise, and with -o json, jsonl or yaml the message once
+per change. Ctrl-C stops watching.`,
 		Example: `  hookflow messages show msg_123
-  hookflow messages show msg_123 -o json`,
+  hookflow messages show msg_123 -o json
+  hookflow messages show msg_123 --watch
+  hookflow messages show msg_123 --watch -o jsonl`,
 		RunE: g.withClient(func(c *apiClient, cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("interval") && !watch {
+				return errors.New("--interval goes with --watch")
+			}
+			if watch {
+				if err := checkInterval(interval); err != nil {
+					return err
+				}
+				return watchMessage(cmd.Context(), c, args[0], interval)
+			}
 			var m api.MessageView
 			if err := c.do(http.MethodGet, "/v1/messages/"+url.PathEscape(args[0]), nil, &m); err != nil {
 				return err
@@ -219,6 +238,9 @@ func newMessagesShowCommand(g *globalFlags) *cobra.Command {
 			return nil
 		}),
 	}
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the progress until the message is done")
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "with --watch, how often to ask the API")
+	return cmd
 }
 
 func printMessage(w io.Writer, m api.MessageView) {

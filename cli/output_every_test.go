@@ -109,6 +109,7 @@ func TestOutputEveryCommand(t *testing.T) {
 		{path: "distributions resume", args: func() []string { return []string{id("distribution")} }},
 		{path: "distributions recover", args: func() []string { return []string{id("distribution"), "--since", "24h"} }},
 		{path: "distributions apply", args: func() []string { return []string{"-f", applyFile} }, yaml: true},
+		{path: "distributions test", args: func() []string { return []string{id("distribution")} }, yaml: true},
 		{path: "deliveries list", yaml: true},
 		{path: "deliveries show", args: func() []string { return []string{"whs_out"} }, yaml: true},
 		{path: "deliveries retry", args: func() []string { return []string{"whs_out"} }},

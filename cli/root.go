@@ -138,5 +138,6 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 		newCodesCommand(g),
 		newMessagesCommand(g),
 	)
+	registerCompletions(g, root)
 	return root
 }

@@ -21,6 +21,7 @@ func registerTemporalFlags(f *pflag.FlagSet, t *app.TemporalConfig) {
 	f.StringVar(&t.TLSServerName, "tls-server-name", "", "server name to verify Temporal's certificate against (default: the host of --temporal-address)")
 	f.Var(&secretValue{p: &t.APIKey}, "temporal-api-key", "Temporal Cloud API key; turns TLS on")
 	f.StringVar(&t.Identity, "identity", "", "this process's identity in Temporal's history (default pid@host)")
+	f.StringVar(&t.Compression, "temporal-compression", app.CompressionAuto, "gRPC compression of requests to Temporal: auto (none to a loopback address, gzip otherwise), gzip or none")
 	durationVar(f, &t.ConnectTimeout, "connect-timeout", time.Minute, "how long to wait at start for Temporal to answer")
 	registerEncryptionKey(f, &t.EncryptionKeys)
 }

@@ -228,3 +228,33 @@ func TestTraceContextOptIn(t *testing.T) {
 		})
 	}
 }
+
+// TestNameControlCharacters: a name is printed in tables, e-mails and logs, so control
+// characters and invalid UTF-8 are refused naming the field; markup and other scripts are
+// the user's business and kept.
+func TestNameControlCharacters(t *testing.T) {
+	for name, wantRefused := range map[string]bool{
+		"Paid orders":                   false,
+		"<script>alert(1)</script> & x": false,
+		"Zamówienia opłacone 🎉":         false,
+		"nul \x00 inside":               true,
+		"two\nlines":                    true,
+		"tab\there":                     true,
+		"escape \x1b[31mred":            true,
+		"del \x7f":                      true,
+		"c1 \u0085 next line":           true,
+		"bad utf-8 \xff":                true,
+	} {
+		d, err := Decode([]byte(`{"name":"n","trigger":{"events":["customer.order.paid"]},"webhook":{"event_name":"e","url":"https://example.com/h"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Name = name
+		err = d.Validate()
+		var ve *ValidationError
+		refused := errors.As(err, &ve) && len(ve.Problems) > 0 && ve.Problems[0].Field == "name"
+		if refused != wantRefused {
+			t.Errorf("name %q: %v; refused %v, want %v", name, err, refused, wantRefused)
+		}
+	}
+}

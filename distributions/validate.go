@@ -72,6 +72,11 @@ func (ps problems) err() error {
 	return &ValidationError{ps}
 }
 
+// hasControl reports whether s holds a control character (C0, DEL or C1) or is not UTF-8.
+func hasControl(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || (r >= 0x7f && r < 0xa0) })
+}
+
 // Validate checks a normalized distribution and returns a *ValidationError listing every
 // problem, or nil.
 func (d Distribution) Validate() error {
@@ -81,6 +86,10 @@ func (d Distribution) Validate() error {
 		ps.add("name", "is required")
 	case len(d.Name) > 200:
 		ps.add("name", "longer than 200 characters")
+	case hasControl(d.Name):
+		// A name is shown in tables, e-mails and logs: a NUL, a newline or an escape
+		// sequence in it would cut or forge the lines it is printed on.
+		ps.add("name", "contains a control character or invalid UTF-8")
 	}
 	switch d.Status {
 	case StatusLive, StatusPaused, StatusDraft:

@@ -17,9 +17,11 @@ const modulePath = "github.com/hookflow/hookflow"
 // packageOrder is the design's package table, top to bottom: a package may import only the
 // packages above it. e2e holds tests only; internal/pgtest and internal/browsertest are
 // helpers of tests, which only test files may import; "" is main, the module's root.
+// client is the Go client of the HTTP API, which programs import and the CLI uses: the
+// standard library only, so that a program that imports it compiles no Temporal.
 var packageOrder = []string{
 	"payloads", "distributions", "store", "workflows", "codec", "activities", "worker", "starter",
-	"deliverylog", "api", "devserver", "metrics", "app", "bench", "cli", "e2e", "internal/pgtest", "internal/browsertest", "",
+	"deliverylog", "api", "devserver", "metrics", "app", "bench", "client", "cli", "e2e", "internal/pgtest", "internal/browsertest", "",
 }
 
 // ioPackages are the standard library's packages for I/O, which the pure packages
@@ -47,10 +49,10 @@ type listedPackage struct {
 // TestPackageArrows reads the module's packages with `go list` and fails on a non-test
 // import that breaks the design's package table: (a) a hookflow package imports only
 // hookflow packages above it in packageOrder; (b) payloads imports the standard library
-// only; (c) distributions and workflows import no I/O package of the standard library, nor
-// the store, activities, starter, deliverylog, api or app; (d) nothing but main imports cli
-// (the tests of e2e do, as test imports); (e) the module's root holds no Go file but
-// main.go.
+// only, and so does client; (c) distributions and workflows import no I/O package of the
+// standard library, nor the store, activities, starter, deliverylog, api or app; (d)
+// nothing but main imports cli (the tests of e2e do, as test imports); (e) the module's
+// root holds no Go file but main.go.
 func TestPackageArrows(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		if testing.Short() {
@@ -147,6 +149,8 @@ func checkArrows(pkgs []listedPackage, std map[string]bool) []string {
 				why = "a package imports only those above it in the table"
 			case from == "payloads" && !std[imp]:
 				why = "payloads imports the standard library only"
+			case from == "client" && !std[imp]:
+				why = "client imports the standard library only: a program that imports it compiles no Temporal"
 			case (from == "distributions" || from == "workflows") && std[imp] && isIOPackage(imp):
 				why = from + " does no I/O: it imports none of " + strings.Join(ioPackages, ", ")
 			case (from == "distributions" || from == "workflows") && own &&
@@ -159,4 +163,29 @@ func checkArrows(pkgs []listedPackage, std map[string]bool) []string {
 		}
 	}
 	return bad
+}
+
+// TestCheckArrowsClient: the client may import the standard library alone; the Temporal SDK
+// or a package of hookflow's server is a break of the table, which checkArrows reports.
+func TestCheckArrowsClient(t *testing.T) {
+	std := map[string]bool{"net/http": true, "iter": true}
+	cases := []struct {
+		imports []string
+		broken  bool
+	}{
+		{imports: []string{"net/http", "iter"}},
+		{imports: []string{"go.temporal.io/sdk/client"}, broken: true},
+		{imports: []string{modulePath + "/api"}, broken: true},
+		{imports: []string{modulePath + "/payloads"}, broken: true},
+	}
+	for _, c := range cases {
+		bad := checkArrows([]listedPackage{{ImportPath: modulePath + "/client", Imports: c.imports}}, std)
+		if (len(bad) > 0) != c.broken {
+			t.Errorf("client importing %v: %q; want broken %v", c.imports, bad, c.broken)
+		}
+	}
+	bad := checkArrows([]listedPackage{{ImportPath: modulePath + "/cli", Imports: []string{modulePath + "/client"}}}, std)
+	if len(bad) > 0 {
+		t.Errorf("cli importing client: %q; want allowed", bad)
+	}
 }

@@ -47,6 +47,9 @@ func Register(r interface {
 	r.RegisterActivityWithOptions(acts.SendFailureEmail, activity.RegisterOptions{Name: workflows.ActivitySendFailureEmail})
 	r.RegisterActivityWithOptions(acts.SendFailureAlert, activity.RegisterOptions{Name: workflows.ActivitySendFailureAlert})
 	r.RegisterActivityWithOptions(acts.PublishCode, activity.RegisterOptions{Name: workflows.ActivityPublishCode})
+	// The test of a distribution: one attempt now, outside any schedule.
+	r.RegisterWorkflowWithOptions(workflows.TestDelivery, workflow.RegisterOptions{Name: workflows.TestDeliveryWorkflow})
+	r.RegisterActivityWithOptions(acts.TestPost, activity.RegisterOptions{Name: workflows.ActivityTestPost})
 	// Manual and bulk messages.
 	r.RegisterWorkflowWithOptions(workflows.Message, workflow.RegisterOptions{Name: workflows.MessageWorkflow})
 	r.RegisterActivityWithOptions(acts.StartMessageBatch, activity.RegisterOptions{Name: workflows.ActivityStartMessageBatch})

@@ -192,6 +192,22 @@ func distributionTarget(d distributions.Distribution) target {
 	return t
 }
 
+// request renders the body of the delivery of ev to t, created at now, and the request
+// that posts it, with the warnings of its template. A real delivery and the test of a
+// distribution (testdelivery.go) both send what it makes.
+func (t target) request(ev payloads.Event, projectID, deliveryID string, now time.Time) (payloads.Request, []string, error) {
+	body, warnings, err := payloads.RenderWithWarnings(t.trigger.EventFor(ev), payloads.Target{
+		ProjectID: projectID, SourceID: t.id, SourceObject: t.object,
+		URL: t.webhook.URL, EventName: t.eventName, Version: t.webhook.Version,
+		ActionObjects: t.actionObjects, Template: t.webhook.Template, Raw: t.webhook.Raw,
+	}, deliveryID, now)
+	if err != nil {
+		return payloads.Request{}, warnings, err
+	}
+	return payloads.Request{DeliveryID: deliveryID, SourceID: t.id, URL: t.webhook.URL,
+		Headers: t.webhook.Headers, Body: body, Timeout: t.webhook.AttemptTimeout()}, warnings, nil
+}
+
 func webhookTarget(w distributions.ProjectWebhook, eventType string) target {
 	name := w.Description
 	if name == "" {
@@ -407,11 +423,7 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		}
 		t.actionObjects = objects
 	}
-	body, warnings, err := payloads.RenderWithWarnings(t.trigger.EventFor(ev), payloads.Target{
-		ProjectID: projectID, SourceID: t.id, SourceObject: t.object,
-		URL: t.webhook.URL, EventName: t.eventName, Version: t.webhook.Version,
-		ActionObjects: t.actionObjects, Template: t.webhook.Template, Raw: t.webhook.Raw,
-	}, deliveryID, workflow.Now(ctx))
+	req, warnings, err := t.request(ev, projectID, deliveryID, workflow.Now(ctx))
 	out.Warnings = warnings
 	if err != nil {
 		firstAnswered()
@@ -419,9 +431,7 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		notify(ctx, ev, t, out, false)
 		return out
 	}
-	timeout := t.webhook.AttemptTimeout()
-	req := payloads.Request{DeliveryID: deliveryID, SourceID: t.id, URL: t.webhook.URL,
-		Headers: t.webhook.Headers, Body: body, Timeout: timeout}
+	timeout := req.Timeout
 	schedule := t.webhook.Schedule()
 	gaps := schedule.Gaps()
 	attempts := len(gaps) + 1
