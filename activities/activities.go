@@ -50,6 +50,11 @@ type Activities struct {
 	// Clock is what a Retry-After date is read against; nil means time.Now. Tests fix it.
 	Clock func() time.Time
 
+	// answerHeaders, when set, is given the headers of the receiver's answer (TestPost
+	// shows them). A hook rather than a wrapped HTTP client, so that receiver
+	// authentication finds the guarded transport to add a client certificate to.
+	answerHeaders func(http.Header)
+
 	// receiverAuth caches the TLS transports and access tokens of webhook.auth; made on
 	// first use (authCache), a pointer so that Activities can be copied.
 	receiverAuth *receiverAuth
@@ -317,6 +322,9 @@ func (a *Activities) send(ctx context.Context, req payloads.Request, httpReq *ht
 		return payloads.Response{}, failure(payloads.Retryable, msg, payloads.Response{LatencyMs: latency})
 	}
 	defer resp.Body.Close()
+	if a.answerHeaders != nil {
+		a.answerHeaders(resp.Header)
+	}
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseRead))
 	out := payloads.Response{StatusCode: resp.StatusCode, LatencyMs: time.Since(start).Milliseconds()}
 	if len(head) > responseSnippet {

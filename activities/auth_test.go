@@ -431,3 +431,34 @@ func TestPostOAuth2401AndNoNewToken(t *testing.T) {
 		t.Errorf("the failure shows a secret: %v", err)
 	}
 }
+
+// TestTestPostAuthenticates: a distribution's test (TestPost) authenticates as its
+// deliveries do, with the worker's cached token, and still shows the answer's headers.
+func TestTestPostAuthenticates(t *testing.T) {
+	ca := testcerts.NewCA(t, "CA")
+	certPEM, keyPEM := ca.Client(t, "hookflow-test")
+	ts := newTokenServer(t)
+	var got atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.TLS.PeerCertificates[0].Subject.CommonName + " " + r.Header.Get("authorization"))
+		w.Header().Set("x-receiver", "yes")
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool(), Certificates: []tls.Certificate{ca.Server(t)}}
+	srv.StartTLS()
+	defer srv.Close()
+	a, st := newActivities(t)
+	a.HTTP.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: ca.Pool()}
+	auth := oauth2Auth(ts.URL)
+	auth.ClientCertificate = &distributions.ClientCertificate{Certificate: string(certPEM), PrivateKey: string(keyPEM)}
+	withAuth(t, st, srv.URL, auth)
+	if _, err := a.Post(context.Background(), authRequest(srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := a.TestPost(context.Background(), authRequest(srv.URL))
+	if err != nil || answer.Outcome != payloads.Delivered || answer.Headers["X-Receiver"] == nil {
+		t.Fatalf("test: %+v %v", answer, err)
+	}
+	if got.Load() != "hookflow-test Bearer tok-1" || ts.requests.Load() != 1 {
+		t.Errorf("the receiver saw %v after %d token requests", got.Load(), ts.requests.Load())
+	}
+}
