@@ -134,7 +134,7 @@ func (a *Auth) Key() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// validate checks webhook.auth; url is the webhook's URL, headers its custom headers.
+// validate checks webhook.auth of hook (whose URL a client certificate needs to be https).
 func (a *Auth) validate(ps *problems, hook Webhook) {
 	if a == nil {
 		return
