@@ -49,6 +49,15 @@ type Activities struct {
 	Deliveries DeliveryStarter
 	// Clock is what a Retry-After date is read against; nil means time.Now. Tests fix it.
 	Clock func() time.Time
+
+	// answerHeaders, when set, is given the headers of the receiver's answer (TestPost
+	// shows them). A hook rather than a wrapped HTTP client, so that receiver
+	// authentication finds the guarded transport to add a client certificate to.
+	answerHeaders func(http.Header)
+
+	// receiverAuth caches the TLS transports and access tokens of webhook.auth; made on
+	// first use (authCache), a pointer so that Activities can be copied.
+	receiverAuth *receiverAuth
 }
 
 func (a *Activities) now() time.Time {
@@ -97,43 +106,61 @@ func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (dist
 	snap := distributions.Snapshot{ProjectID: proj.ID, Candidates: []distributions.Distribution{}}
 	for _, d := range all {
 		if d.SubscribesTo(eventType) {
-			snap.Candidates = append(snap.Candidates, d.Redacted())
+			r := d.Redacted()
+			dropCertificate(r.Webhook.Auth)
+			snap.Candidates = append(snap.Candidates, r)
 		}
 	}
 	for _, w := range hooks {
 		if w.SubscribesTo(eventType) {
-			snap.Webhooks = append(snap.Webhooks, w.Redacted())
+			r := w.Redacted()
+			dropCertificate(r.Auth)
+			snap.Webhooks = append(snap.Webhooks, r)
 		}
 	}
 	return snap, nil
 }
 
-// sendSecrets returns the secrets that sign a delivery of sourceID and the values of its
-// secret headers: the distribution's (or project webhook's) own secret if it has one, else
-// the project's.
-//
-// It also returns whether the receiver asked for the trace context (webhook.trace_context),
-// read with the secrets as the current setting.
-func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project store.Project) ([]string, []distributions.Header, bool, error) {
+// sendConfig is what the POST activity reads from the store for one attempt: never from
+// the workflow, so that none of it enters history.
+type sendConfig struct {
+	// secrets sign the delivery.
+	secrets []string
+	// headers hold the values of the secret custom headers.
+	headers []distributions.Header
+	// traceContext: the receiver asked for the trace context (webhook.trace_context).
+	traceContext bool
+	// auth is webhook.auth, nil without it.
+	auth *distributions.Auth
+}
+
+// sendSecrets reads the settings that a delivery of sourceID is sent with as they stand
+// now: the secrets that sign it (the distribution's, or project webhook's, own secret if
+// it has one, else the project's), the values of its secret headers, whether the receiver
+// asked for the trace context, and its receiver authentication.
+func (a *Activities) sendSecrets(ctx context.Context, sourceID string, project store.Project) (sendConfig, error) {
 	var hook distributions.Webhook
 	switch {
 	case strings.HasPrefix(sourceID, "wh_"):
 		w, err := a.Store.GetWebhook(ctx, sourceID)
 		if err != nil {
-			return nil, nil, false, err
+			return sendConfig{}, err
 		}
 		hook = w.AsWebhook()
 	default:
 		d, err := a.Store.GetDistribution(ctx, sourceID)
 		if err != nil {
-			return nil, nil, false, err
+			return sendConfig{}, err
 		}
 		hook = d.Webhook
 	}
+	cfg := sendConfig{headers: hook.Headers, traceContext: hook.TraceContext, auth: hook.Auth}
 	if hook.Secret != "" {
-		return []string{hook.Secret}, hook.Headers, hook.TraceContext, nil
+		cfg.secrets = []string{hook.Secret}
+	} else {
+		cfg.secrets = project.SigningSecrets(time.Now())
 	}
-	return project.SigningSecrets(time.Now()), hook.Headers, hook.TraceContext, nil
+	return cfg, nil
 }
 
 // Post makes one attempt of a delivery: it signs the body with the project's secrets and
@@ -169,7 +196,7 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 	if err != nil {
 		return payloads.Response{}, fmt.Errorf("read signing secret: %w", err)
 	}
-	secrets, stored, traceContext, err := a.sendSecrets(ctx, req.SourceID, proj)
+	cfg, err := a.sendSecrets(ctx, req.SourceID, proj)
 	if errors.Is(err, store.ErrNotFound) {
 		return payloads.Response{}, failure(payloads.Rejected, fmt.Sprintf("%s no longer exists: it was deleted", req.SourceID), payloads.Response{})
 	}
@@ -194,29 +221,91 @@ func (a *Activities) post(ctx context.Context, req payloads.Request) (payloads.R
 	for _, h := range req.Headers {
 		value := h.Value
 		if h.Secret {
-			value = secretHeaderValue(stored, h.Name)
+			value = secretHeaderValue(cfg.headers, h.Name)
 		}
 		httpReq.Header.Set(h.Name, value)
 	}
 	// Set after the custom headers, which validation keeps off these names anyway.
 	httpReq.Header.Set("content-type", "application/json")
 	httpReq.Header.Set("user-agent", "hookflow/"+Version)
-	if err := payloads.SignHeaders(httpReq.Header, secrets, req.DeliveryID, time.Now(), req.Body); err != nil {
+	if err := payloads.SignHeaders(httpReq.Header, cfg.secrets, req.DeliveryID, time.Now(), req.Body); err != nil {
 		outErr = fmt.Errorf("sign delivery %s: %w", req.DeliveryID, err)
 		return payloads.Response{}, outErr
 	}
-	if traceContext {
+	if cfg.traceContext {
 		// Outside what is signed: the signature covers the id, the time and the body.
 		injectTraceContext(hctx, httpReq.Header)
 	}
-	out, outErr = a.send(ctx, req, httpReq)
+	client := a.HTTP
+	var auth *authEntry
+	if cfg.auth != nil {
+		if auth, err = a.authCache().entry(req.SourceID, cfg.auth, a.HTTP); err != nil {
+			outErr = failure(payloads.Retryable, err.Error(), payloads.Response{})
+			return payloads.Response{}, outErr
+		}
+		client = auth.client
+		if auth.tokens != nil {
+			// Outside what is signed too, and never in history: the activity's input
+			// has no token, and the answer it returns has no request headers.
+			tok, err := auth.tokens.token(hctx, "")
+			if err != nil {
+				outErr = tokenFailure(cfg.auth.OAuth2.TokenURL, err)
+				a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "error", failureMessage(outErr))
+				return payloads.Response{}, outErr
+			}
+			httpReq.Header.Set("authorization", "Bearer "+tok)
+		}
+	}
+	out, outErr = a.send(ctx, req, httpReq, client, auth)
 	return out, outErr
 }
 
-// send makes the HTTP request of one attempt and reads its answer.
-func (a *Activities) send(ctx context.Context, req payloads.Request, httpReq *http.Request) (payloads.Response, error) {
+// reauthorize is the retry of an attempt whose receiver refused its bearer token with 401:
+// the same request (the same webhook-id, timestamp and signature, the body read again)
+// with a new token, which another attempt may have fetched meanwhile. Once only: a
+// receiver that refuses a fresh token too gets its 401 recorded.
+func reauthorize(httpReq *http.Request, tokens *tokenCache, tokenURL string) (*http.Request, error) {
+	stale := strings.TrimPrefix(httpReq.Header.Get("authorization"), "Bearer ")
+	tok, err := tokens.token(httpReq.Context(), stale)
+	if err != nil {
+		return nil, tokenFailure(tokenURL, err)
+	}
+	retry := httpReq.Clone(httpReq.Context())
+	if httpReq.GetBody != nil {
+		body, err := httpReq.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		retry.Body = body
+	}
+	retry.Header.Set("authorization", "Bearer "+tok)
+	return retry, nil
+}
+
+// send makes the HTTP request of one attempt with client and reads its answer; auth is
+// the receiver authentication, nil without it.
+func (a *Activities) send(ctx context.Context, req payloads.Request, httpReq *http.Request, client *http.Client, auth *authEntry) (payloads.Response, error) {
 	start := time.Now()
-	resp, err := a.HTTP.Do(httpReq)
+	resp, err := client.Do(httpReq)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && auth != nil && auth.tokens != nil {
+		// The token may have been revoked or expired early: one new token, one retry.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseRead))
+		resp.Body.Close()
+		retry, rerr := reauthorize(httpReq, auth.tokens, auth.tokens.conf.TokenURL)
+		if rerr != nil {
+			out := payloads.Response{StatusCode: http.StatusUnauthorized, LatencyMs: time.Since(start).Milliseconds()}
+			outcome := payloads.Retryable
+			var appErr *temporal.ApplicationError
+			if errors.As(rerr, &appErr) {
+				outcome = payloads.Outcome(appErr.Type())
+			}
+			msg := fmt.Sprintf("HTTP 401 from %s, and no new token: %s", ShownURL(req.URL), failureMessage(rerr))
+			a.logger(ctx).Info("attempt", "delivery", req.DeliveryID, "url", ShownURL(req.URL), "status", http.StatusUnauthorized, "error", msg)
+			return out, failure(outcome, msg, out)
+		}
+		a.logger(ctx).Info("receiver refused the bearer token: retrying once with a new one", "delivery", req.DeliveryID, "url", ShownURL(req.URL))
+		resp, err = client.Do(retry)
+	}
 	if errors.Is(err, ErrRefusedTarget) {
 		var opErr *net.OpError
 		msg := err.Error()
@@ -233,6 +322,9 @@ func (a *Activities) send(ctx context.Context, req payloads.Request, httpReq *ht
 		return payloads.Response{}, failure(payloads.Retryable, msg, payloads.Response{LatencyMs: latency})
 	}
 	defer resp.Body.Close()
+	if a.answerHeaders != nil {
+		a.answerHeaders(resp.Header)
+	}
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseRead))
 	out := payloads.Response{StatusCode: resp.StatusCode, LatencyMs: time.Since(start).Milliseconds()}
 	if len(head) > responseSnippet {
@@ -329,6 +421,15 @@ func ShownURL(raw string) string {
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u.String()
+}
+
+// failureMessage is the message of an attempt's failure, without its type.
+func failureMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
 }
 
 func failure(o payloads.Outcome, msg string, resp payloads.Response) error {

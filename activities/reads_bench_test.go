@@ -36,8 +36,8 @@ func BenchmarkStoreReadsOfADelivery(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if secrets, _, _, err := a.sendSecrets(ctx, "distr_1", proj); err != nil || len(secrets) == 0 {
-			b.Fatalf("%d secrets: %v", len(secrets), err)
+		if cfg, err := a.sendSecrets(ctx, "distr_1", proj); err != nil || len(cfg.secrets) == 0 || cfg.auth != nil {
+			b.Fatalf("%d secrets, auth %v: %v", len(cfg.secrets), cfg.auth, err)
 		}
 	}
 }

@@ -18,8 +18,11 @@ import (
 // test is not a delivery.
 func (a *Activities) TestPost(ctx context.Context, req payloads.Request) (payloads.TestAnswer, error) {
 	rec := &headerRecorder{}
+	// The cache of receiver authentication is made before the copy, so that a test uses
+	// (and warms) the worker's tokens and TLS transports.
+	a.authCache()
 	sender := *a
-	sender.HTTP = rec.wrap(a.HTTP)
+	sender.answerHeaders = rec.set
 	resp, err := sender.post(ctx, req)
 	answer := payloads.TestAnswer{Response: resp, Outcome: payloads.Delivered, Headers: rec.header()}
 	if err == nil {
@@ -41,33 +44,15 @@ func (a *Activities) TestPost(ctx context.Context, req payloads.Request) (payloa
 
 // headerRecorder keeps the headers of the answer a client gets, for TestPost.
 type headerRecorder struct {
-	mu   sync.Mutex
-	got  http.Header
-	next http.RoundTripper
+	mu  sync.Mutex
+	got http.Header
 }
 
-// wrap returns c with its transport recording the answer's headers.
-func (r *headerRecorder) wrap(c *http.Client) *http.Client {
-	if c == nil {
-		c = http.DefaultClient
-	}
-	r.next = c.Transport
-	if r.next == nil {
-		r.next = http.DefaultTransport
-	}
-	wrapped := *c
-	wrapped.Transport = r
-	return &wrapped
-}
-
-func (r *headerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := r.next.RoundTrip(req)
-	if resp != nil {
-		r.mu.Lock()
-		r.got = resp.Header.Clone()
-		r.mu.Unlock()
-	}
-	return resp, err
+// set keeps the headers of the answer.
+func (r *headerRecorder) set(h http.Header) {
+	r.mu.Lock()
+	r.got = h.Clone()
+	r.mu.Unlock()
 }
 
 func (r *headerRecorder) header() map[string][]string {

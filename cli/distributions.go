@@ -16,6 +16,7 @@ import (
 type distributionFlags struct {
 	file, name, url, eventName, version, status, timeout, filter string
 	events, schedule                                             []string
+	auth                                                         authFlags
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
@@ -30,11 +31,12 @@ func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.schedule, "retry-schedule", nil, "voucherify (default), standard, or intervals such as 10s,1m,5m (repeat the flag or separate with commas)")
 	fl.StringVar(&f.timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
 	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
+	f.auth.register(cmd)
 }
 
 func (f *distributionFlags) anyField() bool {
 	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
-		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != ""
+		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.auth.any()
 }
 
 // check refuses flags whose values the API would refuse, naming the flag and the form it
@@ -44,6 +46,9 @@ func (f *distributionFlags) check() error {
 		return err
 	}
 	if err := checkDurationFlag("timeout", f.timeout); err != nil {
+		return err
+	}
+	if err := f.auth.check(); err != nil {
 		return err
 	}
 	schedule := listFlag(f.schedule)
@@ -84,6 +89,7 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	set(hook, "event_name", f.eventName)
 	set(hook, "version", f.version)
 	set(hook, "timeout", f.timeout)
+	f.auth.applyTo(hook)
 	switch schedule := listFlag(f.schedule); {
 	case len(schedule) == 0:
 	case len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard):

@@ -87,6 +87,34 @@ type DistributionWebhook struct {
 	Secret       string `json:"secret,omitempty"`
 	HasSecret    bool   `json:"has_secret,omitempty"`
 	TraceContext bool   `json:"trace_context,omitempty"`
+	// Auth authenticates hookflow to the receiver; nil for none. An update that keeps what
+	// Get answered keeps the secrets the API does not show.
+	Auth *Auth `json:"auth,omitempty"`
+}
+
+// Auth is receiver authentication: an OAuth2 client-credentials token, a client
+// certificate for mutual TLS, or both. ClientSecret and PrivateKey are never shown back
+// (HasClientSecret, HasPrivateKey say they exist); an update may leave them empty while
+// the token URL and client id (the certificate) stay the same.
+type Auth struct {
+	OAuth2            *OAuth2            `json:"oauth2,omitempty"`
+	ClientCertificate *ClientCertificate `json:"client_certificate,omitempty"`
+}
+
+// OAuth2 is an OAuth2 client-credentials grant toward the receiver's token endpoint.
+type OAuth2 struct {
+	TokenURL        string   `json:"token_url"`
+	ClientID        string   `json:"client_id"`
+	ClientSecret    string   `json:"client_secret,omitempty"`
+	HasClientSecret bool     `json:"has_client_secret,omitempty"`
+	Scopes          []string `json:"scopes,omitempty"`
+}
+
+// ClientCertificate is a PEM certificate (with its chain) and PEM private key.
+type ClientCertificate struct {
+	Certificate   string `json:"certificate"`
+	PrivateKey    string `json:"private_key,omitempty"`
+	HasPrivateKey bool   `json:"has_private_key,omitempty"`
 }
 
 // Header is a custom header sent with every delivery; a secret one's value is never shown
@@ -146,6 +174,8 @@ type Webhook struct {
 	RetrySchedule *RetrySchedule `json:"retry_schedule,omitempty"`
 	Secret        string         `json:"secret,omitempty"`
 	HasSecret     bool           `json:"has_secret,omitempty"`
+	// Auth is as a distribution's.
+	Auth *Auth `json:"auth,omitempty"`
 	// Revision counts the changes; an update names the revision it read.
 	Revision  int       `json:"revision,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`

@@ -143,6 +143,9 @@ type Webhook struct {
 	// third party's endpoint should not learn hookflow's trace ids unasked. It changes
 	// neither the delivery id nor what is signed.
 	TraceContext bool `json:"trace_context,omitempty"`
+	// Auth authenticates hookflow to the receiver (OAuth2 client credentials, a client
+	// certificate); its secrets are kept like Secret.
+	Auth *Auth `json:"auth,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never
@@ -217,6 +220,7 @@ func (w Webhook) redacted() Webhook {
 		w.HasSecret = true
 	}
 	w.Secret = ""
+	w.Auth = w.Auth.redacted()
 	if len(w.Headers) > 0 {
 		hs := make([]Header, len(w.Headers))
 		for i, h := range w.Headers {
@@ -241,6 +245,7 @@ func (d Distribution) SameSettings(o Distribution) bool {
 func (d Distribution) settingsJSON() []byte {
 	d.ID, d.Version, d.CreatedAt, d.UpdatedAt = "", 0, time.Time{}, time.Time{}
 	d.Webhook.HasSecret = false
+	d.Webhook.Auth = d.Webhook.Auth.withoutFlags()
 	for _, t := range []**time.Time{&d.Trigger.LiveFrom, &d.Trigger.LiveUntil} {
 		if *t != nil {
 			utc := (*t).UTC()
@@ -263,6 +268,7 @@ func keepWebhookSecrets(w *Webhook, stored Webhook) {
 		w.Secret = stored.Secret
 	}
 	w.HasSecret = false
+	w.Auth.keepSecrets(stored.Auth)
 	for i, h := range w.Headers {
 		if !h.Secret || h.Value != "" {
 			continue

@@ -55,6 +55,7 @@ func (d *Distribution) Normalize() {
 		d.Webhook.Version = payloads.DefaultVersion
 	}
 	d.Webhook.HasSecret = false
+	d.Webhook.Auth.clearFlags()
 }
 
 // problems collects what is wrong, by field path.
@@ -306,6 +307,8 @@ func (w Webhook) validate(ps *problems) {
 			}
 		}
 	}
+	w.Auth.validate(ps, w)
+	authHeaderConflicts(ps, "webhook.headers", w.Auth, w.Headers)
 	if w.Raw && w.Template == "" {
 		ps.add("webhook.raw", "needs a template: raw sends the rendered template as the whole body")
 	}

@@ -26,6 +26,8 @@ type ProjectWebhook struct {
 	RetrySchedule *RetrySchedule `json:"retry_schedule,omitempty"`
 	Secret        string         `json:"secret,omitempty"`
 	HasSecret     bool           `json:"has_secret,omitempty"`
+	// Auth is as a distribution's webhook.auth.
+	Auth *Auth `json:"auth,omitempty"`
 	// Revision counts the changes, as a distribution's version does.
 	Revision  int       `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`
@@ -48,6 +50,7 @@ func (w ProjectWebhook) SameSettings(o ProjectWebhook) bool {
 // settingsJSON is w as JSON without what SameSettings leaves out.
 func (w ProjectWebhook) settingsJSON() []byte {
 	w.ID, w.Revision, w.CreatedAt, w.UpdatedAt, w.HasSecret = "", 0, time.Time{}, time.Time{}, false
+	w.Auth = w.Auth.withoutFlags()
 	b, _ := json.Marshal(w)
 	return b
 }
@@ -58,13 +61,14 @@ func (w *ProjectWebhook) Normalize() {
 		w.Version = payloads.DefaultVersion
 	}
 	w.HasSecret = false
+	w.Auth.clearFlags()
 }
 
 // AsWebhook is the delivery settings of w in a distribution's terms, so both kinds share the
 // sending path.
 func (w ProjectWebhook) AsWebhook() Webhook {
 	return Webhook{URL: w.URL, Headers: w.Headers, Version: w.Version, Timeout: w.Timeout,
-		RetrySchedule: w.RetrySchedule, Secret: w.Secret}
+		RetrySchedule: w.RetrySchedule, Secret: w.Secret, Auth: w.Auth}
 }
 
 // SubscribesTo reports whether w takes events of type eventType, whatever Active says.
@@ -80,7 +84,7 @@ func (w ProjectWebhook) SubscribesTo(eventType string) bool {
 // Redacted is w without secret values.
 func (w ProjectWebhook) Redacted() ProjectWebhook {
 	r := w.AsWebhook().redacted()
-	w.Secret, w.HasSecret, w.Headers = "", r.HasSecret, r.Headers
+	w.Secret, w.HasSecret, w.Headers, w.Auth = "", r.HasSecret, r.Headers, r.Auth
 	return w
 }
 
@@ -88,7 +92,7 @@ func (w ProjectWebhook) Redacted() ProjectWebhook {
 func (w *ProjectWebhook) KeepSecrets(stored ProjectWebhook) {
 	hook := w.AsWebhook()
 	keepWebhookSecrets(&hook, stored.AsWebhook())
-	w.Secret, w.Headers = hook.Secret, hook.Headers
+	w.Secret, w.Headers, w.Auth = hook.Secret, hook.Headers, hook.Auth
 }
 
 // Validate lists every problem of a normalized project webhook.
@@ -109,6 +113,7 @@ func (w ProjectWebhook) Validate() error {
 		ps.add("description", "longer than 500 characters")
 	}
 	validateHeaders(&ps, "headers", w.Headers)
+	authHeaderConflicts(&ps, "headers", w.Auth, w.Headers)
 	hook := w.AsWebhook()
 	hook.EventName = "-"
 	var hookProblems problems
