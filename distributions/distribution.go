@@ -143,6 +143,10 @@ type Webhook struct {
 	// third party's endpoint should not learn hookflow's trace ids unasked. It changes
 	// neither the delivery id nor what is signed.
 	TraceContext bool `json:"trace_context,omitempty"`
+	// RateLimit caps the deliveries to this distribution (or project webhook), counted
+	// across every worker (ParseRateLimit; docs/distributions.md, "Rate limits"): those over
+	// it wait for their turn. Empty is no limit.
+	RateLimit string `json:"rate_limit,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never

@@ -26,6 +26,8 @@ type ProjectWebhook struct {
 	RetrySchedule *RetrySchedule `json:"retry_schedule,omitempty"`
 	Secret        string         `json:"secret,omitempty"`
 	HasSecret     bool           `json:"has_secret,omitempty"`
+	// RateLimit caps the deliveries to this webhook, as a distribution's webhook.rate_limit.
+	RateLimit string `json:"rate_limit,omitempty"`
 	// Revision counts the changes, as a distribution's version does.
 	Revision  int       `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`
@@ -64,7 +66,7 @@ func (w *ProjectWebhook) Normalize() {
 // sending path.
 func (w ProjectWebhook) AsWebhook() Webhook {
 	return Webhook{URL: w.URL, Headers: w.Headers, Version: w.Version, Timeout: w.Timeout,
-		RetrySchedule: w.RetrySchedule, Secret: w.Secret}
+		RetrySchedule: w.RetrySchedule, Secret: w.Secret, RateLimit: w.RateLimit}
 }
 
 // SubscribesTo reports whether w takes events of type eventType, whatever Active says.
