@@ -31,6 +31,10 @@ type dialect struct {
 	numbered bool
 	// timeArg makes the query argument for a timestamp column.
 	timeArg func(time.Time) any
+	// clockMicros, when set, is the SQL expression of the database's clock in microseconds
+	// since 1970, which the rate limits read (rate.go) so that every process sharing the
+	// database counts on one clock; without it they read this process's clock.
+	clockMicros string
 }
 
 // sqlStore is the Store on a database/sql database; SQLite and Postgres embed it.

@@ -113,6 +113,8 @@ type Store interface {
 	IdempotencyStore
 	// The lists a page at a time (page.go).
 	PageStore
+	// The rate limits' token buckets (rate.go).
+	RateStore
 
 	Close() error
 }
