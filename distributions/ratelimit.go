@@ -55,3 +55,22 @@ func ParseRateLimit(s string) (Rate, error) {
 	}
 	return Rate{Count: n, Per: per}, nil
 }
+
+// RateTokenRequest asks for a token of a rate-limited delivery, before each of its attempts:
+// what the workflow gives the TakeRateToken activity. It holds no secret.
+type RateTokenRequest struct {
+	DeliveryID string `json:"delivery_id"`
+	// SourceID is the distribution's (or project webhook's) id: its bucket.
+	SourceID string `json:"source_id"`
+	// RateLimit is its webhook.rate_limit as the workflow's snapshot has it.
+	RateLimit string `json:"rate_limit"`
+	// Waited says the delivery has waited for the turn an earlier answer gave it.
+	Waited bool `json:"waited,omitempty"`
+}
+
+// RateToken is the answer: go (Wait 0) or ask again after Wait. It names the delivery, as
+// the delivery log reads it from the history, where a local activity's input is not kept.
+type RateToken struct {
+	DeliveryID string        `json:"delivery_id"`
+	Wait       time.Duration `json:"wait,omitempty"`
+}
