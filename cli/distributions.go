@@ -15,7 +15,7 @@ import (
 // distributionFlags are the fields that create and update take as flags.
 type distributionFlags struct {
 	file, name, url, eventName, version, status, timeout, filter, rateLimit string
-	events, schedule                                             []string
+	events, schedule                                                        []string
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
