@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow/workflows"
+)
+
+// TestRateLimit: two distributions take the same 400 events, sent as fast as the API takes
+// them: A limited to 10/s, B without a limit. B's receiver gets all of them while A's has
+// had only a part; A's receiver, counting by the seconds of its own clock, never gets more
+// than the documented bound (N + 1 in any second, N·T + 1 over any T whole seconds) and
+// gets every event in the end, each once. While A's wait, the delivery log lists them
+// as throttled.
+func TestRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookflow dev")
+	}
+	const (
+		events = 400
+		limit  = 10 // per second
+	)
+	d := startDev(t, t.TempDir(), nil)
+	c := d.client(t)
+	recvA, recvB := newReceiver(t), newReceiver(t)
+	create := func(name, url, rateLimit string) string {
+		hook := map[string]any{"event_name": "Order-paid", "url": url}
+		if rateLimit != "" {
+			hook["rate_limit"] = rateLimit
+		}
+		status, body := call(t, "POST", d.api+"/v1/distributions", map[string]any{
+			"name": name, "status": "live",
+			"trigger": map[string]any{"events": []string{"customer.order.paid"}},
+			"action":  map[string]any{"type": "plain_message"},
+			"webhook": hook,
+		})
+		if status != 201 {
+			t.Fatalf("create %s: %d %s", name, status, body)
+		}
+		var out distributionOut
+		mustJSON(t, body, &out)
+		return out.ID
+	}
+	create("Limited", recvA.URL, fmt.Sprintf("%d/s", limit))
+	create("Unlimited", recvB.URL, "")
+
+	ids := make(chan string, events)
+	for i := range events {
+		ids <- fmt.Sprintf("evt_rl_%03d", i)
+	}
+	close(ids)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ids {
+				if status, body := postEvent(d.api, id); status != 202 {
+					t.Errorf("send %s: %d %s", id, status, body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// B gets every event while A has had only a part: A is held to its limit, B is not held
+	// by A. (400 events at 10/s take A 40 s; B needs no more than the intake.)
+	recvB.waitRequests(t, events, 90*time.Second)
+	_, atA := recvA.counts()
+	if atA > events/2 {
+		t.Errorf("A had %d of %d events when B had all of them: A is not limited", atA, events)
+	}
+
+	// The delivery log lists A's deliveries as throttled while they wait.
+	var throttled string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		throttled = runCLI(t, d, "deliveries", "list", "--status", workflows.StatusThrottled, "-o", "json")
+		if strings.Contains(throttled, "evt_rl_") {
+			break
+		}
+	}
+	if !strings.Contains(throttled, "evt_rl_") {
+		t.Errorf("deliveries list --status throttled lists none of the waiting events:\n%s", throttled)
+	}
+
+	recvA.waitRequests(t, events, 180*time.Second)
+	got := recvA.requests()
+	if distinct, total := recvA.counts(); distinct != events || total != events {
+		t.Errorf("A got %d requests of %d webhook-ids, want %d each once", total, distinct, events)
+	}
+	// Count by the seconds of the receiver's clock.
+	perSecond := map[int64]int{}
+	for _, r := range got {
+		perSecond[r.at.Unix()]++
+	}
+	seconds := make([]int64, 0, len(perSecond))
+	for s := range perSecond {
+		seconds = append(seconds, s)
+	}
+	sort.Slice(seconds, func(i, j int) bool { return seconds[i] < seconds[j] })
+	worst, counts := 0, make([]string, 0, len(seconds))
+	for _, s := range seconds {
+		worst = max(worst, perSecond[s])
+		counts = append(counts, fmt.Sprint(perSecond[s]))
+		if perSecond[s] > limit+1 {
+			t.Errorf("A got %d requests in the second from %s, over the bound of %d (10/s + 1)", perSecond[s], time.Unix(s, 0).UTC().Format(time.TimeOnly), limit+1)
+		}
+	}
+	// Over any 30 whole seconds of the receiver's clock: at most 30·N + 1.
+	worst30 := 0
+	for i := range seconds {
+		n := 0
+		for _, s := range seconds[i:] {
+			if s >= seconds[i]+30 {
+				break
+			}
+			n += perSecond[s]
+		}
+		worst30 = max(worst30, n)
+	}
+	if worst30 > 30*limit+1 {
+		t.Errorf("A got %d requests in 30 seconds, over the bound of %d", worst30, 30*limit+1)
+	}
+	t.Logf("A per second: %s", strings.Join(counts, " "))
+	report(t, "rate limit 10/s: %d events to A over %d seconds of its receiver's clock, at most %d in one second and %d in 30 s; "+
+		"B (no limit) had all %d when A had %d", events, len(seconds), worst, worst30, events, atA)
+
+	// The last event's delivery to A waited: its history is the recorded throttled one.
+	last := workflows.WorkflowID(fmt.Sprintf("evt_rl_%03d", events-1))
+	var res workflows.DeliveryResult
+	waitWorkflow(t, c, last, 30*time.Second, &res)
+	if res.Status != workflows.StatusDelivered {
+		t.Errorf("last event: %+v", res)
+	}
+	recordWorkflowHistory(t, c, last, "delivery_NAME_throttled.history.json")
+}
