@@ -525,7 +525,6 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			if marker.ActivityType != workflows.ActivityPost {
 				continue
 			}
-			throttled = false
 			var resp payloads.Response
 			outcome, errMsg := string(payloads.Delivered), ""
 			if f := attrs.GetFailure(); f != nil {
@@ -542,6 +541,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			if resp.Request == nil || resp.Request.DeliveryID != d.ID {
 				continue
 			}
+			throttled = false
 			d.DistributionID, d.URL, d.Body = resp.Request.SourceID, resp.Request.URL, resp.Request.Body
 			started := at.Add(-time.Duration(resp.LatencyMs) * time.Millisecond)
 			attempt := Attempt{Number: len(d.Attempts) + 1, StartedAt: &started}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
 
@@ -46,7 +47,7 @@ func TestRateLimit(t *testing.T) {
 		mustJSON(t, body, &out)
 		return out.ID
 	}
-	create("Limited", recvA.URL, fmt.Sprintf("%d/s", limit))
+	limitedID := create("Limited", recvA.URL, fmt.Sprintf("%d/s", limit))
 	create("Unlimited", recvB.URL, "")
 
 	ids := make(chan string, events)
@@ -89,6 +90,19 @@ func TestRateLimit(t *testing.T) {
 	}
 	if !strings.Contains(throttled, "evt_rl_") {
 		t.Errorf("deliveries list --status throttled lists none of the waiting events:\n%s", throttled)
+	}
+	// The last event's delivery to A waits behind all the others: it shows as throttled.
+	lastDelivery := payloads.DeliveryID(fmt.Sprintf("evt_rl_%03d", events-1), limitedID)
+	var shown string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		// Not found until the visibility store has the upsert that names it.
+		shown, _ = runCLIOutput(d, "deliveries", "show", lastDelivery)
+		if strings.Contains(shown, ": "+workflows.StatusThrottled) {
+			break
+		}
+	}
+	if !strings.Contains(shown, ": "+workflows.StatusThrottled) {
+		t.Errorf("deliveries show %s while it waits:\n%s", lastDelivery, shown)
 	}
 
 	recvA.waitRequests(t, events, 180*time.Second)
