@@ -12,6 +12,80 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
+// perSecond counts requests by the second of the receiver's clock, in order of the seconds.
+func perSecond(reqs []receivedRequest) (seconds []int64, counts map[int64]int) {
+	counts = map[int64]int{}
+	for _, r := range reqs {
+		counts[r.at.Unix()]++
+	}
+	for s := range counts {
+		seconds = append(seconds, s)
+	}
+	sort.Slice(seconds, func(i, j int) bool { return seconds[i] < seconds[j] })
+	return seconds, counts
+}
+
+// TestRateLimitAcrossWorkers: the limit holds for the cluster, not per process: two workers
+// share a distribution limited to 5/s (each alone would send 5/s, 10/s together) and its
+// receiver never gets more than the bound of 5/s, N + 1 = 6, in any second of its clock,
+// while both workers do the work.
+func TestRateLimitAcrossWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal and hookflow processes")
+	}
+	const (
+		events = 100
+		limit  = 5
+	)
+	temporalAddr, apiURL, startWorker := startCluster(t)
+	startWorker(1, loopbackTargets)
+	startWorker(2, loopbackTargets)
+	recv := newReceiver(t)
+	status, body := call(t, "POST", apiURL+"/v1/distributions", map[string]any{
+		"name": "Limited", "trigger": map[string]any{"events": []string{"customer.order.paid"}},
+		"webhook": map[string]any{"event_name": "Order-paid", "url": recv.URL + "/hooks", "rate_limit": fmt.Sprintf("%d/s", limit)},
+	})
+	if status != 201 {
+		t.Fatalf("create distribution: %d %s", status, body)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < events; i += 4 {
+				if status, body := postEvent(apiURL, fmt.Sprintf("evt_rlw_%03d", i)); status != 202 {
+					t.Errorf("send %d: %d %s", i, status, body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := recv.waitRequests(t, events, 120*time.Second)
+	if distinct, total := recv.counts(); distinct != events || total != events {
+		t.Errorf("got %d requests of %d webhook-ids, want %d each once", total, distinct, events)
+	}
+	seconds, counts := perSecond(got)
+	worst := 0
+	for _, s := range seconds {
+		worst = max(worst, counts[s])
+		if counts[s] > limit+1 {
+			t.Errorf("%d requests in the second from %s, over the bound of %d (5/s + 1)", counts[s], time.Unix(s, 0).UTC().Format(time.TimeOnly), limit+1)
+		}
+	}
+	c := dialTemporal(t, temporalAddr, nil)
+	workers := map[string]bool{}
+	for i := range events {
+		for id := range activityIdentities(t, c, workflows.WorkflowID(fmt.Sprintf("evt_rlw_%03d", i))) {
+			workers[id] = true
+		}
+	}
+	if !workers["worker-1"] || !workers["worker-2"] {
+		t.Errorf("the workflow tasks were done by %v, want both worker-1 and worker-2", workers)
+	}
+	report(t, "rate limit 5/s across two workers: %d events over %d seconds of the receiver's clock, at most %d in one second", events, len(seconds), worst)
+}
+
 // TestRateLimit: two distributions take the same 400 events, sent as fast as the API takes
 // them: A limited to 10/s, B without a limit. B's receiver gets all of them while A's has
 // had only a part; A's receiver, counting by the seconds of its own clock, never gets more
@@ -111,21 +185,13 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("A got %d requests of %d webhook-ids, want %d each once", total, distinct, events)
 	}
 	// Count by the seconds of the receiver's clock.
-	perSecond := map[int64]int{}
-	for _, r := range got {
-		perSecond[r.at.Unix()]++
-	}
-	seconds := make([]int64, 0, len(perSecond))
-	for s := range perSecond {
-		seconds = append(seconds, s)
-	}
-	sort.Slice(seconds, func(i, j int) bool { return seconds[i] < seconds[j] })
+	seconds, inSecond := perSecond(got)
 	worst, counts := 0, make([]string, 0, len(seconds))
 	for _, s := range seconds {
-		worst = max(worst, perSecond[s])
-		counts = append(counts, fmt.Sprint(perSecond[s]))
-		if perSecond[s] > limit+1 {
-			t.Errorf("A got %d requests in the second from %s, over the bound of %d (10/s + 1)", perSecond[s], time.Unix(s, 0).UTC().Format(time.TimeOnly), limit+1)
+		worst = max(worst, inSecond[s])
+		counts = append(counts, fmt.Sprint(inSecond[s]))
+		if inSecond[s] > limit+1 {
+			t.Errorf("A got %d requests in the second from %s, over the bound of %d (10/s + 1)", inSecond[s], time.Unix(s, 0).UTC().Format(time.TimeOnly), limit+1)
 		}
 	}
 	// Over any 30 whole seconds of the receiver's clock: at most 30·N + 1.
@@ -136,7 +202,7 @@ func TestRateLimit(t *testing.T) {
 			if s >= seconds[i]+30 {
 				break
 			}
-			n += perSecond[s]
+			n += inSecond[s]
 		}
 		worst30 = max(worst30, n)
 	}
