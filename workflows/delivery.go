@@ -474,7 +474,13 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 				if out.Attempts == 1 {
 					firstAnswered()
 				}
-				out.Status, out.Reason, out.LastError = StatusFailed, "canceled", err.Error()
+				out.Attempts-- // not made
+				// Canceled while it waited, or a rate_limit the activity cannot read (only
+				// a hand-made input has one: the API validates it).
+				out.Status, out.Reason, out.LastError = StatusFailed, ReasonInvalid, err.Error()
+				if temporal.IsCanceledError(err) {
+					out.Reason = "canceled"
+				}
 				return out
 			}
 			// The wait is not the receiver's doing: the schedule starts after it, and moves

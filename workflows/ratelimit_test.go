@@ -113,3 +113,31 @@ func TestDeliveryWaitsForItsRateLimit(t *testing.T) {
 		t.Errorf("statuses upserted %v, want %v", statuses, want)
 	}
 }
+
+// TestDeliveryWithAnUnreadableRateLimit: a rate_limit the store refuses (only a hand-made
+// input has one) fails the delivery as invalid without an attempt, and does not hold up the
+// event's other deliveries.
+func TestDeliveryWithAnUnreadableRateLimit(t *testing.T) {
+	limited := distribution("distr_lim", distributions.StatusLive, nil, "customer.order.paid")
+	limited.Webhook.RateLimit = "lots"
+	free := distribution("distr_free", distributions.StatusLive, nil, "customer.order.paid")
+	f := &fakeReceiver{candidates: []distributions.Distribution{limited, free}, script: map[string][]int{"distr_free": {200}, "distr_lim": {200}}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f.register(env)
+	env.RegisterActivityWithOptions(func(ctx context.Context, req distributions.RateTokenRequest) (distributions.RateToken, error) {
+		return distributions.RateToken{}, temporal.NewNonRetryableApplicationError("webhook.rate_limit of "+req.SourceID+": not a rate", "invalid", nil)
+	}, activity.RegisterOptions{Name: ActivityTakeRateToken})
+	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Event: orderPaid, LocalFirst: true})
+	var res DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deliveries) != 2 || res.Deliveries[0].Status != StatusDelivered ||
+		res.Deliveries[1].Status != StatusFailed || res.Deliveries[1].Reason != ReasonInvalid || res.Deliveries[1].Attempts != 0 {
+		t.Errorf("result %+v", res)
+	}
+	if len(f.attempts["distr_lim"]) != 0 {
+		t.Errorf("the limited distribution got %d attempts", len(f.attempts["distr_lim"]))
+	}
+}
