@@ -90,7 +90,7 @@ func TestRateLimitAcrossWorkers(t *testing.T) {
 // them: A limited to 10/s, B without a limit. B's receiver gets all of them while A's has
 // had only a part; A's receiver, counting by the seconds of its own clock, never gets more
 // than the documented bound (N + 1 in any second, N·T + 1 over any T whole seconds) and
-// gets every event in the end, each once. While A's wait, the delivery log lists them
+// gets every event in the end, each once. While A's deliveries wait, the delivery log lists them
 // as throttled.
 func TestRateLimit(t *testing.T) {
 	if testing.Short() {
