@@ -59,14 +59,13 @@ var BenchRateLimit = fmt.Sprintf("%d/s", distributions.MaxRateLimitCount)
 type Result struct {
 	// RunID begins the ids of this run's events and workflows, so that a run on a database
 	// an earlier run used counts nothing of that one.
-	RunID         string  `json:"run_id"`
-	Events        int     `json:"events"`
-	Rounds        int     `json:"rounds"`
-	Concurrency   int     `json:"concurrency"`
-	Rate          float64 `json:"rate,omitempty"`
-	Distributions int     `json:"distributions"`
-	// RateLimit is the distributions' webhook.rate_limit (--rate-limited); empty: none.
-	RateLimit              string  `json:"rate_limit,omitempty"`
+	RunID                  string  `json:"run_id"`
+	Events                 int     `json:"events"`
+	Rounds                 int     `json:"rounds"`
+	Concurrency            int     `json:"concurrency"`
+	Rate                   float64 `json:"rate,omitempty"`
+	Distributions          int     `json:"distributions"`
+	RateLimit              string  `json:"rate_limit,omitempty"` // the distributions' webhook.rate_limit (--rate-limited)
 	PayloadBytes           int     `json:"payload_bytes"`
 	DeliveriesPerSec       float64 `json:"deliveries_per_sec"`
 	FloorPerSec            float64 `json:"floor_per_sec"`

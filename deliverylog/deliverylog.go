@@ -85,9 +85,9 @@ type Delivery struct {
 	DistributionID string `json:"distribution_id"`
 	URL            string `json:"url"`
 	// Status is pending (not attempted yet), throttled (waiting for its distribution's rate
-	// limit), attempting, retrying, delivered, failed, skipped, or no_match (the run matched nothing, such as when the distribution's filter
-	// failed on the event, in the event's own run or one that sent it again: Reason says
-	// why, "filter: " and the filter's error).
+	// limit), attempting, retrying, delivered, failed, skipped, or no_match (the run matched
+	// nothing, such as when the distribution's filter failed on the event, in the event's
+	// own run or one that sent it again: Reason says why, "filter: " and the filter's error).
 	Status    string `json:"status"`
 	Reason    string `json:"reason,omitempty"`
 	LastError string `json:"last_error,omitempty"`
