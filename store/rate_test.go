@@ -30,6 +30,7 @@ func runRateSuite(t *testing.T, fresh func(t *testing.T) opener) {
 	}{
 		{"a token, then a turn to wait for", testRateTakeAndWait},
 		{"concurrent takers never exceed the limit", testRateConcurrent},
+		{"buckets unused since the cutoff are pruned", testRatePrune},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, fresh(t)) })
@@ -130,6 +131,35 @@ func testRateConcurrent(t *testing.T, open opener) {
 	}
 	if calls > 4*taken+takers {
 		t.Errorf("%d calls for %d tokens: waiting takers ask too often", calls, taken)
+	}
+}
+
+// testRatePrune: Prune deletes the buckets last used before its cutoff, with no turn after
+// it, and keeps the others; a pruned bucket's next take goes, as a new bucket's does.
+func testRatePrune(t *testing.T, open opener) {
+	ctx := t.Context()
+	s := mustOpen(t, open)
+	rate := distributions.Rate{Count: 1, Per: time.Hour}
+	for _, key := range []string{"distr_old", "distr_queued"} {
+		if w, err := s.TakeRateToken(ctx, key, rate, false); err != nil || w != 0 {
+			t.Fatalf("%s: %s, %v", key, w, err)
+		}
+	}
+	// distr_queued has a turn an hour from now.
+	if w, err := s.TakeRateToken(ctx, "distr_queued", rate, false); err != nil || w < 59*time.Minute {
+		t.Fatalf("distr_queued's second take: %s, %v", w, err)
+	}
+	cutoff := time.Now().Add(time.Minute)
+	time.Sleep(10 * time.Millisecond)
+	r, err := s.Prune(ctx, cutoff, 0)
+	if err != nil || r.RateBuckets != 1 || r.Total() != 1 {
+		t.Fatalf("prune: %+v, %v; want one rate bucket", r, err)
+	}
+	if w, err := s.TakeRateToken(ctx, "distr_old", rate, false); err != nil || w != 0 {
+		t.Errorf("a pruned bucket's take: %s, %v; want a token", w, err)
+	}
+	if w, err := s.TakeRateToken(ctx, "distr_queued", rate, false); err != nil || w < 119*time.Minute {
+		t.Errorf("the kept bucket's take: %s, %v; want a turn behind the one given", w, err)
 	}
 }
 
