@@ -14,6 +14,9 @@ const RateLimitForm = "a count per second, minute or hour such as 50/s, 1000/m o
 // limits nothing hookflow can send, and a typo (50000/s for 50/s) should not pass.
 const MaxRateLimitCount = 100000
 
+// maxRateLimitLen bounds the value an error quotes back: no rate limit is longer.
+const maxRateLimitLen = 24
+
 // Rate is a parsed webhook.rate_limit: at most Count deliveries per Per.
 type Rate struct {
 	Count int
@@ -34,6 +37,9 @@ func (r Rate) String() string {
 func ParseRateLimit(s string) (Rate, error) {
 	if s == "" {
 		return Rate{}, nil
+	}
+	if len(s) > maxRateLimitLen {
+		return Rate{}, fmt.Errorf("%q… is not %s", s[:maxRateLimitLen], RateLimitForm)
 	}
 	count, unit, ok := strings.Cut(s, "/")
 	if !ok {
