@@ -64,6 +64,10 @@ func TestDistributionBadInput(t *testing.T) {
 		{"trace_context as a number", strings.Replace(validDistribution, `"version"`, `"trace_context":1,"version"`, 1), 400, []string{"webhook.trace_context"}},
 		{"trace_context beside an own traceparent", strings.Replace(validDistribution, `"version"`,
 			`"trace_context":true,"headers":[{"name":"traceparent","value":"00-x"}],"version"`, 1), 422, []string{"webhook.headers[0].name"}},
+		{"rate_limit malformed", strings.Replace(validDistribution, `"version"`, `"rate_limit":"fast","version"`, 1), 422, []string{"webhook.rate_limit"}},
+		{"rate_limit of zero", strings.Replace(validDistribution, `"version"`, `"rate_limit":"0/s","version"`, 1), 422, []string{"webhook.rate_limit"}},
+		{"rate_limit out of bounds", strings.Replace(validDistribution, `"version"`, `"rate_limit":"`+strings.Repeat("9", 400)+`/s","version"`, 1), 422, []string{"webhook.rate_limit"}},
+		{"rate_limit as a number", strings.Replace(validDistribution, `"version"`, `"rate_limit":50,"version"`, 1), 400, []string{"webhook.rate_limit"}},
 		{"oversized", `{"name":"` + strings.Repeat("n", MaxDistributionBytes) + `"}`, 413, []string{""}},
 	}
 	for _, tt := range tests {
@@ -276,7 +280,7 @@ func TestDistributionUnknownFieldsAllAtOnce(t *testing.T) {
 			"colour":                   "unknown field",
 			"trigger.event":            "did you mean events?",
 			"webhook.headers[0].valeu": "did you mean value?",
-			"webhook.retries":          "known fields at this level: auth, event_name, has_secret, headers, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
+			"webhook.retries":          "known fields at this level: auth, event_name, has_secret, headers, rate_limit, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
 		}
 		if len(e.Problems) != len(want) {
 			t.Errorf("POST %s: problems %+v, want one for each of %v", path, e.Problems, want)

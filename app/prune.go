@@ -45,13 +45,15 @@ func pruneStore(ctx context.Context, st store.Store, retention time.Duration, no
 		// What was deleted before the error is counted all the same.
 		logger.Warn("store prune failed; the next one goes on", "error", err.Error(),
 			"notifications", r.Notifications, "notification_sends", r.NotificationSends,
-			"messages", r.Messages, "message_customers", r.MessageCustomers, "idempotency_keys", r.IdempotencyKeys)
+			"messages", r.Messages, "message_customers", r.MessageCustomers, "idempotency_keys", r.IdempotencyKeys,
+			"rate_buckets", r.RateBuckets)
 		return r, err
 	}
 	if r.Total() > 0 {
 		logger.Info("store pruned", "older_than", retention.String(),
 			"notifications", r.Notifications, "notification_sends", r.NotificationSends,
-			"messages", r.Messages, "message_customers", r.MessageCustomers, "idempotency_keys", r.IdempotencyKeys)
+			"messages", r.Messages, "message_customers", r.MessageCustomers, "idempotency_keys", r.IdempotencyKeys,
+			"rate_buckets", r.RateBuckets)
 	}
 	return r, nil
 }

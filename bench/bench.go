@@ -44,7 +44,14 @@ type Options struct {
 	CPUProfile string
 	// MessageCustomers is the size of the one message RunMessage sends.
 	MessageCustomers int
+	// RateLimited gives the distributions a rate limit (BenchRateLimit) too high to
+	// throttle the load: what is measured is the cost of taking a token before each POST.
+	RateLimited bool
 }
+
+// BenchRateLimit is the distributions' webhook.rate_limit under --rate-limited: the highest
+// there is, far above what one machine delivers, so no delivery waits.
+var BenchRateLimit = fmt.Sprintf("%d/s", distributions.MaxRateLimitCount)
 
 // Result is what a run measured. Rates, latencies and CPU are medians over the rounds;
 // the ratios divide hookflow's deliveries per second by a yardstick's workflows per
@@ -58,6 +65,7 @@ type Result struct {
 	Concurrency            int     `json:"concurrency"`
 	Rate                   float64 `json:"rate,omitempty"`
 	Distributions          int     `json:"distributions"`
+	RateLimit              string  `json:"rate_limit,omitempty"` // the distributions' webhook.rate_limit (--rate-limited)
 	PayloadBytes           int     `json:"payload_bytes"`
 	DeliveriesPerSec       float64 `json:"deliveries_per_sec"`
 	FloorPerSec            float64 `json:"floor_per_sec"`
@@ -111,6 +119,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 				RetrySchedule: &distributions.RetrySchedule{Intervals: []time.Duration{time.Second, time.Second}}},
 			CreatedAt: now, UpdatedAt: now,
 		}
+		if o.RateLimited {
+			d.Webhook.RateLimit = BenchRateLimit
+		}
 		if err := st.CreateDistribution(ctx, d); err != nil {
 			return Result{}, err
 		}
@@ -130,6 +141,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 	say("run %s: events evt_bench_%s_<round>_<n>, yardstick workflows bench/%s/...", runID, runID, runID)
 	res := Result{RunID: runID, Events: o.Events, Rounds: o.Rounds, Concurrency: o.Concurrency, Rate: o.Rate,
 		Distributions: o.Distributions, PayloadBytes: o.PayloadBytes, load: loadDescription(o)}
+	if o.RateLimited {
+		res.RateLimit = BenchRateLimit
+	}
 	time.Sleep(time.Second)
 	res.IdleRSSMB = rssMB()
 	sampler := newRSSSampler()
@@ -303,10 +317,14 @@ func (res Result) WriteText(w io.Writer) error {
 }
 
 func loadDescription(o Options) string {
+	load := fmt.Sprintf("%d in flight", o.Concurrency)
 	if o.Rate > 0 {
-		return fmt.Sprintf("%.0f events/s", o.Rate)
+		load = fmt.Sprintf("%.0f events/s", o.Rate)
 	}
-	return fmt.Sprintf("%d in flight", o.Concurrency)
+	if o.RateLimited {
+		load += ", rate limit " + BenchRateLimit + " (a token taken before each POST)"
+	}
+	return load
 }
 
 func eventData(size int) map[string]json.RawMessage {

@@ -45,6 +45,28 @@ func TestBenchSmoke(t *testing.T) {
 	}
 }
 
+// TestBenchRateLimitedSmoke runs a short `hookflow bench --rate-limited`: the distributions
+// have the rate limit, every delivery arrives once (none is held back for good), and the
+// result says which limit ran. Nothing about speed.
+func TestBenchRateLimitedSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal")
+	}
+	var progress bytes.Buffer
+	result, err := Run(context.Background(), Options{Events: 100, Concurrency: 20, Distributions: 2,
+		PayloadBytes: 256, Rounds: 1, RateLimited: true}, &progress)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, progress.String())
+	}
+	if result.RateLimit != BenchRateLimit || result.Lost != 0 || result.Duplicates != 0 || result.DeliveriesPerSec <= 0 {
+		t.Errorf("rate_limit %q, lost %d, duplicates %d, %v deliveries/s", result.RateLimit, result.Lost, result.Duplicates, result.DeliveriesPerSec)
+	}
+	var text bytes.Buffer
+	if err := result.WriteText(&text); err != nil || !bytes.Contains(text.Bytes(), []byte("rate limit "+BenchRateLimit)) {
+		t.Errorf("text result does not name the rate limit (%v):\n%s", err, text.String())
+	}
+}
+
 // TestBenchMessageSmoke runs `hookflow bench --message-customers` on a few customers: each
 // delivered once, the workflow's runs counted; nothing about speed.
 func TestBenchMessageSmoke(t *testing.T) {

@@ -14,9 +14,9 @@ import (
 
 // distributionFlags are the fields that create and update take as flags.
 type distributionFlags struct {
-	file, name, url, eventName, version, status, timeout, filter string
-	events, schedule                                             []string
-	auth                                                         authFlags
+	file, name, url, eventName, version, status, timeout, filter, rateLimit string
+	events, schedule                                                        []string
+	auth                                                                    authFlags
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
@@ -32,11 +32,12 @@ func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
 	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
 	f.auth.register(cmd)
+	fl.StringVar(&f.rateLimit, "rate-limit", "", "at most this many deliveries, across every worker: 50/s, 1000/m or 100/h (default no limit)")
 }
 
 func (f *distributionFlags) anyField() bool {
 	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
-		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.auth.any()
+		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.auth.any() || f.rateLimit != ""
 }
 
 // check refuses flags whose values the API would refuse, naming the flag and the form it
@@ -50,6 +51,9 @@ func (f *distributionFlags) check() error {
 	}
 	if err := f.auth.check(); err != nil {
 		return err
+	}
+	if _, err := distributions.ParseRateLimit(f.rateLimit); err != nil {
+		return fmt.Errorf("--rate-limit: %v", err)
 	}
 	schedule := listFlag(f.schedule)
 	if len(schedule) == 0 || len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard) {
@@ -90,6 +94,7 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	set(hook, "version", f.version)
 	set(hook, "timeout", f.timeout)
 	f.auth.applyTo(hook)
+	set(hook, "rate_limit", f.rateLimit)
 	switch schedule := listFlag(f.schedule); {
 	case len(schedule) == 0:
 	case len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard):

@@ -133,3 +133,36 @@ func TestApplyAllValid(t *testing.T) {
 		t.Errorf("stored %+v", ds)
 	}
 }
+
+// TestApplyRateLimit: webhook.rate_limit in an apply file is stored, changed by a second
+// apply, and a malformed one is refused naming its document and field, applying nothing.
+func TestApplyRateLimit(t *testing.T) {
+	h, st := newHarness(t, &api.Server{})
+	limited := func(rate string) string {
+		return "name: Limited\ntrigger: {events: [customer.order.paid]}\nwebhook: {event_name: e, url: 'https://example.com/l', rate_limit: '" + rate + "'}"
+	}
+	out, _, err := h.run("distributions", "apply", "-f", writeApplyFile(t, limited("10/s")))
+	if err != nil || !strings.HasPrefix(out, "created distr_") {
+		t.Fatalf("apply: %q %v", out, err)
+	}
+	id := strings.Fields(out)[1]
+	if ds, _ := st.ListDistributions(context.Background()); len(ds) != 1 || ds[0].Webhook.RateLimit != "10/s" {
+		t.Fatalf("stored %+v, want rate_limit 10/s", ds)
+	}
+	if _, _, err := h.run("distributions", "apply", "-f", writeApplyFile(t, "id: "+id+"\n"+limited("600/m"))); err != nil {
+		t.Fatal(err)
+	}
+	before := storedDistributions(t, st)
+	if !strings.Contains(before, `"rate_limit":"600/m"`) {
+		t.Fatalf("after the second apply: %s", before)
+	}
+	for _, bad := range []string{"10/d", "lots", "0/s", "1e3/s"} {
+		_, _, err := h.run("distributions", "apply", "-f", writeApplyFile(t, applyDoc("Fine"), limited(bad)))
+		if err == nil || !strings.Contains(err.Error(), `document 2 ("Limited"): webhook.rate_limit: `) {
+			t.Errorf("apply of rate_limit %q: %v", bad, err)
+		}
+	}
+	if got := storedDistributions(t, st); got != before {
+		t.Errorf("a refused apply changed the store:\n%s\nwas\n%s", got, before)
+	}
+}

@@ -28,6 +28,8 @@ func TestBadFlagsSayWhatToWrite(t *testing.T) {
 		{append(create, "--url", "http://127.0.0.1:9000/hooks", "--retry-schedule", "5,5"),
 			`--retry-schedule: "5" has no unit: write 5s, 5m or 5h; the flag takes voucherify, standard or intervals such as 10s,1m,5m`},
 		{append(create, "--url", "http://127.0.0.1:9000/hooks", "--timeout", "5"), `--timeout: "5" has no unit: write 5s, 5m or 5h`},
+		{append(create, "--url", "http://127.0.0.1:9000/hooks", "--rate-limit", "50"), `--rate-limit: "50" is not a count per second, minute or hour such as 50/s, 1000/m or 100/h`},
+		{append(create, "--url", "http://127.0.0.1:9000/hooks", "--rate-limit", "50/day"), `--rate-limit: "50/day": the unit after / is s, m or h`},
 		{[]string{"webhooks", "create", "--url", "localhost:9000", "--events", "voucher.created"}, `--url "localhost:9000": add the scheme, such as http://localhost:9000`},
 		{[]string{"programs", "loyalty", "c", "--url", "example.com/hooks"}, `--url "example.com/hooks": add the scheme, such as http://example.com/hooks`},
 		{[]string{"programs", "pause", "loyal", "camp_1"}, `no program "loyal": did you mean loyalty? The programs are loyalty and referral`},
@@ -59,7 +61,7 @@ func TestDurationsTakeDays(t *testing.T) {
 		t.Errorf("the old secret signs for %s more, want a day", left)
 	}
 	_, _, err = h.run("distributions", "create", "--name", "n", "--events", "customer.order.paid", "--event-name", "E",
-		"--url", "http://127.0.0.1:9000/hooks", "--retry-schedule", "1m,1d", "--timeout", "30s")
+		"--url", "http://127.0.0.1:9000/hooks", "--retry-schedule", "1m,1d", "--timeout", "30s", "--rate-limit", "1000/m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +71,9 @@ func TestDurationsTakeDays(t *testing.T) {
 	}
 	if gaps := ds[0].Webhook.Schedule().Gaps(); len(gaps) != 2 || gaps[1] != 24*time.Hour || ds[0].Webhook.AttemptTimeout() != 30*time.Second {
 		t.Errorf("schedule %v, timeout %s; want [1m 24h] and 30s", gaps, ds[0].Webhook.AttemptTimeout())
+	}
+	if ds[0].Webhook.RateLimit != "1000/m" {
+		t.Errorf("--rate-limit 1000/m gave rate_limit %q", ds[0].Webhook.RateLimit)
 	}
 }
 

@@ -90,6 +90,9 @@ type DistributionWebhook struct {
 	// Auth authenticates hookflow to the receiver; nil for none. An update that keeps what
 	// Get answered keeps the secrets the API does not show.
 	Auth *Auth `json:"auth,omitempty"`
+	// RateLimit caps the deliveries, across every worker: "50/s", "1000/m", "100/h"; empty
+	// for none.
+	RateLimit string `json:"rate_limit,omitempty"`
 }
 
 // Auth is receiver authentication: an OAuth2 client-credentials token, a client
@@ -176,6 +179,8 @@ type Webhook struct {
 	HasSecret     bool           `json:"has_secret,omitempty"`
 	// Auth is as a distribution's.
 	Auth *Auth `json:"auth,omitempty"`
+	// RateLimit is as a distribution's.
+	RateLimit string `json:"rate_limit,omitempty"`
 	// Revision counts the changes; an update names the revision it read.
 	Revision  int       `json:"revision,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`

@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/codec"
+	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -83,10 +84,10 @@ type Delivery struct {
 	EventType      string `json:"event_type"`
 	DistributionID string `json:"distribution_id"`
 	URL            string `json:"url"`
-	// Status is pending (not attempted yet), attempting, retrying, delivered, failed,
-	// skipped, or no_match (the run matched nothing, such as when the distribution's filter
-	// failed on the event, in the event's own run or one that sent it again: Reason says
-	// why, "filter: " and the filter's error).
+	// Status is pending (not attempted yet), throttled (waiting for its distribution's rate
+	// limit), attempting, retrying, delivered, failed, skipped, or no_match (the run matched
+	// nothing, such as when the distribution's filter failed on the event, in the event's
+	// own run or one that sent it again: Reason says why, "filter: " and the filter's error).
 	Status    string `json:"status"`
 	Reason    string `json:"reason,omitempty"`
 	LastError string `json:"last_error,omitempty"`
@@ -171,9 +172,10 @@ func (f EventFilter) Query() (string, error) {
 	var parts []string
 	if f.Status != "" {
 		switch f.Status {
-		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped:
+		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped,
+			workflows.StatusThrottled:
 		default:
-			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped", f.Status)
+			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped, throttled", f.Status)
 		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.StatusKey.GetName(), f.Status))
 	}
@@ -470,6 +472,8 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	// The events the workflow delivers: one, or the customers of a message; which one is
 	// d's is known with its distribution.
 	var delivered []payloads.Event
+	// throttled: the delivery's last step is a wait for its rate limit.
+	throttled := false
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
 		switch a := ev.GetAttributes().(type) {
@@ -499,6 +503,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 				continue
 			}
 			d.DistributionID, d.URL, d.Body = req.SourceID, req.URL, req.Body
+			throttled = false
 			attempts[ev.GetEventId()] = len(d.Attempts)
 			d.Attempts = append(d.Attempts, Attempt{Number: len(d.Attempts) + 1, Outcome: "running"})
 		case *historypb.HistoryEvent_MarkerRecordedEventAttributes:
@@ -506,7 +511,18 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			// answer the request (see payloads.Response.Request).
 			attrs := a.MarkerRecordedEventAttributes
 			var marker struct{ ActivityType string }
-			if attrs.GetMarkerName() != "LocalActivity" || !decode(attrs.GetDetails()["data"], &marker) || marker.ActivityType != workflows.ActivityPost {
+			if attrs.GetMarkerName() != "LocalActivity" || !decode(attrs.GetDetails()["data"], &marker) {
+				continue
+			}
+			if marker.ActivityType == workflows.ActivityTakeRateToken {
+				// Told to wait for its rate limit: throttled until its next attempt.
+				var token distributions.RateToken
+				if decode(attrs.GetDetails()["result"], &token) && token.DeliveryID == d.ID {
+					throttled = token.Wait > 0
+				}
+				continue
+			}
+			if marker.ActivityType != workflows.ActivityPost {
 				continue
 			}
 			var resp payloads.Response
@@ -525,6 +541,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			if resp.Request == nil || resp.Request.DeliveryID != d.ID {
 				continue
 			}
+			throttled = false
 			d.DistributionID, d.URL, d.Body = resp.Request.SourceID, resp.Request.URL, resp.Request.Body
 			started := at.Add(-time.Duration(resp.LatencyMs) * time.Millisecond)
 			attempt := Attempt{Number: len(d.Attempts) + 1, StartedAt: &started}
@@ -600,6 +617,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 				d.EventID, d.EventType, d.event = e.ID, e.Type, e
 			}
 		}
+	}
+	if d.Status == "" && throttled {
+		d.Status = workflows.StatusThrottled
 	}
 	if d.Status == "" {
 		d.Status = "pending"

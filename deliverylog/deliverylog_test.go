@@ -22,6 +22,7 @@ func TestEventFilterQuery(t *testing.T) {
 		{"event", EventFilter{EventID: "evt_1"}, "WorkflowId = 'event/evt_1' AND WorkflowType = 'Delivery'", false},
 		{"quote in event", EventFilter{EventID: "evt' OR '1'='1"}, "event:", true},
 		{"status", EventFilter{Status: "lost"}, "status:", true},
+		{"throttled", EventFilter{Status: "throttled"}, "HookflowStatus = 'throttled' AND WorkflowType = 'Delivery'", false},
 		{"quote in distribution", EventFilter{DistributionID: "d' OR '1'='1"}, "distribution:", true},
 		{"event type", EventFilter{EventType: "order.paid') OR ("}, "event_type:", true},
 		{"empty window", EventFilter{Since: at, Until: at}, "until:", true},

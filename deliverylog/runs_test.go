@@ -85,6 +85,8 @@ func history(attrs ...any) []*historypb.HistoryEvent {
 			ev.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: a}
 		case *historypb.WorkflowExecutionCompletedEventAttributes:
 			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: a}
+		case *historypb.MarkerRecordedEventAttributes:
+			ev.Attributes = &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: a}
 		default:
 			panic("history: unknown attributes")
 		}
@@ -131,6 +133,49 @@ func TestDeliveryFailedWhileItsWorkflowRuns(t *testing.T) {
 	if d.Status != workflows.StatusFailed || d.Reason != workflows.ReasonNoCode || d.LastError != notice.LastError ||
 		d.DistributionID != "distr_codes" || d.URL != notice.TargetURL || len(d.Attempts) != 0 {
 		t.Errorf("a delivery with no code, its workflow running: %+v", d)
+	}
+}
+
+// localActivity is the marker of a local activity of type activity that returned result.
+func localActivity(t *testing.T, activity string, result any) *historypb.MarkerRecordedEventAttributes {
+	return &historypb.MarkerRecordedEventAttributes{MarkerName: "LocalActivity", Details: map[string]*commonpb.Payloads{
+		"data":   encode(t, struct{ ActivityType string }{activity}),
+		"result": encode(t, result),
+	}}
+}
+
+// TestDeliveryThrottled: a delivery whose last step is a wait for its rate limit is
+// throttled; another delivery's attempt meanwhile does not change that; its own attempt
+// (or a token taken at once) does.
+func TestDeliveryThrottled(t *testing.T) {
+	id := payloads.DeliveryID(event.ID, "distr_lim")
+	other := payloads.DeliveryID(event.ID, "distr_free")
+	wait := localActivity(t, workflows.ActivityTakeRateToken, distributions.RateToken{DeliveryID: id, Wait: 30 * time.Second})
+	took := localActivity(t, workflows.ActivityTakeRateToken, distributions.RateToken{DeliveryID: id})
+	otherWait := localActivity(t, workflows.ActivityTakeRateToken, distributions.RateToken{DeliveryID: other, Wait: time.Second})
+	post := func(delivery string) *historypb.MarkerRecordedEventAttributes {
+		return localActivity(t, workflows.ActivityPost, payloads.Response{StatusCode: 200,
+			Request: &payloads.Request{DeliveryID: delivery, SourceID: "distr", URL: "http://127.0.0.1:9/h"}})
+	}
+	tests := []struct {
+		name  string
+		steps []any
+		want  string
+	}{
+		{"waiting", []any{wait}, workflows.StatusThrottled},
+		{"waiting, another delivery posted", []any{wait, post(other)}, workflows.StatusThrottled},
+		{"another delivery waits", []any{otherWait}, "pending"},
+		{"waited, then posted", []any{wait, took, post(id)}, workflows.StatusDelivered},
+		{"waited, then took the token", []any{wait, took}, "pending"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Delivery{ID: id, Attempts: []Attempt{}}
+			readHistory(&d, history(append([]any{started(t, workflows.DeliveryInput{Event: event})}, tt.steps...)...), converter.GetDefaultDataConverter())
+			if d.Status != tt.want {
+				t.Errorf("status %s, want %s", d.Status, tt.want)
+			}
+		})
 	}
 }
 

@@ -146,6 +146,10 @@ type Webhook struct {
 	// Auth authenticates hookflow to the receiver (OAuth2 client credentials, a client
 	// certificate); its secrets are kept like Secret.
 	Auth *Auth `json:"auth,omitempty"`
+	// RateLimit caps the deliveries to this distribution (or project webhook), counted
+	// across every worker (ParseRateLimit; docs/distributions.md, "Rate limits"): those over
+	// it wait for their turn. Empty is no limit.
+	RateLimit string `json:"rate_limit,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never

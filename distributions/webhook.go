@@ -28,6 +28,8 @@ type ProjectWebhook struct {
 	HasSecret     bool           `json:"has_secret,omitempty"`
 	// Auth is as a distribution's webhook.auth.
 	Auth *Auth `json:"auth,omitempty"`
+	// RateLimit caps the deliveries to this webhook, as a distribution's webhook.rate_limit.
+	RateLimit string `json:"rate_limit,omitempty"`
 	// Revision counts the changes, as a distribution's version does.
 	Revision  int       `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`
@@ -68,7 +70,7 @@ func (w *ProjectWebhook) Normalize() {
 // sending path.
 func (w ProjectWebhook) AsWebhook() Webhook {
 	return Webhook{URL: w.URL, Headers: w.Headers, Version: w.Version, Timeout: w.Timeout,
-		RetrySchedule: w.RetrySchedule, Secret: w.Secret, Auth: w.Auth}
+		RetrySchedule: w.RetrySchedule, Secret: w.Secret, Auth: w.Auth, RateLimit: w.RateLimit}
 }
 
 // SubscribesTo reports whether w takes events of type eventType, whatever Active says.

@@ -83,6 +83,8 @@ var postgresMigrations = []string{
 	CREATE INDEX messages_finished ON messages (updated_at, id) WHERE status IN ('sent', 'canceled');`,
 	// 7: the API's idempotency keys (idempotency.go).
 	postgresIdempotencyMigration,
+	// 8: the rate limits' token buckets (rate.go).
+	postgresRateMigration,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks
@@ -100,6 +102,9 @@ var postgresDialect = &dialect{
 	forUpdate:     " FOR UPDATE",
 	numbered:      true,
 	timeArg:       func(t time.Time) any { return t.UTC() },
+	// clock_timestamp, not now(): now() is when the transaction began, which may be
+	// before a concurrent taker that held the row committed.
+	clockMicros: `(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT`,
 }
 
 // OpenPostgres connects to the PostgreSQL database dsn names (a postgres:// URL or

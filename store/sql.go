@@ -31,6 +31,10 @@ type dialect struct {
 	numbered bool
 	// timeArg makes the query argument for a timestamp column.
 	timeArg func(time.Time) any
+	// clockMicros, when set, is the SQL expression of the database's clock in microseconds
+	// since 1970, which the rate limits read (rate.go) so that every process sharing the
+	// database counts on one clock; without it they read this process's clock.
+	clockMicros string
 }
 
 // sqlStore is the Store on a database/sql database; SQLite and Postgres embed it.
@@ -612,6 +616,14 @@ func (s *sqlStore) Prune(ctx context.Context, before time.Time, batch int) (Prun
 	if r.IdempotencyKeys, err = s.deleteInBatches(ctx, batch,
 		`DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < ? LIMIT ?)`, cutoff); err != nil {
 		return r, fmt.Errorf("prune idempotency keys: %w", err)
+	}
+	// A bucket unused since before the cutoff (a day at least; the longest interval between
+	// two tokens is an hour) with no turn given after it is full, as one made anew is: the
+	// deleted row of a distribution that still sends comes back on its next take.
+	us := before.UnixMicro()
+	if r.RateBuckets, err = s.deleteInBatches(ctx, batch,
+		`DELETE FROM rate_buckets WHERE id IN (SELECT id FROM rate_buckets WHERE updated_us < ? AND next_slot_us < ? LIMIT ?)`, us, us); err != nil {
+		return r, fmt.Errorf("prune rate buckets: %w", err)
 	}
 	for {
 		ids, err := s.finishedMessages(ctx, cutoff, batch)

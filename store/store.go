@@ -95,8 +95,9 @@ type Store interface {
 	// Prune deletes the per-event history that is older than before and no longer in use,
 	// and counts what it deleted: notifications created before it (read or not), the
 	// records of failure e-mails and alerts sent before it, and messages that are finished
-	// (sent or canceled) and last changed before it, with their customers, and the API's
-	// idempotency keys made before it. A message
+	// (sent or canceled) and last changed before it, with their customers, the API's
+	// idempotency keys made before it, and the rate limits' buckets last used before it
+	// (whose turns are all past: such a bucket is full, as a new one is). A message
 	// scheduled or sending and its customers are never deleted, whatever their age; nor is
 	// anything that is not history (distributions, webhooks, settings, API keys, code pools
 	// and publications). Each statement deletes at most batch rows (1,000 when batch <= 0)
@@ -113,6 +114,8 @@ type Store interface {
 	IdempotencyStore
 	// The lists a page at a time (page.go).
 	PageStore
+	// The rate limits' token buckets (rate.go).
+	RateStore
 
 	Close() error
 }
@@ -124,11 +127,12 @@ type PruneResult struct {
 	Messages          int `json:"messages"`
 	MessageCustomers  int `json:"message_customers"`
 	IdempotencyKeys   int `json:"idempotency_keys"`
+	RateBuckets       int `json:"rate_buckets"`
 }
 
 // Total is the number of rows deleted.
 func (r PruneResult) Total() int {
-	return r.Notifications + r.NotificationSends + r.Messages + r.MessageCustomers + r.IdempotencyKeys
+	return r.Notifications + r.NotificationSends + r.Messages + r.MessageCustomers + r.IdempotencyKeys + r.RateBuckets
 }
 
 // Project is the installation's identity and its signing secrets.

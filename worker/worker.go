@@ -50,6 +50,7 @@ func Register(r interface {
 	// The test of a distribution: one attempt now, outside any schedule.
 	r.RegisterWorkflowWithOptions(workflows.TestDelivery, workflow.RegisterOptions{Name: workflows.TestDeliveryWorkflow})
 	r.RegisterActivityWithOptions(acts.TestPost, activity.RegisterOptions{Name: workflows.ActivityTestPost})
+	r.RegisterActivityWithOptions(acts.TakeRateToken, activity.RegisterOptions{Name: workflows.ActivityTakeRateToken})
 	// Manual and bulk messages.
 	r.RegisterWorkflowWithOptions(workflows.Message, workflow.RegisterOptions{Name: workflows.MessageWorkflow})
 	r.RegisterActivityWithOptions(acts.StartMessageBatch, activity.RegisterOptions{Name: workflows.ActivityStartMessageBatch})

@@ -31,6 +31,7 @@ const (
 	ActivityDisableWebhook    = "DisableWebhook"
 	ActivitySendFailureEmail  = "SendFailureEmail"
 	ActivitySendFailureAlert  = "SendFailureAlert"
+	ActivityTakeRateToken     = "TakeRateToken"
 )
 
 // WorkflowID is the id of the workflow of one event: submitting an event twice starts it once.
@@ -62,6 +63,9 @@ const (
 	StatusFailed    = "failed"
 	StatusNoMatch   = "no_match"
 	StatusSkipped   = "skipped"
+	// StatusThrottled is set the first time a delivery of the event waits for its
+	// distribution's rate limit, until every first attempt is answered.
+	StatusThrottled = "throttled"
 )
 
 // Reasons a delivery failed for good.
@@ -330,12 +334,37 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 	showProgress := func() { workflow.SetCurrentDetails(ctx, currentDetails(states)) }
 	showProgress()
+	// listed are the search attributes of the event's deliveries with status: set once every
+	// first attempt is answered, or before, when a delivery first waits for its rate limit,
+	// so that the delivery log finds a throttled delivery by its id.
+	listed := func(status string) []temporal.SearchAttributeUpdate {
+		return []temporal.SearchAttributeUpdate{
+			StatusKey.ValueSet(status),
+			DistributionsKey.ValueSet(capList(uniqueIDs(append(targetIDs(deliveries), skippedIDs(result.Skipped)...)))),
+			TargetHostsKey.ValueSet(capList(targetHosts(deliveries))),
+			// The filter errors last: a long list is cut at its end.
+			DeliveriesKey.ValueSet(capList(append(append(deliveryIDs(deliveries), skippedDeliveryIDs(events[0].ID, result.Skipped)...),
+				skippedDeliveryIDs(events[0].ID, result.FilterErrors)...))),
+		}
+	}
+	// Only rate-limited deliveries call it, once each wait: one upsert for the event, the
+	// first time. The status set once every first attempt is answered replaces it.
+	throttledOnce := false
+	throttled := func(ctx workflow.Context) {
+		if throttledOnce {
+			return
+		}
+		throttledOnce = true
+		if err := workflow.UpsertTypedSearchAttributes(ctx, listed(StatusThrottled)...); err != nil {
+			workflow.GetLogger(ctx).Warn("upsert status throttled", "error", err)
+		}
+	}
 	wg := workflow.NewWaitGroup(ctx)
 	for i, d := range deliveries {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress)
+			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress, throttled)
 			if len(events) > 1 {
 				out.EventID = d.event.ID // a single event's deliveries are its own
 			}
@@ -351,14 +380,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if done == len(deliveries) {
 		status = finalStatus(result.Deliveries)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		StatusKey.ValueSet(status),
-		DistributionsKey.ValueSet(capList(uniqueIDs(append(targetIDs(deliveries), skippedIDs(result.Skipped)...)))),
-		TargetHostsKey.ValueSet(capList(targetHosts(deliveries))),
-		// The filter errors last: a long list is cut at its end.
-		DeliveriesKey.ValueSet(capList(append(append(deliveryIDs(deliveries), skippedDeliveryIDs(events[0].ID, result.Skipped)...),
-			skippedDeliveryIDs(events[0].ID, result.FilterErrors)...))),
-	); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, listed(status)...); err != nil {
 		return result, err
 	}
 	wg.Wait(ctx)
@@ -397,8 +419,10 @@ func recordOutcome(ctx workflow.Context, out DeliveryOutcome) {
 //
 // state is where the delivery stands, for the Web UI: deliver updates it and calls
 // changed after every change.
+//
+// throttled is called each time the delivery waits for its rate limit.
 func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, localFirst bool, firstAnswered func(),
-	state *deliveryState, changed func()) DeliveryOutcome {
+	state *deliveryState, changed func(), throttled func(workflow.Context)) DeliveryOutcome {
 	deliveryID := payloads.DeliveryID(ev.ID, t.id)
 	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
@@ -447,6 +471,40 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		// schedule; user metadata is not compared on replay, so the label may change.
 		summary := AttemptSummary(t.name, t.webhook.URL, out.Attempts, attempts)
 		req.Attempt = out.Attempts
+		if t.webhook.RateLimit != "" {
+			// Only a rate-limited delivery gets here: one without a limit makes the same
+			// commands as before limits existed, so their histories replay unchanged.
+			waited, err := takeRateToken(ctx, distributions.RateTokenRequest{DeliveryID: deliveryID, SourceID: t.id, RateLimit: t.webhook.RateLimit},
+				t.name, out.Attempts, attempts, func() {
+					state.status = StatusThrottled
+					changed()
+					throttled(ctx)
+				})
+			if err != nil {
+				if out.Attempts == 1 {
+					firstAnswered()
+				}
+				out.Attempts-- // not made
+				// Canceled while it waited, or a rate_limit the activity cannot read (only
+				// a hand-made input has one: the API validates it).
+				out.Status, out.Reason, out.LastError = StatusFailed, ReasonInvalid, err.Error()
+				if temporal.IsCanceledError(err) {
+					out.Reason = "canceled"
+				}
+				return out
+			}
+			// The wait is not the receiver's doing: the schedule starts after it, and moves
+			// by it for a retry, so no attempt of the schedule is spent waiting.
+			if out.Attempts == 1 {
+				start = workflow.Now(ctx)
+			} else {
+				start = start.Add(waited)
+			}
+			if waited > 0 {
+				state.status = ""
+				changed()
+			}
+		}
 		var resp payloads.Response
 		var err error
 		if out.Attempts == 1 && localFirst {

@@ -161,6 +161,16 @@ func WaitSummary(name string, attempt, attempts int, schedule distributions.Retr
 	return fmt.Sprintf("%s: wait for attempt %d of %d (%s)", labelName(name), attempt, attempts, ScheduleLabel(schedule))
 }
 
+// RateTokenSummary labels the take of a rate limit's token before an attempt.
+func RateTokenSummary(name string, attempt, attempts int) string {
+	return fmt.Sprintf("%s: rate limit token for attempt %d of %d", labelName(name), attempt, attempts)
+}
+
+// RateWaitSummary labels the wait for a rate limit's turn.
+func RateWaitSummary(name, rateLimit string) string {
+	return fmt.Sprintf("%s: throttled, wait for a turn (rate limit %s)", labelName(name), rateLimit)
+}
+
 // LoadCandidatesSummary labels the step that reads the distributions of an event type,
 // when the starter could not.
 func LoadCandidatesSummary(eventType string) string {
@@ -211,7 +221,8 @@ type deliveryState struct {
 	// attempt is the attempt in flight or waited for; attempts the schedule's most.
 	attempt, attempts int
 	// status is "" while an attempt is in flight, StatusRetrying while it waits until next,
-	// then StatusDelivered or StatusFailed.
+	// StatusThrottled while it waits for its rate limit, then StatusDelivered or
+	// StatusFailed.
 	status string
 	next   time.Time
 	reason string
@@ -239,6 +250,8 @@ func currentDetails(states []deliveryState) string {
 			notes = append(notes, note)
 		case "":
 			notes = append(notes, fmt.Sprintf("%s sending attempt %d of %d", labelName(s.name), s.attempt, s.attempts))
+		case StatusThrottled:
+			notes = append(notes, fmt.Sprintf("%s throttled by its rate limit, attempt %d of %d", labelName(s.name), s.attempt, s.attempts))
 		case StatusRetrying:
 			notes = append(notes, fmt.Sprintf("%s retrying, attempt %d of %d at %s", labelName(s.name), s.attempt, s.attempts,
 				s.next.UTC().Format("15:04 UTC")))

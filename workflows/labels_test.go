@@ -52,6 +52,8 @@ func TestLabelsGolden(t *testing.T) {
 		{"wait, named schedule", WaitSummary("Paid orders", 3, 13, distributions.RetrySchedule{Name: distributions.ScheduleVoucherify})},
 		{"wait, custom schedule", WaitSummary("Failing orders", 2, 3, custom)},
 		{"wait, long custom schedule", WaitSummary("Failing orders", 2, 8, long)},
+		{"rate limit token", RateTokenSummary("Paid orders", 1, 13)},
+		{"rate limit wait", RateWaitSummary("Paid orders", "10/s")},
 		{"load candidates", LoadCandidatesSummary("customer.order.paid")},
 		{"publish a code", PublishCodeSummary("Coupons")},
 		{"pause", PauseSummary("Failing orders", "distribution", ReasonExhausted, 3)},
@@ -64,6 +66,9 @@ func TestLabelsGolden(t *testing.T) {
 		{"current, one retrying", currentDetails([]deliveryState{
 			{name: "A", status: StatusDelivered, attempt: 1}, {name: "B", status: StatusDelivered, attempt: 2},
 			{name: "Paid orders", status: StatusRetrying, attempt: 3, attempts: 13, next: at}})},
+		{"current, one throttled", currentDetails([]deliveryState{
+			{name: "A", status: StatusDelivered, attempt: 1},
+			{name: "Paid orders", status: StatusThrottled, attempt: 1, attempts: 13}})},
 		{"current, finished", currentDetails([]deliveryState{
 			{name: "Paid orders", status: StatusDelivered, attempt: 1},
 			{name: "Failing orders", status: StatusFailed, attempt: 3, reason: ReasonExhausted, paused: true},
