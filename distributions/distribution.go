@@ -143,6 +143,9 @@ type Webhook struct {
 	// third party's endpoint should not learn hookflow's trace ids unasked. It changes
 	// neither the delivery id nor what is signed.
 	TraceContext bool `json:"trace_context,omitempty"`
+	// CircuitBreaker holds new deliveries while the receiver keeps failing (breaker.go);
+	// absent follows the installation's default, failures 0 is off.
+	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never

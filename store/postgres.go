@@ -83,6 +83,8 @@ var postgresMigrations = []string{
 	CREATE INDEX messages_finished ON messages (updated_at, id) WHERE status IN ('sent', 'canceled');`,
 	// 7: the API's idempotency keys (idempotency.go).
 	postgresIdempotencyMigration,
+	// 8: the distributions' circuit breakers (breakers.go).
+	postgresBreakersMigration,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks

@@ -70,6 +70,8 @@ var sqliteMigrations = []string{
 	CREATE INDEX messages_finished ON messages (updated_at, id) WHERE status IN ('sent', 'canceled');`,
 	// 7: the API's idempotency keys (idempotency.go).
 	sqliteIdempotencyMigration,
+	// 8: the distributions' circuit breakers (breakers.go).
+	sqliteBreakersMigration,
 }
 
 // sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the

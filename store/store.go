@@ -113,6 +113,8 @@ type Store interface {
 	IdempotencyStore
 	// The lists a page at a time (page.go).
 	PageStore
+	// The distributions' circuit breakers and their default (breakers.go).
+	BreakerStore
 
 	Close() error
 }
