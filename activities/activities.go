@@ -94,10 +94,18 @@ func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (dist
 	if err != nil {
 		return distributions.Snapshot{}, fmt.Errorf("read webhooks: %w", err)
 	}
+	breakers, err := a.Store.BreakerSettings(ctx)
+	if err != nil {
+		return distributions.Snapshot{}, fmt.Errorf("read circuit-breaker settings: %w", err)
+	}
 	snap := distributions.Snapshot{ProjectID: proj.ID, Candidates: []distributions.Distribution{}}
 	for _, d := range all {
 		if d.SubscribesTo(eventType) {
-			snap.Candidates = append(snap.Candidates, d.Redacted())
+			d = d.Redacted()
+			// The breaker in effect, resolved at intake so the workflow knows it without
+			// I/O: nil (as before breakers existed) when off.
+			d.Webhook.CircuitBreaker = distributions.EffectiveBreaker(d.Webhook.CircuitBreaker, breakers.Default)
+			snap.Candidates = append(snap.Candidates, d)
 		}
 	}
 	for _, w := range hooks {

@@ -330,12 +330,37 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 	showProgress := func() { workflow.SetCurrentDetails(ctx, currentDetails(states)) }
 	showProgress()
+	// listed are the search attributes of the event's deliveries with status: set once every
+	// first attempt is answered, or before, when a delivery is first held by its circuit
+	// breaker, so that the delivery log finds a held delivery by its id.
+	listed := func(status string) []temporal.SearchAttributeUpdate {
+		return []temporal.SearchAttributeUpdate{
+			StatusKey.ValueSet(status),
+			DistributionsKey.ValueSet(capList(uniqueIDs(append(targetIDs(deliveries), skippedIDs(result.Skipped)...)))),
+			TargetHostsKey.ValueSet(capList(targetHosts(deliveries))),
+			// The filter errors last: a long list is cut at its end.
+			DeliveriesKey.ValueSet(capList(append(append(deliveryIDs(deliveries), skippedDeliveryIDs(events[0].ID, result.Skipped)...),
+				skippedDeliveryIDs(events[0].ID, result.FilterErrors)...))),
+		}
+	}
+	// Only held deliveries call it: one upsert for the event, the first time. The status
+	// set once every first attempt is answered replaces it.
+	heldOnce := false
+	held := func(ctx workflow.Context) {
+		if heldOnce {
+			return
+		}
+		heldOnce = true
+		if err := workflow.UpsertTypedSearchAttributes(ctx, listed(StatusHeld)...); err != nil {
+			workflow.GetLogger(ctx).Warn("upsert status held", "error", err)
+		}
+	}
 	wg := workflow.NewWaitGroup(ctx)
 	for i, d := range deliveries {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress)
+			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress, held)
 			if len(events) > 1 {
 				out.EventID = d.event.ID // a single event's deliveries are its own
 			}
@@ -351,14 +376,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if done == len(deliveries) {
 		status = finalStatus(result.Deliveries)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		StatusKey.ValueSet(status),
-		DistributionsKey.ValueSet(capList(uniqueIDs(append(targetIDs(deliveries), skippedIDs(result.Skipped)...)))),
-		TargetHostsKey.ValueSet(capList(targetHosts(deliveries))),
-		// The filter errors last: a long list is cut at its end.
-		DeliveriesKey.ValueSet(capList(append(append(deliveryIDs(deliveries), skippedDeliveryIDs(events[0].ID, result.Skipped)...),
-			skippedDeliveryIDs(events[0].ID, result.FilterErrors)...))),
-	); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, listed(status)...); err != nil {
 		return result, err
 	}
 	wg.Wait(ctx)
@@ -397,8 +415,10 @@ func recordOutcome(ctx workflow.Context, out DeliveryOutcome) {
 //
 // state is where the delivery stands, for the Web UI: deliver updates it and calls
 // changed after every change.
+//
+// held is called each time the delivery is held by its distribution's circuit breaker.
 func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, localFirst bool, firstAnswered func(),
-	state *deliveryState, changed func()) DeliveryOutcome {
+	state *deliveryState, changed func(), held func(workflow.Context)) DeliveryOutcome {
 	deliveryID := payloads.DeliveryID(ev.ID, t.id)
 	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
@@ -435,6 +455,24 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 	schedule := t.webhook.Schedule()
 	gaps := schedule.Gaps()
 	attempts := len(gaps) + 1
+	// A distribution with a circuit breaker asks it first (breaker.go); without one, this
+	// makes no command.
+	brk := newBreaker(t, deliveryID, timeout)
+	if brk != nil {
+		if err := brk.await(ctx, func() {
+			state.status = StatusHeld
+			changed()
+			held(ctx)
+		}); err != nil {
+			firstAnswered()
+			out.Status, out.Reason, out.LastError = StatusFailed, "canceled", err.Error()
+			return out
+		}
+		if state.status == StatusHeld {
+			state.status = ""
+			changed()
+		}
+	}
 	start := workflow.Now(ctx)
 	var offset time.Duration
 	for {
@@ -467,6 +505,9 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		}
 		if out.Attempts == 1 {
 			firstAnswered()
+			if brk != nil {
+				brk.report(ctx, ev, err)
+			}
 		}
 		if err == nil {
 			out.Status, out.LastError = StatusDelivered, ""
