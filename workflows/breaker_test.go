@@ -70,7 +70,9 @@ func runBreaker(t *testing.T, f *fakeReceiver, b *fakeBreaker) (DeliveryResult, 
 			mu.Unlock()
 		}
 	}
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) { record(info.ActivityType.Name) })
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		record(info.ActivityType.Name)
+	})
 	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) { record(info.ActivityType.Name) })
 	env.ExecuteWorkflow(DeliveryWorkflow, DeliveryInput{Event: orderPaid, LocalFirst: true})
 	if !env.IsWorkflowCompleted() {
