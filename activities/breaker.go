@@ -18,7 +18,9 @@ import (
 // AskBreaker asks a distribution's circuit breaker whether a delivery may make its first
 // attempt (a local activity, before it).
 func (a *Activities) AskBreaker(ctx context.Context, ask distributions.BreakerAsk) (distributions.BreakerAnswer, error) {
-	return a.Store.AskBreaker(ctx, ask, a.now())
+	ans, err := a.Store.AskBreaker(ctx, ask, a.now())
+	ans.DeliveryID = ask.DeliveryID
+	return ans, err
 }
 
 // ReportBreaker tells a distribution's circuit breaker how a first attempt (or a probe)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,8 @@ import (
 type distributionFlags struct {
 	file, name, url, eventName, version, status, timeout, filter string
 	events, schedule                                             []string
+	// breakerFailures and breakerProbe are webhook.circuit_breaker's fields, as written.
+	breakerFailures, breakerProbe string
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
@@ -30,11 +33,13 @@ func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.schedule, "retry-schedule", nil, "voucherify (default), standard, or intervals such as 10s,1m,5m (repeat the flag or separate with commas)")
 	fl.StringVar(&f.timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
 	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
+	fl.StringVar(&f.breakerFailures, "breaker-failures", "", "hold new deliveries after this many failed first attempts in a row (0 turns the circuit breaker off; default: the installation's)")
+	fl.StringVar(&f.breakerProbe, "breaker-probe-interval", "", "time between the circuit breaker's probes (default 30s)")
 }
 
 func (f *distributionFlags) anyField() bool {
 	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
-		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != ""
+		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.breakerFailures != "" || f.breakerProbe != ""
 }
 
 // check refuses flags whose values the API would refuse, naming the flag and the form it
@@ -44,6 +49,14 @@ func (f *distributionFlags) check() error {
 		return err
 	}
 	if err := checkDurationFlag("timeout", f.timeout); err != nil {
+		return err
+	}
+	if f.breakerFailures != "" {
+		if n, err := strconv.Atoi(f.breakerFailures); err != nil || n < 0 || n > distributions.MaxBreakerFailures {
+			return fmt.Errorf("--breaker-failures: %q is not a number from 0 (off) to %d", f.breakerFailures, distributions.MaxBreakerFailures)
+		}
+	}
+	if err := checkDurationFlag("breaker-probe-interval", f.breakerProbe); err != nil {
 		return err
 	}
 	schedule := listFlag(f.schedule)
@@ -84,6 +97,17 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	set(hook, "event_name", f.eventName)
 	set(hook, "version", f.version)
 	set(hook, "timeout", f.timeout)
+	if f.breakerFailures != "" || f.breakerProbe != "" {
+		cb, ok := hook["circuit_breaker"].(map[string]any)
+		if !ok {
+			cb = map[string]any{}
+			hook["circuit_breaker"] = cb
+		}
+		if n, err := strconv.Atoi(f.breakerFailures); err == nil {
+			cb["failures"] = n
+		}
+		set(cb, "probe_interval", f.breakerProbe)
+	}
 	switch schedule := listFlag(f.schedule); {
 	case len(schedule) == 0:
 	case len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard):

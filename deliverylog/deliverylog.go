@@ -28,6 +28,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookflow/hookflow/codec"
+	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
 	"github.com/hookflow/hookflow/workflows"
 )
@@ -83,7 +84,8 @@ type Delivery struct {
 	EventType      string `json:"event_type"`
 	DistributionID string `json:"distribution_id"`
 	URL            string `json:"url"`
-	// Status is pending (not attempted yet), attempting, retrying, delivered, failed,
+	// Status is pending (not attempted yet), held (by its distribution's open circuit
+	// breaker, before its first attempt), attempting, retrying, delivered, failed,
 	// skipped, or no_match (the run matched nothing, such as when the distribution's filter
 	// failed on the event, in the event's own run or one that sent it again: Reason says
 	// why, "filter: " and the filter's error).
@@ -171,9 +173,10 @@ func (f EventFilter) Query() (string, error) {
 	var parts []string
 	if f.Status != "" {
 		switch f.Status {
-		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped:
+		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped,
+			workflows.StatusHeld:
 		default:
-			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped", f.Status)
+			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped, held", f.Status)
 		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.StatusKey.GetName(), f.Status))
 	}
@@ -470,6 +473,8 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	// The events the workflow delivers: one, or the customers of a message; which one is
 	// d's is known with its distribution.
 	var delivered []payloads.Event
+	// held: the delivery's last step is a hold by its circuit breaker.
+	held := false
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
 		switch a := ev.GetAttributes().(type) {
@@ -499,6 +504,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 				continue
 			}
 			d.DistributionID, d.URL, d.Body = req.SourceID, req.URL, req.Body
+			held = false
 			attempts[ev.GetEventId()] = len(d.Attempts)
 			d.Attempts = append(d.Attempts, Attempt{Number: len(d.Attempts) + 1, Outcome: "running"})
 		case *historypb.HistoryEvent_MarkerRecordedEventAttributes:
@@ -506,7 +512,17 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			// answer the request (see payloads.Response.Request).
 			attrs := a.MarkerRecordedEventAttributes
 			var marker struct{ ActivityType string }
-			if attrs.GetMarkerName() != "LocalActivity" || !decode(attrs.GetDetails()["data"], &marker) || marker.ActivityType != workflows.ActivityPost {
+			if attrs.GetMarkerName() != "LocalActivity" || !decode(attrs.GetDetails()["data"], &marker) {
+				continue
+			}
+			if marker.ActivityType == workflows.ActivityAskBreaker {
+				var ans distributions.BreakerAnswer
+				if decode(attrs.GetDetails()["result"], &ans) && ans.DeliveryID == d.ID {
+					held = ans.Decision == distributions.BreakerHold
+				}
+				continue
+			}
+			if marker.ActivityType != workflows.ActivityPost {
 				continue
 			}
 			var resp payloads.Response
@@ -600,6 +616,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 				d.EventID, d.EventType, d.event = e.ID, e.Type, e
 			}
 		}
+	}
+	if d.Status == "" && held && len(d.Attempts) == 0 {
+		d.Status = workflows.StatusHeld
 	}
 	if d.Status == "" {
 		d.Status = "pending"

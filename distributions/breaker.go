@@ -109,6 +109,9 @@ const (
 
 // BreakerAnswer is the breaker's answer to a BreakerAsk.
 type BreakerAnswer struct {
+	// DeliveryID is the asking delivery's, so that the delivery log tells whose answer a
+	// recorded answer is.
+	DeliveryID string `json:"delivery_id,omitempty"`
 	// Decision is go, probe or hold.
 	Decision string `json:"decision"`
 	// HoldSeq is the delivery's place in the hold order (hold, and go after a hold).
