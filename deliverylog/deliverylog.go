@@ -473,7 +473,8 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	// The events the workflow delivers: one, or the customers of a message; which one is
 	// d's is known with its distribution.
 	var delivered []payloads.Event
-	// held: the delivery's last step is a hold by its circuit breaker.
+	// held: the delivery's last step is a hold by its circuit breaker (before its first
+	// attempt, or after a failed probe).
 	held := false
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
@@ -541,6 +542,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			if resp.Request == nil || resp.Request.DeliveryID != d.ID {
 				continue
 			}
+			held = false
 			d.DistributionID, d.URL, d.Body = resp.Request.SourceID, resp.Request.URL, resp.Request.Body
 			started := at.Add(-time.Duration(resp.LatencyMs) * time.Millisecond)
 			attempt := Attempt{Number: len(d.Attempts) + 1, StartedAt: &started}
@@ -617,7 +619,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			}
 		}
 	}
-	if d.Status == "" && held && len(d.Attempts) == 0 {
+	if d.Status == "" && held {
 		d.Status = workflows.StatusHeld
 	}
 	if d.Status == "" {

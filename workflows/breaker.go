@@ -35,6 +35,9 @@ type breaker struct {
 	lease time.Duration
 	// seq is the delivery's place in the hold order, once held.
 	seq int64
+	// asked is set by await and cleared by report: the next attempt is the one it allowed,
+	// whose outcome the breaker counts. probed says it is a probe.
+	asked, probed bool
 }
 
 // newBreaker is t's breaker for the delivery, nil when t has none (a project webhook never
@@ -73,6 +76,7 @@ func (b *breaker) jitter() time.Duration {
 // before each wait; its schedule has not started while it waits. A returned error is the
 // workflow's cancellation.
 func (b *breaker) await(ctx workflow.Context, held func()) error {
+	b.asked, b.probed = true, false
 	lctx := breakerLocalOptions(ctx, fmt.Sprintf("Ask the circuit breaker of %s", labelName(b.t.name)))
 	for {
 		var ans distributions.BreakerAnswer
@@ -88,6 +92,7 @@ func (b *breaker) await(ctx workflow.Context, held func()) error {
 		wait, summary := ans.Wait, ""
 		switch ans.Decision {
 		case distributions.BreakerProbe:
+			b.probed = true
 			return nil
 		case distributions.BreakerHold:
 			held()
@@ -109,10 +114,25 @@ func (b *breaker) await(ctx workflow.Context, held func()) error {
 	}
 }
 
+// hold is await, showing the delivery as held (and the event, through held) while it waits.
+func (b *breaker) hold(ctx workflow.Context, state *deliveryState, changed func(), held func(workflow.Context)) error {
+	err := b.await(ctx, func() {
+		state.status = StatusHeld
+		changed()
+		held(ctx)
+	})
+	if state.status == StatusHeld {
+		state.status = ""
+		changed()
+	}
+	return err
+}
+
 // report tells the breaker how the first attempt went, and when that opened or closed it,
 // notifies the operator (once per opening and closing, whichever worker reports it). Only a
 // failure worth a retry counts against the receiver: a 4xx or 410 is an answer.
-func (b *breaker) report(ctx workflow.Context, ev payloads.Event, err error) {
+func (b *breaker) report(ctx workflow.Context, err error) {
+	b.asked = false
 	ok := err == nil
 	lastError := ""
 	if err != nil {
@@ -127,6 +147,9 @@ func (b *breaker) report(ctx workflow.Context, ev payloads.Event, err error) {
 	}).Get(ctx, &ch); err != nil {
 		workflow.GetLogger(ctx).Error("report to the circuit breaker", "distribution", b.t.id, "error", err)
 		return
+	}
+	if ok {
+		b.probed = false // it goes on as any delivery: delivered, or failed for good
 	}
 	if !ch.Opened && !ch.Closed {
 		return

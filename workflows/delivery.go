@@ -343,8 +343,8 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 				skippedDeliveryIDs(events[0].ID, result.FilterErrors)...))),
 		}
 	}
-	// Only held deliveries call it: one upsert for the event, the first time. The status
-	// set once every first attempt is answered replaces it.
+	// Only held deliveries call it: one upsert for the event, the first time, and once more
+	// if one is held again (after a failed probe) once the status below replaced it.
 	heldOnce := false
 	held := func(ctx workflow.Context) {
 		if heldOnce {
@@ -379,6 +379,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, listed(status)...); err != nil {
 		return result, err
 	}
+	heldOnce = false
 	wg.Wait(ctx)
 	result.Status = finalStatus(result.Deliveries)
 	if result.Status != status {
@@ -458,19 +459,13 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 	// A distribution with a circuit breaker asks it first (breaker.go); without one, this
 	// makes no command.
 	brk := newBreaker(t, deliveryID, timeout)
+	// probes counts the failed probes: POSTs made outside the retry schedule.
+	probes := 0
 	if brk != nil {
-		if err := brk.await(ctx, func() {
-			state.status = StatusHeld
-			changed()
-			held(ctx)
-		}); err != nil {
+		if err := brk.hold(ctx, state, changed, held); err != nil {
 			firstAnswered()
 			out.Status, out.Reason, out.LastError = StatusFailed, "canceled", err.Error()
 			return out
-		}
-		if state.status == StatusHeld {
-			state.status = ""
-			changed()
 		}
 	}
 	start := workflow.Now(ctx)
@@ -505,9 +500,9 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		}
 		if out.Attempts == 1 {
 			firstAnswered()
-			if brk != nil {
-				brk.report(ctx, ev, err)
-			}
+		}
+		if brk != nil && brk.asked {
+			brk.report(ctx, err)
 		}
 		if err == nil {
 			out.Status, out.LastError = StatusDelivered, ""
@@ -520,12 +515,22 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 			out.Reason = string(outcome)
 			break
 		}
-		if out.Attempts > len(gaps) {
+		if brk != nil && brk.probed {
+			// A failed probe goes back to the hold: its schedule has not started.
+			if err := brk.hold(ctx, state, changed, held); err != nil {
+				out.Status, out.Reason = StatusFailed, "canceled"
+				return out
+			}
+			probes++
+			start, offset = workflow.Now(ctx), 0
+			continue
+		}
+		if out.Attempts-probes > len(gaps) {
 			out.Reason = ReasonExhausted
 			break
 		}
 		// Retries are timed from the first attempt, so slow answers do not shift the schedule.
-		offset += gaps[out.Attempts-1]
+		offset += gaps[out.Attempts-probes-1]
 		if failed.RetryAfterSeconds > 0 {
 			// A Retry-After on 429/503 is honoured within [next interval, 2 × next interval];
 			// the rest of the schedule moves by the extra wait.
