@@ -18,8 +18,8 @@ import (
 // answer and time, and the most requests it had in flight at once while down.
 type flakyReceiver struct {
 	*httptest.Server
-	mu          sync.Mutex
-	down        bool
+	mu   sync.Mutex
+	down bool
 	// watch are the webhook-ids whose requests in flight are counted while down.
 	watch       map[string]bool
 	inFlight    int
