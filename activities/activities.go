@@ -103,11 +103,18 @@ func (a *Activities) LoadCandidates(ctx context.Context, eventType string) (dist
 	if err != nil {
 		return distributions.Snapshot{}, fmt.Errorf("read webhooks: %w", err)
 	}
+	breakers, err := a.Store.BreakerSettings(ctx)
+	if err != nil {
+		return distributions.Snapshot{}, fmt.Errorf("read circuit-breaker settings: %w", err)
+	}
 	snap := distributions.Snapshot{ProjectID: proj.ID, Candidates: []distributions.Distribution{}}
 	for _, d := range all {
 		if d.SubscribesTo(eventType) {
 			r := d.Redacted()
 			dropCertificate(r.Webhook.Auth)
+			// The breaker in effect, resolved at intake so the workflow knows it without
+			// I/O: nil (as before breakers existed) when off.
+			r.Webhook.CircuitBreaker = distributions.EffectiveBreaker(r.Webhook.CircuitBreaker, breakers.Default)
 			snap.Candidates = append(snap.Candidates, r)
 		}
 	}

@@ -280,7 +280,7 @@ func TestDistributionUnknownFieldsAllAtOnce(t *testing.T) {
 			"colour":                   "unknown field",
 			"trigger.event":            "did you mean events?",
 			"webhook.headers[0].valeu": "did you mean value?",
-			"webhook.retries":          "known fields at this level: auth, event_name, has_secret, headers, rate_limit, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
+			"webhook.retries":          "known fields at this level: auth, circuit_breaker, event_name, has_secret, headers, rate_limit, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
 		}
 		if len(e.Problems) != len(want) {
 			t.Errorf("POST %s: problems %+v, want one for each of %v", path, e.Problems, want)

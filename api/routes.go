@@ -78,6 +78,8 @@ func (s *Server) routeTable() []route {
 		{"POST /v1/notifications/{id}/read", s.readNotification},
 		{"GET /v1/settings/notifications", s.getNotificationSettings},
 		{"PUT /v1/settings/notifications", s.putNotificationSettings},
+		{"GET /v1/settings/breaker", s.getBreakerSettings},
+		{"PUT /v1/settings/breaker", s.putBreakerSettings},
 
 		// secrets.go
 		{"GET /v1/secrets", s.getSecrets},

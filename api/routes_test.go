@@ -44,6 +44,7 @@ var apiRoutes = []string{
 	"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PUT /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}",
 	"GET /v1/notifications", "POST /v1/notifications/{id}/read",
 	"GET /v1/settings/notifications", "PUT /v1/settings/notifications",
+	"GET /v1/settings/breaker", "PUT /v1/settings/breaker",
 	"GET /v1/secrets", "POST /v1/secrets/rotate",
 	"POST /v1/campaigns/{id}/codes", "GET /v1/campaigns/{id}/codes/stats",
 	"POST /v1/programs/{program}", "GET /v1/programs", "GET /v1/programs/{program}/{campaign}",

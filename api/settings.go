@@ -50,3 +50,40 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, http.StatusOK, NotificationSettingsView{ns, s.EmailConfigured})
 }
+
+// GET and PUT /v1/settings/breaker: the installation's default circuit breaker, for every
+// distribution that sets no webhook.circuit_breaker of its own ({"default": null}: none).
+// A change applies to events taken in after it.
+
+func (s *Server) getBreakerSettings(w http.ResponseWriter, r *http.Request) {
+	bs, err := s.Store.BreakerSettings(r.Context())
+	if err != nil {
+		s.internal(w, "read circuit-breaker settings", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bs)
+}
+
+func (s *Server) putBreakerSettings(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, 4<<10)
+	if !ok {
+		return
+	}
+	bs, err := distributions.DecodeBreakerSettings(body)
+	if err != nil {
+		writeValidation(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := bs.Validate(); err != nil {
+		writeValidation(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	if !bs.Default.On() {
+		bs.Default = nil // failures 0 is no default, stored as such
+	}
+	if err := s.Store.SetBreakerSettings(r.Context(), bs); err != nil {
+		s.internal(w, "save circuit-breaker settings", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bs)
+}

@@ -67,7 +67,7 @@ func registerCompletions(g *globalFlags, root *cobra.Command) {
 			cmd.ValidArgsFunction = firstArg(fixedValues(payloads.AllEventTypes()...))
 		case "hookflow deliveries list":
 			_ = cmd.RegisterFlagCompletionFunc("status", fixedValues(workflows.StatusDelivered, workflows.StatusRetrying,
-				workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped))
+				workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped, workflows.StatusHeld))
 			_ = cmd.RegisterFlagCompletionFunc("event-type", fixedValues(payloads.AllEventTypes()...))
 		case "hookflow distributions create", "hookflow distributions update":
 			_ = cmd.RegisterFlagCompletionFunc("status", fixedValues(distributions.StatusLive, distributions.StatusPaused, distributions.StatusDraft))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,8 @@ type distributionFlags struct {
 	file, name, url, eventName, version, status, timeout, filter, rateLimit string
 	events, schedule                                                        []string
 	auth                                                                    authFlags
+	// breakerFailures and breakerProbe are webhook.circuit_breaker's fields, as written.
+	breakerFailures, breakerProbe string
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
@@ -33,11 +36,14 @@ func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
 	f.auth.register(cmd)
 	fl.StringVar(&f.rateLimit, "rate-limit", "", "at most this many deliveries, across every worker: 50/s, 1000/m or 100/h (default no limit)")
+	fl.StringVar(&f.breakerFailures, "breaker-failures", "", "hold new deliveries after this many failed first attempts in a row (0 turns the circuit breaker off; default: the installation's)")
+	fl.StringVar(&f.breakerProbe, "breaker-probe-interval", "", "time between the circuit breaker's probes (default 30s)")
 }
 
 func (f *distributionFlags) anyField() bool {
 	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
-		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.auth.any() || f.rateLimit != ""
+		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.auth.any() || f.rateLimit != "" ||
+		f.breakerFailures != "" || f.breakerProbe != ""
 }
 
 // check refuses flags whose values the API would refuse, naming the flag and the form it
@@ -54,6 +60,14 @@ func (f *distributionFlags) check() error {
 	}
 	if _, err := distributions.ParseRateLimit(f.rateLimit); err != nil {
 		return fmt.Errorf("--rate-limit: %v", err)
+	}
+	if f.breakerFailures != "" {
+		if n, err := strconv.Atoi(f.breakerFailures); err != nil || n < 0 || n > distributions.MaxBreakerFailures {
+			return fmt.Errorf("--breaker-failures: %q is not a number from 0 (off) to %d", f.breakerFailures, distributions.MaxBreakerFailures)
+		}
+	}
+	if err := checkDurationFlag("breaker-probe-interval", f.breakerProbe); err != nil {
+		return err
 	}
 	schedule := listFlag(f.schedule)
 	if len(schedule) == 0 || len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard) {
@@ -95,6 +109,17 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	set(hook, "timeout", f.timeout)
 	f.auth.applyTo(hook)
 	set(hook, "rate_limit", f.rateLimit)
+	if f.breakerFailures != "" || f.breakerProbe != "" {
+		cb, ok := hook["circuit_breaker"].(map[string]any)
+		if !ok {
+			cb = map[string]any{}
+			hook["circuit_breaker"] = cb
+		}
+		if n, err := strconv.Atoi(f.breakerFailures); err == nil {
+			cb["failures"] = n
+		}
+		set(cb, "probe_interval", f.breakerProbe)
+	}
 	switch schedule := listFlag(f.schedule); {
 	case len(schedule) == 0:
 	case len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard):

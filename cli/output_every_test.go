@@ -144,6 +144,7 @@ func TestOutputEveryCommand(t *testing.T) {
 		{path: "secrets show", yaml: true},
 		{path: "secrets rotate"},
 		{path: "settings notifications", yaml: true},
+		{path: "settings breaker", args: func() []string { return []string{"--failures", "3"} }, yaml: true},
 		{path: "distributions delete", args: func() []string { return []string{id("distribution")} }},
 		{path: "bench", long: true, args: func() []string {
 			return []string{"--events", "1", "--concurrency", "1", "--rounds", "1", "--baselines=false", "--data-dir", t.TempDir()}

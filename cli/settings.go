@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -80,7 +81,72 @@ notifications (e-mails, in-app, alert URL) add to these.`,
 	f.BoolVar(&email, "email", false, "send failure e-mails (--email) or not (--email=false)")
 	f.StringArrayVar(&recipients, "recipients", nil, "e-mail addresses (repeat the flag or separate with commas)")
 	f.BoolVar(&inApp, "in-app", false, "record in-app notifications (--in-app) or not (--in-app=false)")
-	cmd.AddCommand(notifications)
+	cmd.AddCommand(notifications, newBreakerSettingsCommand(g))
+	return cmd
+}
+
+// newBreakerSettingsCommand shows or sets the installation's default circuit breaker.
+func newBreakerSettingsCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "breaker",
+		Short: "Show or change the default circuit breaker of distributions",
+		Long: `Show the circuit breaker that every distribution without a webhook.circuit_breaker of
+its own uses, or change it with flags. --failures 0 removes the default. A change applies to
+events taken in after it.`,
+		Example: `  hookflow settings breaker
+  hookflow settings breaker --failures 5 --probe-interval 1m
+  hookflow settings breaker --failures 0`,
+		Args: usageArgs,
+	}
+	var failures int
+	var probe string
+	cmd.RunE = g.withClient(func(c *apiClient, cmd *cobra.Command, _ []string) error {
+		flags := cmd.Flags()
+		if flags.Changed("failures") && (failures < 0 || failures > distributions.MaxBreakerFailures) {
+			return fmt.Errorf("--failures: %d is not a number from 0 (no default) to %d", failures, distributions.MaxBreakerFailures)
+		}
+		if err := checkDurationFlag("probe-interval", probe); err != nil {
+			return err
+		}
+		var bs distributions.BreakerSettings
+		if err := c.do(http.MethodGet, "/v1/settings/breaker", nil, &bs); err != nil {
+			return err
+		}
+		if flags.Changed("failures") || probe != "" {
+			next := distributions.CircuitBreaker{}
+			if bs.Default != nil {
+				next = *bs.Default
+			}
+			if flags.Changed("failures") {
+				next.Failures = failures
+			}
+			if probe != "" {
+				d, _ := distributions.ParseDuration(probe)
+				next.ProbeInterval = distributions.Duration(d)
+			}
+			if next.Failures == 0 && !flags.Changed("failures") {
+				return errors.New("--probe-interval: there is no default breaker to change; give --failures too")
+			}
+			body, _ := jsonBody(distributions.BreakerSettings{Default: &next})
+			bs = distributions.BreakerSettings{}
+			if err := c.do(http.MethodPut, "/v1/settings/breaker", body, &bs); err != nil {
+				return err
+			}
+		}
+		if !c.isText() {
+			return c.data(bs)
+		}
+		if !bs.Default.On() {
+			fmt.Fprintln(c.out, "default circuit breaker: off")
+			return nil
+		}
+		fmt.Fprintf(c.out, "default circuit breaker: opens after %d failed first attempts in a row, probes every %s\n",
+			bs.Default.Failures, bs.Default.Interval())
+		return nil
+	})
+	f := cmd.Flags()
+	f.IntVar(&failures, "failures", 0, "failed first attempts in a row that open it (0: no default)")
+	f.StringVar(&probe, "probe-interval", "", "time between probes (default 30s)")
 	return cmd
 }
 

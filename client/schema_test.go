@@ -40,6 +40,7 @@ func TestTypesCoverSchemas(t *testing.T) {
 		{"Header", client.Header{}},
 		{"Notifications", client.Notifications{}},
 		{"Webhook", client.Webhook{}},
+		{"CircuitBreaker", client.CircuitBreaker{}},
 	} {
 		parts := strings.Split(tc.path, ".")
 		schema, _ := schemas[parts[0]].(map[string]any)

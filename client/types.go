@@ -93,6 +93,16 @@ type DistributionWebhook struct {
 	// RateLimit caps the deliveries, across every worker: "50/s", "1000/m", "100/h"; empty
 	// for none.
 	RateLimit string `json:"rate_limit,omitempty"`
+	// CircuitBreaker holds new deliveries while the receiver keeps failing; nil follows the
+	// installation's default, Failures 0 turns it off.
+	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty"`
+}
+
+// CircuitBreaker opens after Failures first attempts in a row failed; held deliveries ask
+// again every ProbeInterval ("30s" when empty).
+type CircuitBreaker struct {
+	Failures      int    `json:"failures"`
+	ProbeInterval string `json:"probe_interval,omitempty"`
 }
 
 // Auth is receiver authentication: an OAuth2 client-credentials token, a client

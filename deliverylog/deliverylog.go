@@ -85,7 +85,8 @@ type Delivery struct {
 	DistributionID string `json:"distribution_id"`
 	URL            string `json:"url"`
 	// Status is pending (not attempted yet), throttled (waiting for its distribution's rate
-	// limit), attempting, retrying, delivered, failed, skipped, or no_match (the run matched
+	// limit), held (by its distribution's open circuit breaker, before its first attempt),
+	// attempting, retrying, delivered, failed, skipped, or no_match (the run matched
 	// nothing, such as when the distribution's filter failed on the event, in the event's
 	// own run or one that sent it again: Reason says why, "filter: " and the filter's error).
 	Status    string `json:"status"`
@@ -173,9 +174,9 @@ func (f EventFilter) Query() (string, error) {
 	if f.Status != "" {
 		switch f.Status {
 		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped,
-			workflows.StatusThrottled:
+			workflows.StatusThrottled, workflows.StatusHeld:
 		default:
-			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped, throttled", f.Status)
+			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped, throttled, held", f.Status)
 		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.StatusKey.GetName(), f.Status))
 	}
@@ -474,6 +475,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	var delivered []payloads.Event
 	// throttled: the delivery's last step is a wait for its rate limit.
 	throttled := false
+	// held: the delivery's last step is a hold by its circuit breaker (before its first
+	// attempt, or after a failed probe).
+	held := false
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
 		switch a := ev.GetAttributes().(type) {
@@ -504,6 +508,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 			}
 			d.DistributionID, d.URL, d.Body = req.SourceID, req.URL, req.Body
 			throttled = false
+			held = false
 			attempts[ev.GetEventId()] = len(d.Attempts)
 			d.Attempts = append(d.Attempts, Attempt{Number: len(d.Attempts) + 1, Outcome: "running"})
 		case *historypb.HistoryEvent_MarkerRecordedEventAttributes:
@@ -519,6 +524,13 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 				var token distributions.RateToken
 				if decode(attrs.GetDetails()["result"], &token) && token.DeliveryID == d.ID {
 					throttled = token.Wait > 0
+				}
+				continue
+			}
+			if marker.ActivityType == workflows.ActivityAskBreaker {
+				var ans distributions.BreakerAnswer
+				if decode(attrs.GetDetails()["result"], &ans) && ans.DeliveryID == d.ID {
+					held = ans.Decision == distributions.BreakerHold
 				}
 				continue
 			}
@@ -542,6 +554,7 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 				continue
 			}
 			throttled = false
+			held = false
 			d.DistributionID, d.URL, d.Body = resp.Request.SourceID, resp.Request.URL, resp.Request.Body
 			started := at.Add(-time.Duration(resp.LatencyMs) * time.Millisecond)
 			attempt := Attempt{Number: len(d.Attempts) + 1, StartedAt: &started}
@@ -620,6 +633,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	}
 	if d.Status == "" && throttled {
 		d.Status = workflows.StatusThrottled
+	}
+	if d.Status == "" && held {
+		d.Status = workflows.StatusHeld
 	}
 	if d.Status == "" {
 		d.Status = "pending"

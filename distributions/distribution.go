@@ -150,6 +150,9 @@ type Webhook struct {
 	// across every worker (ParseRateLimit; docs/distributions.md, "Rate limits"): those over
 	// it wait for their turn. Empty is no limit.
 	RateLimit string `json:"rate_limit,omitempty"`
+	// CircuitBreaker holds new deliveries while the receiver keeps failing (breaker.go);
+	// absent follows the installation's default, failures 0 is off.
+	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never

@@ -318,6 +318,7 @@ func (w Webhook) validate(ps *problems) {
 	if _, err := ParseRateLimit(w.RateLimit); err != nil {
 		ps.add("webhook.rate_limit", "%v", err)
 	}
+	w.CircuitBreaker.check("webhook.circuit_breaker", ps)
 	if w.RetrySchedule != nil {
 		if msg := w.RetrySchedule.check(); msg != "" {
 			ps.add("webhook.retry_schedule", "%s", msg)

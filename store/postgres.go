@@ -85,6 +85,8 @@ var postgresMigrations = []string{
 	postgresIdempotencyMigration,
 	// 8: the rate limits' token buckets (rate.go).
 	postgresRateMigration,
+	// 9: the distributions' circuit breakers (breakers.go).
+	postgresBreakersMigration,
 }
 
 // migrationLockKey names hookflow's advisory lock ("hookflow" in ASCII). Advisory locks

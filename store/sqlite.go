@@ -72,6 +72,8 @@ var sqliteMigrations = []string{
 	sqliteIdempotencyMigration,
 	// 8: the rate limits' token buckets (rate.go).
 	sqliteRateMigration,
+	// 9: the distributions' circuit breakers (breakers.go).
+	sqliteBreakersMigration,
 }
 
 // sqliteTimeLayout writes timestamps as fixed-width UTC text, so that ordering by the

@@ -116,6 +116,8 @@ type Store interface {
 	PageStore
 	// The rate limits' token buckets (rate.go).
 	RateStore
+	// The distributions' circuit breakers and their default (breakers.go).
+	BreakerStore
 
 	Close() error
 }

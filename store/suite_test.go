@@ -68,6 +68,9 @@ func runStoreSuite(t *testing.T, fresh func(t *testing.T) opener) {
 		{"prune old history, keep young and in-use rows", func(t *testing.T, open opener) { testPrune(t, mustOpen(t, open)) }},
 		{"concurrent prunes share the work", testPruneConcurrent},
 		{"lists a page at a time", func(t *testing.T, open opener) { testPages(t, mustOpen(t, open)) }},
+		{"breaker opens, holds, probes, closes", func(t *testing.T, open opener) { testBreakerLifecycle(t, mustOpen(t, open)) }},
+		{"breaker: one of concurrent probers gets the lease", testBreakerConcurrentProbers},
+		{"breaker settings", func(t *testing.T, open opener) { testBreakerSettings(t, mustOpen(t, open)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, fresh(t)) })

@@ -47,6 +47,9 @@ func Register(r interface {
 	r.RegisterActivityWithOptions(acts.SendFailureEmail, activity.RegisterOptions{Name: workflows.ActivitySendFailureEmail})
 	r.RegisterActivityWithOptions(acts.SendFailureAlert, activity.RegisterOptions{Name: workflows.ActivitySendFailureAlert})
 	r.RegisterActivityWithOptions(acts.PublishCode, activity.RegisterOptions{Name: workflows.ActivityPublishCode})
+	r.RegisterActivityWithOptions(acts.AskBreaker, activity.RegisterOptions{Name: workflows.ActivityAskBreaker})
+	r.RegisterActivityWithOptions(acts.ReportBreaker, activity.RegisterOptions{Name: workflows.ActivityReportBreaker})
+	r.RegisterActivityWithOptions(acts.NotifyBreaker, activity.RegisterOptions{Name: workflows.ActivityNotifyBreaker})
 	// The test of a distribution: one attempt now, outside any schedule.
 	r.RegisterWorkflowWithOptions(workflows.TestDelivery, workflow.RegisterOptions{Name: workflows.TestDeliveryWorkflow})
 	r.RegisterActivityWithOptions(acts.TestPost, activity.RegisterOptions{Name: workflows.ActivityTestPost})

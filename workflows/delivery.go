@@ -335,8 +335,9 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	showProgress := func() { workflow.SetCurrentDetails(ctx, currentDetails(states)) }
 	showProgress()
 	// listed are the search attributes of the event's deliveries with status: set once every
-	// first attempt is answered, or before, when a delivery first waits for its rate limit,
-	// so that the delivery log finds a throttled delivery by its id.
+	// first attempt is answered, or before, when a delivery first waits for its rate limit
+	// or is first held by its circuit breaker, so that the delivery log finds a throttled or
+	// held delivery by its id.
 	listed := func(status string) []temporal.SearchAttributeUpdate {
 		return []temporal.SearchAttributeUpdate{
 			StatusKey.ValueSet(status),
@@ -359,12 +360,24 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 			workflow.GetLogger(ctx).Warn("upsert status throttled", "error", err)
 		}
 	}
+	// Only held deliveries call it: one upsert for the event, the first time, and once more
+	// if one is held again (after a failed probe) once the status below replaced it.
+	heldOnce := false
+	held := func(ctx workflow.Context) {
+		if heldOnce {
+			return
+		}
+		heldOnce = true
+		if err := workflow.UpsertTypedSearchAttributes(ctx, listed(StatusHeld)...); err != nil {
+			workflow.GetLogger(ctx).Warn("upsert status held", "error", err)
+		}
+	}
 	wg := workflow.NewWaitGroup(ctx)
 	for i, d := range deliveries {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress, throttled)
+			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress, throttled, held)
 			if len(events) > 1 {
 				out.EventID = d.event.ID // a single event's deliveries are its own
 			}
@@ -383,6 +396,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, listed(status)...); err != nil {
 		return result, err
 	}
+	heldOnce = false
 	wg.Wait(ctx)
 	result.Status = finalStatus(result.Deliveries)
 	if result.Status != status {
@@ -420,9 +434,10 @@ func recordOutcome(ctx workflow.Context, out DeliveryOutcome) {
 // state is where the delivery stands, for the Web UI: deliver updates it and calls
 // changed after every change.
 //
-// throttled is called each time the delivery waits for its rate limit.
+// throttled is called each time the delivery waits for its rate limit, held each time it
+// is held by its distribution's circuit breaker.
 func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target, localFirst bool, firstAnswered func(),
-	state *deliveryState, changed func(), throttled func(workflow.Context)) DeliveryOutcome {
+	state *deliveryState, changed func(), throttled, held func(workflow.Context)) DeliveryOutcome {
 	deliveryID := payloads.DeliveryID(ev.ID, t.id)
 	out := DeliveryOutcome{DeliveryID: deliveryID, DistributionID: t.id, SourceObject: t.object, Version: t.version, URL: t.webhook.URL}
 	logger := workflow.GetLogger(ctx)
@@ -459,6 +474,18 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 	schedule := t.webhook.Schedule()
 	gaps := schedule.Gaps()
 	attempts := len(gaps) + 1
+	// A distribution with a circuit breaker asks it first (breaker.go); without one, this
+	// makes no command.
+	brk := newBreaker(t, deliveryID, timeout)
+	// probes counts the failed probes: POSTs made outside the retry schedule.
+	probes := 0
+	if brk != nil {
+		if err := brk.hold(ctx, state, changed, held); err != nil {
+			firstAnswered()
+			out.Status, out.Reason, out.LastError = StatusFailed, "canceled", err.Error()
+			return out
+		}
+	}
 	start := workflow.Now(ctx)
 	var offset time.Duration
 	for {
@@ -526,6 +553,9 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 		if out.Attempts == 1 {
 			firstAnswered()
 		}
+		if brk != nil && brk.asked {
+			brk.report(ctx, err)
+		}
 		if err == nil {
 			out.Status, out.LastError = StatusDelivered, ""
 			return out
@@ -537,12 +567,22 @@ func deliver(ctx workflow.Context, ev payloads.Event, projectID string, t target
 			out.Reason = string(outcome)
 			break
 		}
-		if out.Attempts > len(gaps) {
+		if brk != nil && brk.probed {
+			// A failed probe goes back to the hold: its schedule has not started.
+			if err := brk.hold(ctx, state, changed, held); err != nil {
+				out.Status, out.Reason = StatusFailed, "canceled"
+				return out
+			}
+			probes++
+			start, offset = workflow.Now(ctx), 0
+			continue
+		}
+		if out.Attempts-probes > len(gaps) {
 			out.Reason = ReasonExhausted
 			break
 		}
 		// Retries are timed from the first attempt, so slow answers do not shift the schedule.
-		offset += gaps[out.Attempts-1]
+		offset += gaps[out.Attempts-probes-1]
 		if failed.RetryAfterSeconds > 0 {
 			// A Retry-After on 429/503 is honoured within [next interval, 2 × next interval];
 			// the rest of the schedule moves by the extra wait.

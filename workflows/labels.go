@@ -252,6 +252,8 @@ func currentDetails(states []deliveryState) string {
 			notes = append(notes, fmt.Sprintf("%s sending attempt %d of %d", labelName(s.name), s.attempt, s.attempts))
 		case StatusThrottled:
 			notes = append(notes, fmt.Sprintf("%s throttled by its rate limit, attempt %d of %d", labelName(s.name), s.attempt, s.attempts))
+		case StatusHeld:
+			notes = append(notes, fmt.Sprintf("%s held by its circuit breaker", labelName(s.name)))
 		case StatusRetrying:
 			notes = append(notes, fmt.Sprintf("%s retrying, attempt %d of %d at %s", labelName(s.name), s.attempt, s.attempts,
 				s.next.UTC().Format("15:04 UTC")))

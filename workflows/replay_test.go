@@ -20,7 +20,7 @@ import (
 // workflows: a change to Delivery or Message that breaks determinism for workflows already
 // running fails here. Record the current code's, all of them, with
 //
-//	go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing|TestRateLimit)$' ./e2e -record-history=NAME
+//	go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing|TestRateLimit|TestCircuitBreaker)$' ./e2e -record-history=NAME
 //
 // which writes, with NAME in the file names: delivery_NAME.history.json (TestDev: a
 // delivery retried twice), delivery_NAME_message.history.json (TestMessagesDeliveredTogether:
@@ -29,9 +29,11 @@ import (
 // message_NAME.history.json (TestMessagesDev: a Message sent after its delay) and
 // message_NAME_canceled.history.json (TestMessagesDev: a Message canceled during its
 // delay) and delivery_NAME_traced.history.json (TestTracing: a Delivery traced with
-// OpenTelemetry, retried by a restarted dev) and delivery_NAME_throttled.history.json
-// (TestRateLimit: a Delivery that waited for its distribution's rate limit). The older ones
-// stay, for the workflows they stand for.
+// OpenTelemetry, retried by a restarted dev), delivery_NAME_throttled.history.json
+// (TestRateLimit: a Delivery that waited for its distribution's rate limit) and
+// delivery_NAME_breaker.history.json (TestCircuitBreaker: a Delivery held by an open circuit
+// breaker, then let go once it closed). The older ones stay, for the workflows they stand
+// for.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.history.json")
 	if err != nil || len(files) == 0 {
