@@ -87,6 +87,14 @@ type DistributionWebhook struct {
 	Secret       string `json:"secret,omitempty"`
 	HasSecret    bool   `json:"has_secret,omitempty"`
 	TraceContext bool   `json:"trace_context,omitempty"`
+	// Ordering sends deliveries one at a time per key, in intake order.
+	Ordering *Ordering `json:"ordering,omitempty"`
+}
+
+// Ordering is a distribution's ordered delivery: Key is a dotted path or a CEL expression
+// over the event; empty, the whole distribution is one stream.
+type Ordering struct {
+	Key string `json:"key,omitempty"`
 }
 
 // Header is a custom header sent with every delivery; a secret one's value is never shown

@@ -143,6 +143,9 @@ type Webhook struct {
 	// third party's endpoint should not learn hookflow's trace ids unasked. It changes
 	// neither the delivery id nor what is signed.
 	TraceContext bool `json:"trace_context,omitempty"`
+	// Ordering, when set, sends the distribution's deliveries one at a time per stream, in
+	// intake order (ordering.go).
+	Ordering *Ordering `json:"ordering,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never

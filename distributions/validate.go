@@ -312,6 +312,9 @@ func (w Webhook) validate(ps *problems) {
 	if t := time.Duration(w.Timeout); t < 0 || t > MaxTimeout || (t > 0 && t < time.Second) {
 		ps.add("webhook.timeout", "must be between 1s and %s", MaxTimeout)
 	}
+	if w.Ordering != nil {
+		w.Ordering.validate(ps)
+	}
 	if w.RetrySchedule != nil {
 		if msg := w.RetrySchedule.check(); msg != "" {
 			ps.add("webhook.retry_schedule", "%s", msg)

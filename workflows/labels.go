@@ -239,6 +239,8 @@ func currentDetails(states []deliveryState) string {
 			notes = append(notes, note)
 		case "":
 			notes = append(notes, fmt.Sprintf("%s sending attempt %d of %d", labelName(s.name), s.attempt, s.attempts))
+		case StatusQueued:
+			notes = append(notes, fmt.Sprintf("%s queued behind an earlier event of its stream", labelName(s.name)))
 		case StatusRetrying:
 			notes = append(notes, fmt.Sprintf("%s retrying, attempt %d of %d at %s", labelName(s.name), s.attempt, s.attempts,
 				s.next.UTC().Format("15:04 UTC")))
