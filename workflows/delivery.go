@@ -352,15 +352,16 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 				states[i].status = ""
 			}
 			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress)
-			if isOrdered {
-				sayDone(ctx, stream)
-			}
 			if len(events) > 1 {
 				out.EventID = d.event.ID // a single event's deliveries are its own
 			}
 			result.Deliveries[i] = out
 			recordOutcome(ctx, out)
 			done++
+			if isOrdered {
+				// After done: the event's status does not wait on the stream's answer.
+				sayDone(ctx, stream)
+			}
 		})
 	}
 	// One visibility write once every first attempt is answered, one more at the end if the
