@@ -64,6 +64,11 @@ func TestDistributionBadInput(t *testing.T) {
 		{"trace_context as a number", strings.Replace(validDistribution, `"version"`, `"trace_context":1,"version"`, 1), 400, []string{"webhook.trace_context"}},
 		{"trace_context beside an own traceparent", strings.Replace(validDistribution, `"version"`,
 			`"trace_context":true,"headers":[{"name":"traceparent","value":"00-x"}],"version"`, 1), 422, []string{"webhook.headers[0].name"}},
+		{"ordering key does not compile", strings.Replace(validDistribution, `"version"`, `"ordering":{"key":"data.customer.id +"},"version"`, 1), 422, []string{"webhook.ordering.key"}},
+		{"ordering key hostile", strings.Replace(validDistribution, `"version"`, `"ordering":{"key":"data.customer.id\u001b[2J"},"version"`, 1), 422, []string{"webhook.ordering.key"}},
+		{"ordering key oversized", strings.Replace(validDistribution, `"version"`, `"ordering":{"key":"`+strings.Repeat("a", 5000)+`"},"version"`, 1), 422, []string{"webhook.ordering.key"}},
+		{"ordering not an object", strings.Replace(validDistribution, `"version"`, `"ordering":"data.customer.id","version"`, 1), 400, []string{"webhook.ordering"}},
+		{"ordering unknown field", strings.Replace(validDistribution, `"version"`, `"ordering":{"by":"data.customer.id"},"version"`, 1), 400, []string{"webhook.ordering.by"}},
 		{"oversized", `{"name":"` + strings.Repeat("n", MaxDistributionBytes) + `"}`, 413, []string{""}},
 	}
 	for _, tt := range tests {
@@ -276,7 +281,7 @@ func TestDistributionUnknownFieldsAllAtOnce(t *testing.T) {
 			"colour":                   "unknown field",
 			"trigger.event":            "did you mean events?",
 			"webhook.headers[0].valeu": "did you mean value?",
-			"webhook.retries":          "known fields at this level: event_name, has_secret, headers, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
+			"webhook.retries":          "known fields at this level: event_name, has_secret, headers, ordering, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
 		}
 		if len(e.Problems) != len(want) {
 			t.Errorf("POST %s: problems %+v, want one for each of %v", path, e.Problems, want)

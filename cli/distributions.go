@@ -16,6 +16,11 @@ import (
 type distributionFlags struct {
 	file, name, url, eventName, version, status, timeout, filter string
 	events, schedule                                             []string
+	// orderingKey and ordered set webhook.ordering; flags tells whether --ordered was given
+	// (--ordered=false takes ordering off on update).
+	orderingKey string
+	ordered     bool
+	flags       interface{ Changed(string) bool }
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
@@ -30,11 +35,17 @@ func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.schedule, "retry-schedule", nil, "voucherify (default), standard, or intervals such as 10s,1m,5m (repeat the flag or separate with commas)")
 	fl.StringVar(&f.timeout, "timeout", "", "HTTP timeout of one attempt (default 10s)")
 	fl.StringVar(&f.filter, "filter", "", `CEL condition on the event, e.g. 'data.order.amount >= 10000'`)
+	fl.BoolVar(&f.ordered, "ordered", false, "deliver one at a time in intake order (per --ordering-key, or the whole distribution); --ordered=false takes it off")
+	fl.StringVar(&f.orderingKey, "ordering-key", "", "the stream of an event for ordered delivery: a dotted path or CEL, e.g. data.customer.id (implies --ordered)")
+	f.flags = fl
 }
+
+// orderedChanged says whether --ordered was given.
+func (f *distributionFlags) orderedChanged() bool { return f.flags != nil && f.flags.Changed("ordered") }
 
 func (f *distributionFlags) anyField() bool {
 	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
-		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != ""
+		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.orderingKey != "" || f.orderedChanged()
 }
 
 // check refuses flags whose values the API would refuse, naming the flag and the form it
@@ -45,6 +56,9 @@ func (f *distributionFlags) check() error {
 	}
 	if err := checkDurationFlag("timeout", f.timeout); err != nil {
 		return err
+	}
+	if f.orderingKey != "" && f.orderedChanged() && !f.ordered {
+		return errors.New("--ordering-key and --ordered=false exclude each other")
 	}
 	schedule := listFlag(f.schedule)
 	if len(schedule) == 0 || len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard) {
@@ -84,6 +98,16 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 	set(hook, "event_name", f.eventName)
 	set(hook, "version", f.version)
 	set(hook, "timeout", f.timeout)
+	switch {
+	case f.orderingKey != "":
+		hook["ordering"] = map[string]any{"key": f.orderingKey}
+	case f.orderedChanged() && f.ordered:
+		if _, ok := hook["ordering"].(map[string]any); !ok {
+			hook["ordering"] = map[string]any{} // one stream; an update keeps a key it has
+		}
+	case f.orderedChanged():
+		delete(hook, "ordering")
+	}
 	switch schedule := listFlag(f.schedule); {
 	case len(schedule) == 0:
 	case len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard):
