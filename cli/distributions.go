@@ -41,7 +41,9 @@ func (f *distributionFlags) register(cmd *cobra.Command) {
 }
 
 // orderedChanged says whether --ordered was given.
-func (f *distributionFlags) orderedChanged() bool { return f.flags != nil && f.flags.Changed("ordered") }
+func (f *distributionFlags) orderedChanged() bool {
+	return f.flags != nil && f.flags.Changed("ordered")
+}
 
 func (f *distributionFlags) anyField() bool {
 	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
