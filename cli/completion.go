@@ -66,7 +66,7 @@ func registerCompletions(g *globalFlags, root *cobra.Command) {
 		case "hookflow trigger":
 			cmd.ValidArgsFunction = firstArg(fixedValues(payloads.AllEventTypes()...))
 		case "hookflow deliveries list":
-			_ = cmd.RegisterFlagCompletionFunc("status", fixedValues(workflows.StatusDelivered, workflows.StatusRetrying,
+			_ = cmd.RegisterFlagCompletionFunc("status", fixedValues(workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusQueued,
 				workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped))
 			_ = cmd.RegisterFlagCompletionFunc("event-type", fixedValues(payloads.AllEventTypes()...))
 		case "hookflow distributions create", "hookflow distributions update":

@@ -83,7 +83,8 @@ type Delivery struct {
 	EventType      string `json:"event_type"`
 	DistributionID string `json:"distribution_id"`
 	URL            string `json:"url"`
-	// Status is pending (not attempted yet), attempting, retrying, delivered, failed,
+	// Status is pending (not attempted yet), queued (an ordered delivery waiting for
+	// the one before it on its stream), attempting, retrying, delivered, failed,
 	// skipped, or no_match (the run matched nothing, such as when the distribution's filter
 	// failed on the event, in the event's own run or one that sent it again: Reason says
 	// why, "filter: " and the filter's error).
@@ -171,9 +172,9 @@ func (f EventFilter) Query() (string, error) {
 	var parts []string
 	if f.Status != "" {
 		switch f.Status {
-		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped:
+		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusQueued, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped:
 		default:
-			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped", f.Status)
+			return "", fmt.Errorf("status: %q is not one of delivered, retrying, queued, failed, no_match, skipped", f.Status)
 		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.StatusKey.GetName(), f.Status))
 	}
@@ -470,6 +471,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	// The events the workflow delivers: one, or the customers of a message; which one is
 	// d's is known with its distribution.
 	var delivered []payloads.Event
+	// turn is the signal that lets d go, when it is an ordered delivery; turned, that it came.
+	var turn string
+	var turned bool
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
 		switch a := ev.GetAttributes().(type) {
@@ -481,6 +485,15 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 					delivered = []payloads.Event{in.Event}
 					d.EventID, d.EventType, d.event = in.Event.ID, in.Event.Type, in.Event
 				}
+				for _, o := range in.Ordered {
+					if payloads.DeliveryID(in.Event.ID, o.DistributionID) == d.ID {
+						turn, d.DistributionID = workflows.TurnSignal(o.DistributionID), o.DistributionID
+					}
+				}
+			}
+		case *historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes:
+			if turn != "" && a.WorkflowExecutionSignaledEventAttributes.GetSignalName() == turn {
+				turned = true
 			}
 		case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
 			attrs := a.ActivityTaskScheduledEventAttributes
@@ -603,6 +616,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	}
 	if d.Status == "" {
 		d.Status = "pending"
+		if turn != "" && !turned {
+			d.Status = workflows.StatusQueued
+		}
 		if n := len(d.Attempts); n > 0 {
 			switch last := d.Attempts[n-1]; last.Outcome {
 			case "running":

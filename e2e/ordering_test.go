@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookflow/hookflow/workflows"
 )
 
 // orderedReceiver answers 500 to a third of the attempts, chosen at random but at most
@@ -96,6 +98,13 @@ func orderedDelivery(t *testing.T, kill bool) {
 	if status != 201 {
 		t.Fatalf("create distribution: %d %s", status, body)
 	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &created); err != nil {
+		t.Fatal(err)
+	}
+	distrID := created.ID
 	// Unordered beside it: not held by the ordered one.
 	plain := newReceiver(t)
 	if status, body := call(t, "POST", apiURL+"/v1/distributions", map[string]any{
@@ -176,6 +185,23 @@ func orderedDelivery(t *testing.T, kill bool) {
 		return running == 0 && delivered == events
 	})
 	streams := countWorkflows(c, "WorkflowType = 'OrderedStream'")
+	if !kill {
+		// For the replay tests: an event that waited behind another and failed once, and
+		// the stream of its key.
+		recv.mu.Lock()
+		var recorded string
+		for _, id := range intake["cust_1"][1:] {
+			if recv.failures[id] == 1 {
+				recorded = id
+				break
+			}
+		}
+		recv.mu.Unlock()
+		if recorded != "" {
+			recordWorkflowHistory(t, c, "event/"+recorded, "delivery_NAME_ordered.history.json")
+		}
+		recordWorkflowHistory(t, c, workflows.StreamID(distrID, "cust_1"), "stream_NAME.history.json")
+	}
 	report(t, "ordered: %d events on %d keys, %d requests (%d answered 500), intake %v, all delivered in %v, worker killed: %v; %d stream runs",
 		events, keys, requests, failures, intakeTime.Round(time.Millisecond), elapsed.Round(time.Second), kill, streams)
 	if streams != keys {

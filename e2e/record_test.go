@@ -27,10 +27,12 @@ var historyRecordings = []struct{ file, test, what string }{
 	{"message_NAME.history.json", "TestMessagesDev", "a Message sent to one customer after its delay"},
 	{"message_NAME_canceled.history.json", "TestMessagesDev", "a Message canceled during its delay"},
 	{"delivery_NAME_traced.history.json", "TestTracing", "a traced Delivery (tracing headers on its start and activities), retried by a restarted dev"},
+	{"delivery_NAME_ordered.history.json", "TestOrderedDelivery", "an ordered Delivery that waited for its turn, failed once, then was delivered"},
+	{"stream_NAME.history.json", "TestOrderedDelivery", "the OrderedStream of one key, granting its turns"},
 }
 
 // historyRecordCommand records every history of historyRecordings.
-const historyRecordCommand = `go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing)$' ./e2e -record-history=NAME`
+const historyRecordCommand = `go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing|TestOrderedDelivery)$' ./e2e -record-history=NAME`
 
 var recordHistory = flag.String("record-history", "", "write the histories that the replay tests of workflows/ replay, to "+
 	"../workflows/testdata/{"+recordedFiles()+"} with NAME for the flag's value; record all of them with: "+historyRecordCommand+

@@ -154,6 +154,22 @@ func Stream(ctx workflow.Context, in StreamInput) error {
 			return any
 		}
 	}
+	// One timer at a time, kept across signals: the idle timer while nothing is granted,
+	// the check timer of the head while it is; each started and canceled once, not on
+	// every signal (two history events each time).
+	var timer workflow.Future
+	var cancelTimer workflow.CancelFunc
+	timerFor := "" // "idle", or the head it checks; "" when none is running
+	setTimer := func(what string, d time.Duration) {
+		if timerFor == what {
+			return
+		}
+		if cancelTimer != nil {
+			cancelTimer()
+		}
+		tctx, cancel := workflow.WithCancel(ctx)
+		timer, cancelTimer, timerFor = workflow.NewTimer(tctx, d), cancel, what
+	}
 	granted := 0
 	for {
 		drain()
@@ -174,29 +190,11 @@ func Stream(ctx workflow.Context, in StreamInput) error {
 			continue
 		}
 		if head == "" {
-			// Idle: wait for an enqueue, or end.
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(enqueue, func(c workflow.ReceiveChannel, _ bool) {
-				var item StreamItem
-				c.Receive(ctx, &item)
-				onEnqueue(item)
-			})
-			sel.AddReceive(done, func(c workflow.ReceiveChannel, _ bool) {
-				var item StreamItem
-				c.Receive(ctx, &item)
-				onDone(item)
-			})
-			idle := false
-			tctx, cancel := workflow.WithCancel(ctx)
-			sel.AddFuture(workflow.NewTimer(tctx, streamIdle), func(workflow.Future) { idle = true })
-			sel.Select(ctx)
-			cancel()
-			if idle && !drain() {
-				return nil // a later enqueue starts a new run
-			}
-			continue
+			setTimer("idle", streamIdle)
+		} else {
+			setTimer(head, streamCheck)
 		}
-		// Wait for the head's done, asking now and then whether it still runs.
+		fired := false
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(enqueue, func(c workflow.ReceiveChannel, _ bool) {
 			var item StreamItem
@@ -208,12 +206,19 @@ func Stream(ctx workflow.Context, in StreamInput) error {
 			c.Receive(ctx, &item)
 			onDone(item)
 		})
-		check := false
-		tctx, cancel := workflow.WithCancel(ctx)
-		sel.AddFuture(workflow.NewTimer(tctx, streamCheck), func(workflow.Future) { check = true })
+		sel.AddFuture(timer, func(workflow.Future) { fired = true })
 		sel.Select(ctx)
-		cancel()
-		if check && head != "" && !signalTurn(ctx, in.DistributionID, head) {
+		if !fired {
+			continue
+		}
+		what := timerFor
+		timerFor, cancelTimer = "", nil
+		switch {
+		case what == "idle" && head == "":
+			if !drain() {
+				return nil // idle: a later enqueue starts a new run
+			}
+		case what == head && !signalTurn(ctx, in.DistributionID, head):
 			// Its workflow ended without saying done (terminated, or reset): go on.
 			logger.Warn("stream: head ended without done, skipped", "workflow", head)
 			head = ""
@@ -243,6 +248,10 @@ func signalTurn(ctx workflow.Context, distrID, workflowID string) bool {
 	err := workflow.SignalExternalWorkflow(ctx, workflowID, "", signalTurnPrefix+distrID, nil).Get(ctx, nil)
 	return err == nil
 }
+
+// TurnSignal is the name of the signal that grants a Delivery workflow's delivery to
+// distrID its turn; the delivery log reads it to tell a queued delivery.
+func TurnSignal(distrID string) string { return signalTurnPrefix + distrID }
 
 // awaitTurn, in a Delivery workflow, waits for the turn of its delivery to distrID. It is
 // a durable wait: a restart finds it waiting, or past it.
