@@ -85,6 +85,8 @@ func history(attrs ...any) []*historypb.HistoryEvent {
 			ev.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: a}
 		case *historypb.WorkflowExecutionCompletedEventAttributes:
 			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: a}
+		case *historypb.WorkflowExecutionSignaledEventAttributes:
+			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{WorkflowExecutionSignaledEventAttributes: a}
 		default:
 			panic("history: unknown attributes")
 		}
