@@ -361,6 +361,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 			if isOrdered {
 				// After done: the event's status does not wait on the stream's answer.
 				sayDone(ctx, stream)
+				answerLateTurns(ctx, stream)
 			}
 		})
 	}

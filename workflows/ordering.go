@@ -270,6 +270,21 @@ func sayDone(ctx workflow.Context, o OrderedTarget) {
 	}
 }
 
+// answerLateTurns, once the delivery to o's distribution is final and said done, answers
+// every later turn on it with done again: the event was queued a second time (submitted
+// again after the stream forgot it) while this workflow still runs for other deliveries,
+// and its stream must not wait on it. A check of the stream that crosses the first done is
+// answered too; the stream ignores a done of a workflow that is not its head.
+func answerLateTurns(ctx workflow.Context, o OrderedTarget) {
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, TurnSignal(o.DistributionID))
+		for {
+			ch.Receive(ctx, nil)
+			sayDone(ctx, o)
+		}
+	})
+}
+
 // orderedOf maps the ordered distributions of in that the event is delivered to (ids) to
 // their streams, and says done at once to the streams of the others (conditions that did
 // not hold, a paused distribution): nothing is sent to them, and the events behind go on.

@@ -225,7 +225,7 @@ type orderedOutcome struct {
 	statuses []string
 }
 
-func orderedRun(t *testing.T, f *fakeReceiver, ordered []OrderedTarget, turnAt map[string]time.Duration) orderedOutcome {
+func orderedRun(t *testing.T, f *fakeReceiver, ordered []OrderedTarget, turnAt map[string]time.Duration, moreTurns ...time.Duration) orderedOutcome {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -267,6 +267,9 @@ func orderedRun(t *testing.T, f *fakeReceiver, ordered []OrderedTarget, turnAt m
 	}).Return(nil)
 	for distr, at := range turnAt {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(signalTurnPrefix+distr, nil) }, at)
+		for _, more := range moreTurns {
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(signalTurnPrefix+distr, nil) }, more)
+		}
 	}
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WorkflowID(orderPaid.ID)})
 	snap := distributions.Snapshot{ProjectID: "proj_test", Candidates: f.candidates}
@@ -346,5 +349,25 @@ func TestDeliveryWithoutOrderedInputDoesNotWait(t *testing.T) {
 	}
 	if slices.Contains(out.statuses, StatusQueued) {
 		t.Errorf("statuses %v", out.statuses)
+	}
+}
+
+// TestDeliveryAnswersALateTurn: a turn that comes after the delivery was final (the event
+// queued again, or a check crossing its done) is answered with done at once while the
+// workflow still runs for its other deliveries, so the stream is not held.
+func TestDeliveryAnswersALateTurn(t *testing.T) {
+	ordered := distribution("distr_o", distributions.StatusLive, nil, "customer.order.paid")
+	ordered.Webhook.Ordering = &distributions.Ordering{}
+	plain := distribution("distr_plain", distributions.StatusLive, nil, "customer.order.paid")
+	stream := StreamID("distr_o", "")
+	f := &fakeReceiver{candidates: []distributions.Distribution{ordered, plain},
+		script: map[string][]int{"distr_o": {200}, "distr_plain": {503, 200}}} // plain retried at 1 min
+	out := orderedRun(t, f, []OrderedTarget{{DistributionID: "distr_o", Stream: stream}},
+		map[string]time.Duration{"distr_o": 10 * time.Second}, 30*time.Second)
+	if want := []time.Duration{10 * time.Second, 30 * time.Second}; !reflect.DeepEqual(out.done[stream], want) {
+		t.Errorf("done at %v, want %v", out.done[stream], want)
+	}
+	if got := out.attempts["distr_o"]; len(got) != 1 {
+		t.Errorf("ordered attempts %v, want one: a late turn sends nothing", got)
 	}
 }
