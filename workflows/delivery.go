@@ -296,7 +296,8 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		}
 		deliveries = deliveries[:MaxTargetsPerEvent]
 	}
-	// Ordered streams this event takes no delivery on hear so now, to go on.
+	// The streams of ordered distributions this event is not delivered to (conditions, a
+	// pause) are told done at once, so that the events behind it go on.
 	ordered := orderedOf(ctx, in, len(events), targetIDs(deliveries))
 	result := DeliveryResult{
 		Deliveries:   make([]DeliveryOutcome, len(deliveries)),

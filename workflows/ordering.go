@@ -46,8 +46,6 @@ type StreamItem struct {
 // StreamInput starts (or continues) a stream.
 type StreamInput struct {
 	DistributionID string `json:"distribution_id"`
-	// Head is the workflow granted its turn whose delivery is not final yet.
-	Head string `json:"head,omitempty"`
 	// Queue is the workflow ids waiting, in intake order.
 	Queue []string `json:"queue,omitempty"`
 	// Recent are the last workflow ids granted a turn, oldest first: an event enqueued again
@@ -112,9 +110,11 @@ func Stream(ctx workflow.Context, in StreamInput) error {
 	logger := workflow.GetLogger(ctx)
 	enqueue := workflow.GetSignalChannel(ctx, SignalEnqueue)
 	done := workflow.GetSignalChannel(ctx, SignalDone)
-	head, queue, recent := in.Head, in.Queue, in.Recent
-	// finished are ids whose done came before their turn (a delivery that matched nothing):
-	// they are dropped from the queue.
+	// head is the workflow granted its turn whose delivery is not final yet; a run continues
+	// as new only without one.
+	head, queue, recent := "", in.Queue, in.Recent
+	// remember notes an id granted its turn, or dropped from the queue by a done that came
+	// before its turn (a delivery that matched nothing): enqueued again, it is not queued.
 	remember := func(id string) {
 		recent = append(recent, id)
 		if len(recent) > streamRecent {
@@ -138,20 +138,20 @@ func Stream(ctx workflow.Context, in StreamInput) error {
 		}
 	}
 	drain := func() bool {
-		any := false
+		got := false
 		for {
 			var item StreamItem
 			if enqueue.ReceiveAsync(&item) {
 				onEnqueue(item)
-				any = true
+				got = true
 				continue
 			}
 			if done.ReceiveAsync(&item) {
 				onDone(item)
-				any = true
+				got = true
 				continue
 			}
-			return any
+			return got
 		}
 	}
 	// One timer at a time, kept across signals: the idle timer while nothing is granted,
