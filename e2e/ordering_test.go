@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,7 +72,8 @@ func (r *orderedReceiver) delivered() int {
 // TestOrderedDelivery sends 200 events with 5 keys, one after another, to an ordered
 // distribution (webhook.ordering.key data.customer.id) whose receiver fails a third of
 // the attempts, on `hookflow server` + `api` + `worker`; in one run the worker is
-// SIGKILLed when half are delivered and a new one started. Per key, every request of an
+// SIGKILLed when half are delivered and a new one started, in another the Temporal server
+// is SIGKILLed then and started again on its database. Per key, every request of an
 // event comes before any request of the next (so each event's first 2xx is in intake
 // order, and no event's first attempt comes before the one before it is final); every
 // event is delivered, and every Delivery workflow closes delivered.
@@ -79,14 +81,45 @@ func TestOrderedDelivery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal and hookflow processes")
 	}
-	for _, kill := range []bool{false, true} {
-		t.Run(fmt.Sprintf("kill=%v", kill), func(t *testing.T) { orderedDelivery(t, kill) })
+	for _, kill := range []string{"none", "worker", "server"} {
+		t.Run("kill="+kill, func(t *testing.T) { orderedDelivery(t, kill) })
 	}
 }
 
-func orderedDelivery(t *testing.T, kill bool) {
+// orderedCluster is startCluster's `hookflow server` + `api` + worker, with a function that
+// SIGKILLs the server and starts it again on its database and port.
+func orderedCluster(t *testing.T) (temporalAddr, apiURL string, startWorker func(n int, args ...string) *process, restartServer func()) {
+	t.Helper()
+	dir := t.TempDir()
+	serverLaunch := launch{name: "server", ports: 1, args: func(ports []int) []string {
+		return []string{"server", "--data-dir", dir, "--temporal-port", fmt.Sprint(ports[0]), "--ui-port", "0", "--metrics-listen", "127.0.0.1:0"}
+	}, logFile: filepath.Join(dir, "temporal.log")}
+	server := start(t, serverLaunch)
+	temporalAddr = server.ready.Temporal
+	common := []string{"--temporal-address", temporalAddr, "--database-url", filepath.Join(dir, "hookflow.db"), "--log-format", "text"}
+	apiProc := start(t, launch{name: "api", ports: 1, args: func(ports []int) []string {
+		return append([]string{"api", "--http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--require-api-key=false", "--metrics-listen", "127.0.0.1:0"}, common...)
+	}})
+	startWorker = func(n int, args ...string) *process {
+		return start(t, launch{name: fmt.Sprintf("worker %d", n), args: func([]int) []string {
+			return append(append([]string{"worker", "--identity", fmt.Sprintf("worker-%d", n), "--health", "", "--metrics-listen", "127.0.0.1:0"}, common...), args...)
+		}})
+	}
+	restartServer = func() {
+		_ = server.cmd.Process.Signal(syscall.SIGKILL)
+		if !server.wait(30 * time.Second) {
+			t.Fatal("the server did not die")
+		}
+		again := serverLaunch
+		again.name, again.restart = "server again", server.ports
+		server = start(t, again)
+	}
+	return temporalAddr, apiProc.ready.API, startWorker, restartServer
+}
+
+func orderedDelivery(t *testing.T, kill string) {
 	const events, keys = 200, 5
-	temporalAddr, apiURL, startWorker := startCluster(t)
+	temporalAddr, apiURL, startWorker, restartServer := orderedCluster(t)
 	worker := startWorker(1, loopbackTargets)
 	recv := newOrderedReceiver(t, 7)
 	status, body := call(t, "POST", apiURL+"/v1/distributions", map[string]any{
@@ -117,13 +150,23 @@ func orderedDelivery(t *testing.T, kill bool) {
 	start := time.Now()
 	intake := map[string][]string{} // event ids by key, in intake order
 	killed := make(chan struct{})
+	intakeDone := make(chan struct{})
+	atKill := 0 // events delivered when the process was killed
 	go func() {
 		defer close(killed)
-		if !kill {
+		if kill == "none" {
 			return
+		}
+		if kill == "server" {
+			<-intakeDone // the API answers no intake while the server is down
 		}
 		for recv.delivered() < events/2 {
 			time.Sleep(20 * time.Millisecond)
+		}
+		atKill = recv.delivered()
+		if kill == "server" {
+			restartServer()
+			return
 		}
 		_ = worker.cmd.Process.Signal(syscall.SIGKILL)
 		if !worker.wait(30 * time.Second) {
@@ -144,16 +187,20 @@ func orderedDelivery(t *testing.T, kill bool) {
 			t.Fatalf("event %d: %d %s", i, resp.StatusCode, b)
 		}
 		intake[key] = append(intake[key], id)
-		if kill && i == events/4 {
+		if kill == "worker" && i == events/4 {
 			// Slow the intake down a little after a quarter, so that the kill falls while
 			// events still arrive and others are queued.
 			time.Sleep(time.Second)
 		}
 	}
 	intakeTime := time.Since(start)
+	close(intakeDone)
 	waitFor(t, 4*time.Minute, func() bool { return recv.delivered() >= events })
 	<-killed
 	elapsed := time.Since(start)
+	if kill != "none" && atKill >= events {
+		t.Errorf("the %s was killed when all %d events were delivered, not in the middle", kill, atKill)
+	}
 
 	recv.mu.Lock()
 	for key, want := range intake {
@@ -185,7 +232,7 @@ func orderedDelivery(t *testing.T, kill bool) {
 		return running == 0 && delivered == events
 	})
 	streams := countWorkflows(c, "WorkflowType = 'OrderedStream'")
-	if !kill {
+	if kill == "none" {
 		// For the replay tests: an event that waited behind another and failed once, and
 		// the stream of its key.
 		recv.mu.Lock()
@@ -202,8 +249,8 @@ func orderedDelivery(t *testing.T, kill bool) {
 		}
 		recordWorkflowHistory(t, c, workflows.StreamID(distrID, "cust_1"), "stream_NAME.history.json")
 	}
-	report(t, "ordered: %d events on %d keys, %d requests (%d answered 500), intake %v, all delivered in %v, worker killed: %v; %d stream runs",
-		events, keys, requests, failures, intakeTime.Round(time.Millisecond), elapsed.Round(time.Second), kill, streams)
+	report(t, "ordered: %d events on %d keys, %d requests (%d answered 500), intake %v, all delivered in %v, killed: %s (at %d delivered); %d stream runs",
+		events, keys, requests, failures, intakeTime.Round(time.Millisecond), elapsed.Round(time.Second), kill, atKill, streams)
 	if streams != keys {
 		t.Errorf("%d stream workflows, want one per key (%d)", streams, keys)
 	}
