@@ -24,9 +24,13 @@ type Ordering struct {
 // MaxOrderingKeyLength bounds webhook.ordering.key, as a filter is bounded.
 const MaxOrderingKeyLength = MaxFilterLength
 
-// keyPrograms keeps compiled key expressions, as filterCache keeps filters; keys are few
-// (one per ordered distribution), so it is not bounded.
-var keyPrograms sync.Map // string -> cel.Program
+// keyPrograms keeps compiled key expressions, as filterCache keeps filters, and is bounded
+// the same way: every key validated (a dry run too) is compiled once.
+var (
+	keyPrograms   sync.Map // string -> cel.Program
+	keyProgramsN  int
+	keyProgramsMu sync.Mutex
+)
 
 // compileKey compiles an ordering key expression; any result type is taken.
 func compileKey(expr string) (cel.Program, error) {
@@ -45,6 +49,13 @@ func compileKey(expr string) (cel.Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("does not compile: %v", err)
 	}
+	keyProgramsMu.Lock()
+	if keyProgramsN >= maxCachedFilters {
+		keyPrograms.Range(func(k, _ any) bool { keyPrograms.Delete(k); return true })
+		keyProgramsN = 0
+	}
+	keyProgramsN++
+	keyProgramsMu.Unlock()
 	keyPrograms.Store(expr, prg)
 	return prg, nil
 }
@@ -53,7 +64,7 @@ func (o Ordering) validate(ps *problems) {
 	switch {
 	case len(o.Key) > MaxOrderingKeyLength:
 		ps.add("webhook.ordering.key", "longer than %d bytes", MaxOrderingKeyLength)
-	case hasControl(strings.TrimSpace(o.Key)) && strings.TrimSpace(o.Key) != "":
+	case hasControl(strings.TrimSpace(o.Key)): // a YAML block scalar's last newline is no problem
 		ps.add("webhook.ordering.key", "contains a control character or invalid UTF-8")
 	case strings.TrimSpace(o.Key) != "":
 		if _, err := compileKey(o.Key); err != nil {
