@@ -259,9 +259,10 @@ func awaitTurn(ctx workflow.Context, distrID string) {
 	workflow.GetSignalChannel(ctx, signalTurnPrefix+distrID).Receive(ctx, nil)
 }
 
-// sayDone tells the stream that this workflow's delivery to its distribution is final. A
-// stream that is gone (it would only be after its check found this workflow ended) needs
-// nothing.
+// sayDone tells the stream that this workflow's delivery to its distribution is final, and
+// waits for the signal to be sent: the server drops an external signal whose sender has
+// closed. A stream that is gone (it would only be after its check found this workflow
+// ended) needs nothing.
 func sayDone(ctx workflow.Context, o OrderedTarget) {
 	err := workflow.SignalExternalWorkflow(ctx, o.Stream, "", SignalDone,
 		StreamItem{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID}).Get(ctx, nil)
