@@ -68,6 +68,11 @@ func TestDistributionBadInput(t *testing.T) {
 		{"rate_limit of zero", strings.Replace(validDistribution, `"version"`, `"rate_limit":"0/s","version"`, 1), 422, []string{"webhook.rate_limit"}},
 		{"rate_limit out of bounds", strings.Replace(validDistribution, `"version"`, `"rate_limit":"`+strings.Repeat("9", 400)+`/s","version"`, 1), 422, []string{"webhook.rate_limit"}},
 		{"rate_limit as a number", strings.Replace(validDistribution, `"version"`, `"rate_limit":50,"version"`, 1), 400, []string{"webhook.rate_limit"}},
+		{"ordering key does not compile", strings.Replace(validDistribution, `"version"`, `"ordering":{"key":"data.customer.id +"},"version"`, 1), 422, []string{"webhook.ordering.key"}},
+		{"ordering key hostile", strings.Replace(validDistribution, `"version"`, `"ordering":{"key":"data.customer.id\u001b[2J"},"version"`, 1), 422, []string{"webhook.ordering.key"}},
+		{"ordering key oversized", strings.Replace(validDistribution, `"version"`, `"ordering":{"key":"`+strings.Repeat("a", 5000)+`"},"version"`, 1), 422, []string{"webhook.ordering.key"}},
+		{"ordering not an object", strings.Replace(validDistribution, `"version"`, `"ordering":"data.customer.id","version"`, 1), 400, []string{"webhook.ordering"}},
+		{"ordering unknown field", strings.Replace(validDistribution, `"version"`, `"ordering":{"by":"data.customer.id"},"version"`, 1), 400, []string{"webhook.ordering.by"}},
 		{"oversized", `{"name":"` + strings.Repeat("n", MaxDistributionBytes) + `"}`, 413, []string{""}},
 	}
 	for _, tt := range tests {
@@ -280,7 +285,7 @@ func TestDistributionUnknownFieldsAllAtOnce(t *testing.T) {
 			"colour":                   "unknown field",
 			"trigger.event":            "did you mean events?",
 			"webhook.headers[0].valeu": "did you mean value?",
-			"webhook.retries":          "known fields at this level: auth, circuit_breaker, event_name, has_secret, headers, rate_limit, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
+			"webhook.retries":          "known fields at this level: auth, circuit_breaker, event_name, has_secret, headers, ordering, rate_limit, raw, retry_schedule, secret, template, timeout, trace_context, url, version",
 		}
 		if len(e.Problems) != len(want) {
 			t.Errorf("POST %s: problems %+v, want one for each of %v", path, e.Problems, want)

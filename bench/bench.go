@@ -47,6 +47,9 @@ type Options struct {
 	// RateLimited gives the distributions a rate limit (BenchRateLimit) too high to
 	// throttle the load: what is measured is the cost of taking a token before each POST.
 	RateLimited bool
+	// Ordered measures, in each round, the same load to ordered distributions too
+	// (ordered.go).
+	Ordered bool
 }
 
 // BenchRateLimit is the distributions' webhook.rate_limit under --rate-limited: the highest
@@ -89,6 +92,8 @@ type Result struct {
 	PeakRSSMB          float64 `json:"peak_rss_mb"`
 	Lost               int     `json:"lost"`
 	Duplicates         int     `json:"duplicates"`
+	// Ordered is what --ordered measured, beside the figures above.
+	Ordered *OrderedResult `json:"ordered,omitempty"`
 
 	// load describes the load for the text summary.
 	load string
@@ -126,6 +131,12 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 			return Result{}, err
 		}
 		distrIDs = append(distrIDs, d.ID)
+	}
+	var orderedIDs []string
+	if o.Ordered {
+		if orderedIDs, err = createOrdered(ctx, env, o.Distributions); err != nil {
+			return Result{}, err
+		}
 	}
 	if err := env.startWorker(); err != nil {
 		return Result{}, err
@@ -170,7 +181,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 		{name: "activity", workflow: activityWorkflow, taskQueue: baselineTaskQueue},
 		{name: "empty", workflow: emptyWorkflow, taskQueue: baselineTaskQueue},
 	}
-	var hook []phaseResult
+	var hook, ordered []phaseResult
 	for round := 1; round <= o.Rounds; round++ {
 		if o.Baselines {
 			for y := range yardsticks {
@@ -203,6 +214,16 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 		hook = append(hook, r)
 		say("round %d  %-20s %7.1f deliveries/s, %.1f ms CPU each, first POST p50 %.0f ms p99 %.0f ms",
 			round, "hookflow", r.perSec(), r.cpuMsPer(), ms(percentile(r.first, 50)), ms(percentile(r.first, 99)))
+		if o.Ordered {
+			r, err := env.orderedDeliveries(ctx, o, fmt.Sprintf("%s_%d", runID, round), orderedIDs, data)
+			if err != nil {
+				return Result{}, err
+			}
+			res.Lost += r.lost
+			ordered = append(ordered, r)
+			say("round %d  %-20s %7.1f deliveries/s, %.1f ms CPU each, first POST p50 %.0f ms p99 %.0f ms",
+				round, fmt.Sprintf("ordered, %d keys", OrderedKeys), r.perSec(), r.cpuMsPer(), ms(percentile(r.first, 50)), ms(percentile(r.first, 99)))
+		}
 	}
 	res.PeakRSSMB = sampler.stop()
 	res.Duplicates = recv.duplicates()
@@ -235,6 +256,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 		res.RatioVsActivity = round2(res.DeliveriesPerSec / res.BaselineActivityPerSec)
 		res.RatioVsEmpty = round2(res.DeliveriesPerSec / res.BaselineEmptyPerSec)
 		res.CPURatioVsActivity = round2(med(hook, cpuMs) / med(act, cpuMs))
+	}
+	if o.Ordered {
+		res.Ordered = orderedResult(ordered, hook)
 	}
 	if res.Lost > 0 {
 		return res, &LostError{Lost: res.Lost, What: "deliveries lost"}
@@ -311,6 +335,10 @@ func (res Result) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "  RSS                      idle %.0f MB, peak %.0f MB\n", res.IdleRSSMB, res.PeakRSSMB)
+	if o := res.Ordered; o != nil {
+		fmt.Fprintf(&b, "  ordered (%d keys)        %8.1f deliveries/s (%.2fx the plain path), first POST p50 %.1f ms p99 %.1f ms, closed p50 %.1f ms p99 %.1f ms, CPU %.1f ms per delivery (%.2fx)\n",
+			o.Keys, o.DeliveriesPerSec, o.RatioVsPlain, o.P50FirstAttemptMs, o.P99FirstAttemptMs, o.P50CompletionMs, o.P99CompletionMs, o.CPUMsPerDelivery, o.CPURatioVsPlain)
+	}
 	fmt.Fprintf(&b, "  lost %d, duplicates %d\n", res.Lost, res.Duplicates)
 	_, err := io.WriteString(w, b.String())
 	return err

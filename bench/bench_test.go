@@ -67,6 +67,31 @@ func TestBenchRateLimitedSmoke(t *testing.T) {
 	}
 }
 
+// TestBenchOrderedSmoke runs a short `hookflow bench --ordered`: both paths delivered
+// every event once, and the ordered figures are there beside the plain ones; nothing about
+// speed.
+func TestBenchOrderedSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal")
+	}
+	var progress bytes.Buffer
+	res, err := Run(context.Background(), Options{Events: 300, Concurrency: 50, Distributions: 1, PayloadBytes: 512, Rounds: 1,
+		Baselines: false, Ordered: true}, &progress)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, progress.String())
+	}
+	o := res.Ordered
+	if o == nil || o.Keys != OrderedKeys || o.DeliveriesPerSec <= 0 || o.RatioVsPlain <= 0 || o.CPUMsPerDelivery <= 0 || res.Lost != 0 || res.Duplicates != 0 {
+		t.Fatalf("result %+v, ordered %+v\n%s", res, o, progress.String())
+	}
+	var text bytes.Buffer
+	if err := res.WriteText(&text); err != nil || !bytes.Contains(text.Bytes(), []byte("ordered (100 keys)")) {
+		t.Errorf("text: %v\n%s", err, text.String())
+	}
+	t.Logf("plain %.1f deliveries/s, %.1f ms CPU each, first POST p50 %.1f ms p99 %.1f ms; ordered %+v",
+		res.DeliveriesPerSec, res.CPUMsPerDelivery, res.P50FirstAttemptMs, res.P99FirstAttemptMs, *o)
+}
+
 // TestBenchMessageSmoke runs `hookflow bench --message-customers` on a few customers: each
 // delivered once, the workflow's runs counted; nothing about speed.
 func TestBenchMessageSmoke(t *testing.T) {

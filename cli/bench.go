@@ -24,6 +24,7 @@ a run that loses one says so and exits non-zero. Progress goes to standard error
 result to standard output (-o json for scripts).`,
 		Example: `  hookflow bench --events 2000 --concurrency 200
   hookflow bench --events 600 --rate 20 -o json
+  hookflow bench --events 1000 --ordered
   hookflow bench --message-customers 100000
   hookflow bench --events 2000 --concurrency 200 --rate-limited`,
 		Args: usageArgs,
@@ -62,6 +63,7 @@ result to standard output (-o json for scripts).`,
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured rounds (server, worker and receiver: one process) to this file")
 	f.IntVar(&o.MessageCustomers, "message-customers", 0, "measure one bulk message to this many customers (up to 100,000) instead of events: customers/s and history events per run")
 	f.BoolVar(&o.RateLimited, "rate-limited", false, "give the distributions a rate limit too high to throttle ("+bench.BenchRateLimit+"): measures what taking a token before each POST costs")
+	f.BoolVar(&o.Ordered, "ordered", false, "in each round, send the same load to ordered distributions too (webhook.ordering keyed over 100 customers) and report it beside the plain path")
 	f.StringVar(&o.DataDir, "data-dir", "", "where the server keeps its SQLite file (default: a temporary dir, removed after)")
 	return cmd
 }

@@ -66,8 +66,8 @@ func registerCompletions(g *globalFlags, root *cobra.Command) {
 		case "hookflow trigger":
 			cmd.ValidArgsFunction = firstArg(fixedValues(payloads.AllEventTypes()...))
 		case "hookflow deliveries list":
-			_ = cmd.RegisterFlagCompletionFunc("status", fixedValues(workflows.StatusDelivered, workflows.StatusRetrying,
-				workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped, workflows.StatusHeld))
+			_ = cmd.RegisterFlagCompletionFunc("status", fixedValues(workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusQueued,
+				workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped, workflows.StatusThrottled, workflows.StatusHeld))
 			_ = cmd.RegisterFlagCompletionFunc("event-type", fixedValues(payloads.AllEventTypes()...))
 		case "hookflow distributions create", "hookflow distributions update":
 			_ = cmd.RegisterFlagCompletionFunc("status", fixedValues(distributions.StatusLive, distributions.StatusPaused, distributions.StatusDraft))

@@ -82,7 +82,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"deliveries", "list", "--api", apiURL, "--distribution", "distr_b"}, []string{"distr_b"}},
 		{[]string{"distributions", "test", "distr_ab", "--api", apiURL, "--type", ""}, segments},
 		{[]string{"distributions", "test", "distr_nope", "--api", apiURL, "--type", "customer.segment."}, segments},
-		{[]string{"deliveries", "list", "--status", ""}, []string{"delivered", "retrying", "failed", "no_match", "skipped", "held"}},
+		{[]string{"deliveries", "list", "--status", ""}, []string{"delivered", "retrying", "queued", "failed", "no_match", "skipped", "throttled", "held"}},
 		{[]string{"deliveries", "list", "--status", "f"}, []string{"failed"}},
 		{[]string{"distributions", "create", "--status", ""}, []string{"live", "paused", "draft"}},
 		{[]string{"distributions", "list", "-o", ""}, []string{"text", "json", "jsonl", "yaml"}},

@@ -110,7 +110,7 @@ so comes before a newer one that closed.`,
 		}),
 	}
 	f := list.Flags()
-	f.StringVar(&status, "status", "", "delivered, retrying, failed, no_match, skipped, throttled or held")
+	f.StringVar(&status, "status", "", "delivered, retrying, queued, failed, no_match, skipped, throttled or held")
 	f.StringVar(&distribution, "distribution", "", "only events delivered to this distribution (or webhook) id")
 	f.StringVar(&eventType, "event-type", "", "only events of this type")
 	f.StringVar(&event, "event", "", "only this event (evt_...): its deliveries' whs_ ids")

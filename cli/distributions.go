@@ -20,6 +20,11 @@ type distributionFlags struct {
 	auth                                                                    authFlags
 	// breakerFailures and breakerProbe are webhook.circuit_breaker's fields, as written.
 	breakerFailures, breakerProbe string
+	// orderingKey and ordered set webhook.ordering; flags tells whether --ordered was given
+	// (--ordered=false takes ordering off on update).
+	orderingKey string
+	ordered     bool
+	flags       interface{ Changed(string) bool }
 }
 
 func (f *distributionFlags) register(cmd *cobra.Command) {
@@ -38,12 +43,21 @@ func (f *distributionFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.rateLimit, "rate-limit", "", "at most this many deliveries, across every worker: 50/s, 1000/m or 100/h (default no limit)")
 	fl.StringVar(&f.breakerFailures, "breaker-failures", "", "hold new deliveries after this many failed first attempts in a row (0 turns the circuit breaker off; default: the installation's)")
 	fl.StringVar(&f.breakerProbe, "breaker-probe-interval", "", "time between the circuit breaker's probes (default 30s)")
+	fl.BoolVar(&f.ordered, "ordered", false, "deliver one at a time in intake order (per --ordering-key, or the whole distribution); --ordered=false takes it off")
+	fl.StringVar(&f.orderingKey, "ordering-key", "", "the stream of an event for ordered delivery: a dotted path or CEL, e.g. data.customer.id (implies --ordered)")
+	f.flags = fl
+}
+
+// orderedChanged says whether --ordered was given.
+func (f *distributionFlags) orderedChanged() bool {
+	return f.flags != nil && f.flags.Changed("ordered")
 }
 
 func (f *distributionFlags) anyField() bool {
 	return f.name != "" || len(f.events) > 0 || f.url != "" || f.eventName != "" || f.version != "" ||
 		f.status != "" || len(f.schedule) > 0 || f.timeout != "" || f.filter != "" || f.auth.any() || f.rateLimit != "" ||
-		f.breakerFailures != "" || f.breakerProbe != ""
+		f.breakerFailures != "" || f.breakerProbe != "" ||
+		f.orderingKey != "" || f.orderedChanged()
 }
 
 // check refuses flags whose values the API would refuse, naming the flag and the form it
@@ -68,6 +82,9 @@ func (f *distributionFlags) check() error {
 	}
 	if err := checkDurationFlag("breaker-probe-interval", f.breakerProbe); err != nil {
 		return err
+	}
+	if f.orderingKey != "" && f.orderedChanged() && !f.ordered {
+		return errors.New("--ordering-key and --ordered=false exclude each other")
 	}
 	schedule := listFlag(f.schedule)
 	if len(schedule) == 0 || len(schedule) == 1 && (schedule[0] == distributions.ScheduleVoucherify || schedule[0] == distributions.ScheduleStandard) {
@@ -119,6 +136,16 @@ func (f *distributionFlags) applyTo(d map[string]any) {
 			cb["failures"] = n
 		}
 		set(cb, "probe_interval", f.breakerProbe)
+	}
+	switch {
+	case f.orderingKey != "":
+		hook["ordering"] = map[string]any{"key": f.orderingKey}
+	case f.orderedChanged() && f.ordered:
+		if _, ok := hook["ordering"].(map[string]any); !ok {
+			hook["ordering"] = map[string]any{} // one stream; an update keeps a key it has
+		}
+	case f.orderedChanged():
+		delete(hook, "ordering")
 	}
 	switch schedule := listFlag(f.schedule); {
 	case len(schedule) == 0:

@@ -41,6 +41,7 @@ func TestTypesCoverSchemas(t *testing.T) {
 		{"Notifications", client.Notifications{}},
 		{"Webhook", client.Webhook{}},
 		{"CircuitBreaker", client.CircuitBreaker{}},
+		{"Distribution.webhook.ordering", client.Ordering{}},
 	} {
 		parts := strings.Split(tc.path, ".")
 		schema, _ := schemas[parts[0]].(map[string]any)

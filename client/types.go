@@ -96,6 +96,8 @@ type DistributionWebhook struct {
 	// CircuitBreaker holds new deliveries while the receiver keeps failing; nil follows the
 	// installation's default, Failures 0 turns it off.
 	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty"`
+	// Ordering sends deliveries one at a time per key, in intake order.
+	Ordering *Ordering `json:"ordering,omitempty"`
 }
 
 // CircuitBreaker opens after Failures first attempts in a row failed; held deliveries ask
@@ -128,6 +130,12 @@ type ClientCertificate struct {
 	Certificate   string `json:"certificate"`
 	PrivateKey    string `json:"private_key,omitempty"`
 	HasPrivateKey bool   `json:"has_private_key,omitempty"`
+}
+
+// Ordering is a distribution's ordered delivery: Key is a dotted path or a CEL expression
+// over the event; empty, the whole distribution is one stream.
+type Ordering struct {
+	Key string `json:"key,omitempty"`
 }
 
 // Header is a custom header sent with every delivery; a secret one's value is never shown

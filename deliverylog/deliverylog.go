@@ -84,11 +84,12 @@ type Delivery struct {
 	EventType      string `json:"event_type"`
 	DistributionID string `json:"distribution_id"`
 	URL            string `json:"url"`
-	// Status is pending (not attempted yet), throttled (waiting for its distribution's rate
-	// limit), held (by its distribution's open circuit breaker, before its first attempt),
-	// attempting, retrying, delivered, failed, skipped, or no_match (the run matched
-	// nothing, such as when the distribution's filter failed on the event, in the event's
-	// own run or one that sent it again: Reason says why, "filter: " and the filter's error).
+	// Status is pending (not attempted yet), queued (an ordered delivery waiting for the one
+	// before it on its stream), throttled (waiting for its distribution's rate limit), held
+	// (by its distribution's open circuit breaker, before its first attempt), attempting,
+	// retrying, delivered, failed, skipped, or no_match (the run matched nothing, such as
+	// when the distribution's filter failed on the event, in the event's own run or one that
+	// sent it again: Reason says why, "filter: " and the filter's error).
 	Status    string `json:"status"`
 	Reason    string `json:"reason,omitempty"`
 	LastError string `json:"last_error,omitempty"`
@@ -173,10 +174,10 @@ func (f EventFilter) Query() (string, error) {
 	var parts []string
 	if f.Status != "" {
 		switch f.Status {
-		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped,
+		case workflows.StatusDelivered, workflows.StatusRetrying, workflows.StatusQueued, workflows.StatusFailed, workflows.StatusNoMatch, workflows.StatusSkipped,
 			workflows.StatusThrottled, workflows.StatusHeld:
 		default:
-			return "", fmt.Errorf("status: %q is not one of delivered, retrying, failed, no_match, skipped, throttled, held", f.Status)
+			return "", fmt.Errorf("status: %q is not one of delivered, retrying, queued, failed, no_match, skipped, throttled, held", f.Status)
 		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.StatusKey.GetName(), f.Status))
 	}
@@ -478,6 +479,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	// held: the delivery's last step is a hold by its circuit breaker (before its first
 	// attempt, or after a failed probe).
 	held := false
+	// turn is the signal that lets d go, when it is an ordered delivery; turned, that it came.
+	var turn string
+	var turned bool
 	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
 		switch a := ev.GetAttributes().(type) {
@@ -489,6 +493,15 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 					delivered = []payloads.Event{in.Event}
 					d.EventID, d.EventType, d.event = in.Event.ID, in.Event.Type, in.Event
 				}
+				for _, o := range in.Ordered {
+					if payloads.DeliveryID(in.Event.ID, o.DistributionID) == d.ID {
+						turn, d.DistributionID = workflows.TurnSignal(o.DistributionID), o.DistributionID
+					}
+				}
+			}
+		case *historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes:
+			if turn != "" && a.WorkflowExecutionSignaledEventAttributes.GetSignalName() == turn {
+				turned = true
 			}
 		case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
 			attrs := a.ActivityTaskScheduledEventAttributes
@@ -639,6 +652,9 @@ func readHistory(d *Delivery, events []*historypb.HistoryEvent, dc converter.Dat
 	}
 	if d.Status == "" {
 		d.Status = "pending"
+		if turn != "" && !turned {
+			d.Status = workflows.StatusQueued
+		}
 		if n := len(d.Attempts); n > 0 {
 			switch last := d.Attempts[n-1]; last.Outcome {
 			case "running":

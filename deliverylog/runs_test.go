@@ -87,6 +87,8 @@ func history(attrs ...any) []*historypb.HistoryEvent {
 			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: a}
 		case *historypb.MarkerRecordedEventAttributes:
 			ev.Attributes = &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: a}
+		case *historypb.WorkflowExecutionSignaledEventAttributes:
+			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{WorkflowExecutionSignaledEventAttributes: a}
 		default:
 			panic("history: unknown attributes")
 		}

@@ -153,6 +153,9 @@ type Webhook struct {
 	// CircuitBreaker holds new deliveries while the receiver keeps failing (breaker.go);
 	// absent follows the installation's default, failures 0 is off.
 	CircuitBreaker *CircuitBreaker `json:"circuit_breaker,omitempty"`
+	// Ordering, when set, sends the distribution's deliveries one at a time per stream, in
+	// intake order (ordering.go).
+	Ordering *Ordering `json:"ordering,omitempty"`
 }
 
 // Header is a custom header sent with every delivery. A secret header's value is never

@@ -83,23 +83,11 @@ func EvalFilter(expr string, ev payloads.Event) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	data := make(map[string]any, len(ev.Data))
-	for name, raw := range ev.Data {
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return false, fmt.Errorf("data.%s: %v", name, err)
-		}
-		data[name] = v
+	vars, err := eventVars(ev)
+	if err != nil {
+		return false, err
 	}
-	var source map[string]any
-	_ = json.Unmarshal(ev.Source, &source)
-	if source == nil {
-		source = map[string]any{}
-	}
-	out, _, err := prg.Eval(map[string]any{
-		"id": ev.ID, "event_type": ev.Type, "created_at": ev.CreatedAt, "entity_id": ev.EntityID,
-		"group_id": ev.GroupID, "source": source, "data": data,
-	})
+	out, _, err := prg.Eval(vars)
 	if err != nil {
 		return false, err
 	}
@@ -108,4 +96,25 @@ func EvalFilter(expr string, ev payloads.Event) (bool, error) {
 		return false, fmt.Errorf("yielded %v, not a bool", out.Value())
 	}
 	return b, nil
+}
+
+// eventVars are the variables a filter (or an ordering key) sees for ev.
+func eventVars(ev payloads.Event) (map[string]any, error) {
+	data := make(map[string]any, len(ev.Data))
+	for name, raw := range ev.Data {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("data.%s: %v", name, err)
+		}
+		data[name] = v
+	}
+	var source map[string]any
+	_ = json.Unmarshal(ev.Source, &source)
+	if source == nil {
+		source = map[string]any{}
+	}
+	return map[string]any{
+		"id": ev.ID, "event_type": ev.Type, "created_at": ev.CreatedAt, "entity_id": ev.EntityID,
+		"group_id": ev.GroupID, "source": source, "data": data,
+	}, nil
 }

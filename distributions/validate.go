@@ -319,6 +319,9 @@ func (w Webhook) validate(ps *problems) {
 		ps.add("webhook.rate_limit", "%v", err)
 	}
 	w.CircuitBreaker.check("webhook.circuit_breaker", ps)
+	if w.Ordering != nil {
+		w.Ordering.validate(ps)
+	}
 	if w.RetrySchedule != nil {
 		if msg := w.RetrySchedule.check(); msg != "" {
 			ps.add("webhook.retry_schedule", "%s", msg)

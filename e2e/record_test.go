@@ -29,10 +29,12 @@ var historyRecordings = []struct{ file, test, what string }{
 	{"delivery_NAME_traced.history.json", "TestTracing", "a traced Delivery (tracing headers on its start and activities), retried by a restarted dev"},
 	{"delivery_NAME_throttled.history.json", "TestRateLimit", "a Delivery to a rate-limited distribution that waited for its turn, beside an unlimited one"},
 	{"delivery_NAME_breaker.history.json", "TestCircuitBreaker", "a Delivery held by an open circuit breaker, then sent once it closed"},
+	{"delivery_NAME_ordered.history.json", "TestOrderedDelivery", "an ordered Delivery that waited for its turn, failed once, then was delivered"},
+	{"stream_NAME.history.json", "TestOrderedDelivery", "the OrderedStream of one key, granting its turns"},
 }
 
 // historyRecordCommand records every history of historyRecordings.
-const historyRecordCommand = `go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing|TestRateLimit|TestCircuitBreaker)$' ./e2e -record-history=NAME`
+const historyRecordCommand = `go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing|TestRateLimit|TestCircuitBreaker|TestOrderedDelivery)$' ./e2e -record-history=NAME`
 
 var recordHistory = flag.String("record-history", "", "write the histories that the replay tests of workflows/ replay, to "+
 	"../workflows/testdata/{"+recordedFiles()+"} with NAME for the flag's value; record all of them with: "+historyRecordCommand+

@@ -71,6 +71,13 @@ func (s *Starter) Start(ctx context.Context, ev payloads.Event) (Handle, error) 
 	// Without WorkflowExecutionErrorWhenAlreadyStarted, a repeated id returns the first
 	// submission's run, running or closed, instead of an error.
 	in := workflows.DeliveryInput{Event: ev, LocalFirst: true, Candidates: cands}
+	// Ordered distributions: the event takes its place in their streams before the API
+	// answers, so sequential intakes keep their order (ordering.go).
+	ordered, err := s.enqueue(ctx, ev, cands, h.WorkflowID)
+	if err != nil {
+		return Handle{}, err
+	}
+	in.Ordered = ordered
 	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, in)
 	if err != nil {
 		return Handle{}, fmt.Errorf("start the workflow of event %s: %w", ev.ID, err)

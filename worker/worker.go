@@ -39,6 +39,7 @@ func Register(r interface {
 	sdkworker.ActivityRegistry
 }, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Delivery, workflow.RegisterOptions{Name: workflows.DeliveryWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Stream, workflow.RegisterOptions{Name: workflows.StreamWorkflow})
 	r.RegisterActivityWithOptions(acts.LoadCandidates, activity.RegisterOptions{Name: workflows.ActivityLoadCandidates})
 	r.RegisterActivityWithOptions(acts.Post, activity.RegisterOptions{Name: workflows.ActivityPost})
 	r.RegisterActivityWithOptions(acts.NotifyFailure, activity.RegisterOptions{Name: workflows.ActivityNotifyFailure})

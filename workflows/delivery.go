@@ -126,6 +126,10 @@ type DeliveryInput struct {
 	// is still running as the server writes it. Without it (workflows started before it
 	// existed), the version marker decides, as it did.
 	LocalFirst bool `json:"local_first,omitempty"`
+	// Ordered are the streams the starter put the event on at intake (ordering.go): each
+	// of these deliveries waits for its turn, and says when it is final. Only set with
+	// Candidates; without it no delivery waits, as before ordering existed.
+	Ordered []OrderedTarget `json:"ordered,omitempty"`
 }
 
 // DeliveryResult is what a Delivery workflow returns, for the Web UI and the API.
@@ -296,6 +300,9 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		}
 		deliveries = deliveries[:MaxTargetsPerEvent]
 	}
+	// The streams of ordered distributions this event is not delivered to (conditions, a
+	// pause) are told done at once, so that the events behind it go on.
+	ordered := orderedOf(ctx, in, len(events), targetIDs(deliveries))
 	result := DeliveryResult{
 		Deliveries:   make([]DeliveryOutcome, len(deliveries)),
 		Skipped:      skipped,
@@ -326,6 +333,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	}
 
 	firstAttempts, done := 0, 0
+	queued := 0 // ordered deliveries waiting for their turn
 	// Where every delivery stands, for the current details the Web UI shows; they are
 	// workflow state alone (a query answers them), no command.
 	states := make([]deliveryState, len(deliveries))
@@ -377,6 +385,15 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
+			stream, isOrdered := ordered[d.target.id]
+			if isOrdered {
+				queued++
+				states[i].status = StatusQueued
+				showProgress()
+				awaitTurn(ctx, d.target.id)
+				queued--
+				states[i].status = ""
+			}
 			out := deliver(ctx, d.event, snap.ProjectID, d.target, localFirst, func() { firstAttempts++ }, &states[i], showProgress, throttled, held)
 			if len(events) > 1 {
 				out.EventID = d.event.ID // a single event's deliveries are its own
@@ -384,19 +401,38 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 			result.Deliveries[i] = out
 			recordOutcome(ctx, out)
 			done++
+			if isOrdered {
+				// After done: the event's status does not wait on the stream's answer.
+				sayDone(ctx, stream)
+				answerLateTurns(ctx, stream)
+			}
 		})
 	}
 	// One visibility write once every first attempt is answered, one more at the end if the
 	// status changed: each upsert costs the server a write.
-	_ = workflow.Await(ctx, func() bool { return firstAttempts == len(deliveries) || done == len(deliveries) })
+	// Ordered deliveries waiting for their turn count as answered here: the event shows
+	// queued until they have their turn (queued is always 0 without Ordered).
+	_ = workflow.Await(ctx, func() bool { return firstAttempts+queued == len(deliveries) || done == len(deliveries) })
 	status := StatusRetrying
 	if done == len(deliveries) {
 		status = finalStatus(result.Deliveries)
+	} else if queued > 0 {
+		status = StatusQueued
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, listed(status)...); err != nil {
 		return result, err
 	}
 	heldOnce = false
+	if status == StatusQueued {
+		// One more write once the last of them has had its first attempt.
+		_ = workflow.Await(ctx, func() bool { return (queued == 0 && firstAttempts == len(deliveries)) || done == len(deliveries) })
+		if done < len(deliveries) {
+			status = StatusRetrying
+			if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(status)); err != nil {
+				return result, err
+			}
+		}
+	}
 	wg.Wait(ctx)
 	result.Status = finalStatus(result.Deliveries)
 	if result.Status != status {

@@ -254,6 +254,8 @@ func currentDetails(states []deliveryState) string {
 			notes = append(notes, fmt.Sprintf("%s throttled by its rate limit, attempt %d of %d", labelName(s.name), s.attempt, s.attempts))
 		case StatusHeld:
 			notes = append(notes, fmt.Sprintf("%s held by its circuit breaker", labelName(s.name)))
+		case StatusQueued:
+			notes = append(notes, fmt.Sprintf("%s queued behind an earlier event of its stream", labelName(s.name)))
 		case StatusRetrying:
 			notes = append(notes, fmt.Sprintf("%s retrying, attempt %d of %d at %s", labelName(s.name), s.attempt, s.attempts,
 				s.next.UTC().Format("15:04 UTC")))

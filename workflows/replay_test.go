@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -20,7 +21,7 @@ import (
 // workflows: a change to Delivery or Message that breaks determinism for workflows already
 // running fails here. Record the current code's, all of them, with
 //
-//	go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing|TestRateLimit|TestCircuitBreaker)$' ./e2e -record-history=NAME
+//	go test -count=1 -run '^(TestDev|TestDevPublishCode|TestMessagesDev|TestMessagesDeliveredTogether|TestTracing|TestRateLimit|TestCircuitBreaker|TestOrderedDelivery)$' ./e2e -record-history=NAME
 //
 // which writes, with NAME in the file names: delivery_NAME.history.json (TestDev: a
 // delivery retried twice), delivery_NAME_message.history.json (TestMessagesDeliveredTogether:
@@ -30,10 +31,12 @@ import (
 // message_NAME_canceled.history.json (TestMessagesDev: a Message canceled during its
 // delay) and delivery_NAME_traced.history.json (TestTracing: a Delivery traced with
 // OpenTelemetry, retried by a restarted dev), delivery_NAME_throttled.history.json
-// (TestRateLimit: a Delivery that waited for its distribution's rate limit) and
+// (TestRateLimit: a Delivery that waited for its distribution's rate limit),
 // delivery_NAME_breaker.history.json (TestCircuitBreaker: a Delivery held by an open circuit
-// breaker, then let go once it closed). The older ones stay, for the workflows they stand
-// for.
+// breaker, then let go once it closed), delivery_NAME_ordered.history.json
+// (TestOrderedDelivery: an ordered delivery that waited for its turn, failed once, then was
+// delivered) and stream_NAME.history.json (TestOrderedDelivery: the OrderedStream of one
+// key). The older ones stay, for the workflows they stand for.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.history.json")
 	if err != nil || len(files) == 0 {
@@ -49,6 +52,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 			r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: DeliveryWorkflow})
 			r.RegisterWorkflowWithOptions(Message, workflow.RegisterOptions{Name: MessageWorkflow})
+			r.RegisterWorkflowWithOptions(Stream, workflow.RegisterOptions{Name: StreamWorkflow})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatal(err)
 			}
@@ -70,12 +74,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 			r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: DeliveryWorkflow})
 			r.RegisterWorkflowWithOptions(Message, workflow.RegisterOptions{Name: MessageWorkflow})
+			r.RegisterWorkflowWithOptions(Stream, workflow.RegisterOptions{Name: StreamWorkflow})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
-	for _, name := range []string{DeliveryWorkflow, MessageWorkflow} {
+	for _, name := range []string{DeliveryWorkflow, MessageWorkflow, StreamWorkflow} {
 		if recorded[name] == 0 {
 			t.Errorf("no recorded history of a %s workflow in testdata: record one with the command above", name)
 		}
@@ -191,5 +196,56 @@ func readHistoryJSON(t *testing.T, name string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// TestRecordedOrderedHistories: the ordered histories recorded by TestOrderedDelivery hold
+// what the replays above must cover: the Delivery's turn signal before its ordered first
+// attempt, its done signal to the stream after the last, and a stream that took enqueues
+// and granted turns.
+func TestRecordedOrderedHistories(t *testing.T) {
+	type event struct {
+		EventType string `json:"eventType"`
+		Signaled  *struct {
+			SignalName string `json:"signalName"`
+		} `json:"workflowExecutionSignaledEventAttributes"`
+		SignalExternal *struct {
+			SignalName string `json:"signalName"`
+		} `json:"signalExternalWorkflowExecutionInitiatedEventAttributes"`
+	}
+	var d, s struct {
+		Events []event `json:"events"`
+	}
+	readHistoryJSON(t, "delivery_ordering_ordered.history.json", &d)
+	var order []string
+	markers := 0
+	for _, ev := range d.Events {
+		switch {
+		case ev.Signaled != nil && strings.HasPrefix(ev.Signaled.SignalName, signalTurnPrefix):
+			order = append(order, "turn")
+		case ev.EventType == "EVENT_TYPE_MARKER_RECORDED":
+			markers++
+			if markers == 2 { // the first is the unordered distribution's first attempt
+				order = append(order, "attempt")
+			}
+		case ev.SignalExternal != nil && ev.SignalExternal.SignalName == SignalDone:
+			order = append(order, "done")
+		}
+	}
+	if strings.Join(order, ",") != "turn,attempt,done" {
+		t.Errorf("ordered delivery history: %v, want turn, attempt, done", order)
+	}
+	readHistoryJSON(t, "stream_ordering.history.json", &s)
+	enqueues, grants := 0, 0
+	for _, ev := range s.Events {
+		if ev.Signaled != nil && ev.Signaled.SignalName == SignalEnqueue {
+			enqueues++
+		}
+		if ev.SignalExternal != nil && strings.HasPrefix(ev.SignalExternal.SignalName, signalTurnPrefix) {
+			grants++
+		}
+	}
+	if enqueues < 2 || grants != enqueues {
+		t.Errorf("stream history: %d enqueues, %d turns granted", enqueues, grants)
 	}
 }
