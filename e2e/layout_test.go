@@ -15,13 +15,13 @@ import (
 const modulePath = "github.com/hookflow/hookflow"
 
 // packageOrder is the design's package table, top to bottom: a package may import only the
-// packages above it. e2e holds tests only; internal/pgtest and internal/browsertest are
-// helpers of tests, which only test files may import; "" is main, the module's root.
+// packages above it. e2e holds tests only; internal/pgtest, internal/browsertest and
+// internal/testcerts are helpers of tests, which only test files may import; "" is main, the module's root.
 // client is the Go client of the HTTP API, which programs import and the CLI uses: the
 // standard library only, so that a program that imports it compiles no Temporal.
 var packageOrder = []string{
 	"payloads", "distributions", "store", "workflows", "codec", "activities", "worker", "starter",
-	"deliverylog", "api", "devserver", "metrics", "app", "bench", "client", "cli", "e2e", "internal/pgtest", "internal/browsertest", "",
+	"deliverylog", "api", "devserver", "metrics", "app", "bench", "client", "cli", "e2e", "internal/pgtest", "internal/browsertest", "internal/testcerts", "",
 }
 
 // ioPackages are the standard library's packages for I/O, which the pure packages
