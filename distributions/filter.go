@@ -21,10 +21,50 @@ var (
 
 	// filterCache keeps compiled programs by expression: compiling costs far more than
 	// evaluating, and a distribution's filter is evaluated for every event it subscribes to.
-	filterCache   sync.Map // string -> cel.Program
-	filterCacheN  int
-	filterCacheMu sync.Mutex
+	filterCache programCache
 )
+
+// programCache keeps compiled CEL programs by expression, at most maxCachedFilters of
+// them: when full it is emptied, so hostile input cannot grow it without bound.
+type programCache struct {
+	programs sync.Map // string -> cel.Program
+	mu       sync.Mutex
+	n        int
+}
+
+// compile is the cached program of expr, compiled in the filter's environment when
+// missing; check may refuse the compiled expression (its result type) with an error.
+func (c *programCache) compile(expr string, check func(*cel.Ast) error) (cel.Program, error) {
+	if p, ok := c.programs.Load(expr); ok {
+		return p.(cel.Program), nil
+	}
+	e, err := env()
+	if err != nil {
+		return nil, err
+	}
+	ast, iss := e.Compile(expr)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("does not compile: %v", iss.Err())
+	}
+	if check != nil {
+		if err := check(ast); err != nil {
+			return nil, err
+		}
+	}
+	prg, err := e.Program(ast, cel.CostLimit(FilterCostLimit))
+	if err != nil {
+		return nil, fmt.Errorf("does not compile: %v", err)
+	}
+	c.mu.Lock()
+	if c.n >= maxCachedFilters {
+		c.programs.Range(func(k, _ any) bool { c.programs.Delete(k); return true })
+		c.n = 0
+	}
+	c.n++
+	c.mu.Unlock()
+	c.programs.Store(expr, prg)
+	return prg, nil
+}
 
 const maxCachedFilters = 10_000
 
@@ -47,33 +87,12 @@ func env() (*cel.Env, error) {
 
 // compileFilter compiles a filter expression that must yield a bool.
 func compileFilter(expr string) (cel.Program, error) {
-	if p, ok := filterCache.Load(expr); ok {
-		return p.(cel.Program), nil
-	}
-	e, err := env()
-	if err != nil {
-		return nil, err
-	}
-	ast, iss := e.Compile(expr)
-	if iss.Err() != nil {
-		return nil, fmt.Errorf("does not compile: %v", iss.Err())
-	}
-	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
-		return nil, fmt.Errorf("must be a condition that yields a bool, not %s", t)
-	}
-	prg, err := e.Program(ast, cel.CostLimit(FilterCostLimit))
-	if err != nil {
-		return nil, fmt.Errorf("does not compile: %v", err)
-	}
-	filterCacheMu.Lock()
-	if filterCacheN >= maxCachedFilters {
-		filterCache.Range(func(k, _ any) bool { filterCache.Delete(k); return true })
-		filterCacheN = 0
-	}
-	filterCacheN++
-	filterCacheMu.Unlock()
-	filterCache.Store(expr, prg)
-	return prg, nil
+	return filterCache.compile(expr, func(ast *cel.Ast) error {
+		if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
+			return fmt.Errorf("must be a condition that yields a bool, not %s", t)
+		}
+		return nil
+	})
 }
 
 // EvalFilter evaluates a filter on an event. An error (a missing field, a type mismatch,

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -26,38 +25,11 @@ const MaxOrderingKeyLength = MaxFilterLength
 
 // keyPrograms keeps compiled key expressions, as filterCache keeps filters, and is bounded
 // the same way: every key validated (a dry run too) is compiled once.
-var (
-	keyPrograms   sync.Map // string -> cel.Program
-	keyProgramsN  int
-	keyProgramsMu sync.Mutex
-)
+var keyPrograms programCache
 
 // compileKey compiles an ordering key expression; any result type is taken.
 func compileKey(expr string) (cel.Program, error) {
-	if p, ok := keyPrograms.Load(expr); ok {
-		return p.(cel.Program), nil
-	}
-	e, err := env()
-	if err != nil {
-		return nil, err
-	}
-	ast, iss := e.Compile(expr)
-	if iss.Err() != nil {
-		return nil, fmt.Errorf("does not compile: %v", iss.Err())
-	}
-	prg, err := e.Program(ast, cel.CostLimit(FilterCostLimit))
-	if err != nil {
-		return nil, fmt.Errorf("does not compile: %v", err)
-	}
-	keyProgramsMu.Lock()
-	if keyProgramsN >= maxCachedFilters {
-		keyPrograms.Range(func(k, _ any) bool { keyPrograms.Delete(k); return true })
-		keyProgramsN = 0
-	}
-	keyProgramsN++
-	keyProgramsMu.Unlock()
-	keyPrograms.Store(expr, prg)
-	return prg, nil
+	return keyPrograms.compile(expr, nil)
 }
 
 func (o Ordering) validate(ps *problems) {
