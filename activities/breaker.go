@@ -1,12 +1,9 @@
 package activities
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -127,26 +124,5 @@ func (a *Activities) postBreakerAlert(ctx context.Context, n distributions.Break
 	if err != nil {
 		return err
 	}
-	hctx, cancel := context.WithTimeout(ctx, distributions.DefaultTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(hctx, http.MethodPost, n.Notifications.AlertURL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("content-type", "application/json")
-	req.Header.Set("user-agent", "hookflow/"+Version)
-	if err := payloads.SignHeaders(req.Header, proj.SigningSecrets(time.Now()), "alert_"+strings.ReplaceAll(n.Key(), ":", "_"), time.Now(), body); err != nil {
-		return err
-	}
-	resp, err := a.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s", describeTransportError(n.Notifications.AlertURL, err))
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseRead))
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, n.Notifications.AlertURL)
-	}
-	countNotification(ctx, "alert")
-	return nil
+	return a.postAlert(ctx, n.Notifications.AlertURL, "alert_"+strings.ReplaceAll(n.Key(), ":", "_"), proj.SigningSecrets(time.Now()), body)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -240,26 +241,40 @@ func (a *Activities) SendFailureAlert(ctx context.Context, f distributions.Failu
 	if err != nil {
 		return err
 	}
+	if err := a.postAlert(ctx, f.Notifications.AlertURL, "alert_"+f.DeliveryID, proj.SigningSecrets(time.Now()), body); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return err
+		}
+		return fmt.Errorf("post failure alert: %w", err)
+	}
+	return a.Store.MarkSent(ctx, key, time.Now())
+}
+
+// postAlert POSTs body to an alert URL through the guarded client, signed with secrets as
+// a webhook whose id is webhookID, and reads the answer: an invalid URL is a
+// non-retryable AlertRejected, no answer or a non-2xx one an error naming the URL.
+func (a *Activities) postAlert(ctx context.Context, url, webhookID string, secrets []string, body []byte) error {
 	hctx, cancel := context.WithTimeout(ctx, distributions.DefaultTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(hctx, http.MethodPost, f.Notifications.AlertURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(hctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("invalid alert URL: "+err.Error(), "AlertRejected", nil)
 	}
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set("user-agent", "hookflow/"+Version)
-	if err := payloads.SignHeaders(req.Header, proj.SigningSecrets(time.Now()), "alert_"+f.DeliveryID, time.Now(), body); err != nil {
+	if err := payloads.SignHeaders(req.Header, secrets, webhookID, time.Now(), body); err != nil {
 		return err
 	}
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("post failure alert: %s", describeTransportError(f.Notifications.AlertURL, err))
+		return errors.New(describeTransportError(url, err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseRead))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("post failure alert: HTTP %d from %s", resp.StatusCode, f.Notifications.AlertURL)
+		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, url)
 	}
 	countNotification(ctx, "alert")
-	return a.Store.MarkSent(ctx, key, time.Now())
+	return nil
 }
