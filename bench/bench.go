@@ -269,7 +269,17 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Result, error) {
 // deliveries measures one phase of hookflow's deliveries: o.Events events of
 // customer.order.paid, each matching distrIDs, with ids evt_bench_<batch>_<n>.
 func (e *env) deliveries(ctx context.Context, o Options, batch string, distrIDs []string, data map[string]json.RawMessage) (phaseResult, error) {
-	eventID := func(i int) string { return fmt.Sprintf("evt_bench_%s_%d", batch, i) }
+	return e.eventPhase(ctx, o, "hookflow", fmt.Sprintf("evt_bench_%s_", batch), distrIDs, func(i int, id string) payloads.Event {
+		return payloads.Event{ID: id, Type: "customer.order.paid", CreatedAt: time.Now().UTC(),
+			Source: json.RawMessage(`{"channel":"API"}`), Data: data}
+	})
+}
+
+// eventPhase measures one phase of events sent through the API's starter: event i, with
+// the id idPrefix<i>, made by event, delivered to each of distrIDs, counted at the
+// receiver, and closed delivered.
+func (e *env) eventPhase(ctx context.Context, o Options, name, idPrefix string, distrIDs []string, event func(i int, id string) payloads.Event) (phaseResult, error) {
+	eventID := func(i int) string { return idPrefix + strconv.Itoa(i) }
 	ids := make(map[string]int, o.Events*len(distrIDs))
 	for i := range o.Events {
 		for _, d := range distrIDs {
@@ -280,12 +290,11 @@ func (e *env) deliveries(ctx context.Context, o Options, batch string, distrIDs 
 	tr := newTracker(o.Events, len(distrIDs), fr)
 	e.recv.expect(ids, tr)
 	starts := app.NewStarter(e.c, workflows.TaskQueue, e.st)
-	return runPhase(ctx, e.c, o, phase{name: "hookflow", unitsPerEvent: len(distrIDs), completion: true,
-		prefix: workflows.WorkflowID(fmt.Sprintf("evt_bench_%s_", batch)),
+	return runPhase(ctx, e.c, o, phase{name: name, unitsPerEvent: len(distrIDs), completion: true,
+		prefix: workflows.WorkflowID(idPrefix),
 		closed: fmt.Sprintf("ExecutionStatus = 'Completed' AND %s = '%s'", workflows.StatusKey.GetName(), workflows.StatusDelivered),
 		start: func(ctx context.Context, i int) error {
-			_, err := starts.Start(ctx, payloads.Event{ID: eventID(i), Type: "customer.order.paid",
-				CreatedAt: time.Now().UTC(), Source: json.RawMessage(`{"channel":"API"}`), Data: data})
+			_, err := starts.Start(ctx, event(i, eventID(i)))
 			return err
 		}}, tr, fr)
 }

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hookflow/hookflow/app"
 	"github.com/hookflow/hookflow/distributions"
 	"github.com/hookflow/hookflow/payloads"
-	"github.com/hookflow/hookflow/workflows"
 )
 
 // OrderedKeys is how many keys the events of --ordered are spread over: one event in
@@ -62,30 +60,15 @@ func createOrdered(ctx context.Context, e *env, n int) ([]string, error) {
 // orderedEventType, event i of customer cust_<i mod OrderedKeys>, with ids
 // evt_bench_<batch>_o<n>.
 func (e *env) orderedDeliveries(ctx context.Context, o Options, batch string, distrIDs []string, data map[string]json.RawMessage) (phaseResult, error) {
-	eventID := func(i int) string { return fmt.Sprintf("evt_bench_%s_o%d", batch, i) }
-	ids := make(map[string]int, o.Events*len(distrIDs))
-	for i := range o.Events {
-		for _, d := range distrIDs {
-			ids[payloads.DeliveryID(eventID(i), d)] = i
+	return e.eventPhase(ctx, o, "ordered", fmt.Sprintf("evt_bench_%s_o", batch), distrIDs, func(i int, id string) payloads.Event {
+		d := make(map[string]json.RawMessage, len(data))
+		for k, v := range data {
+			d[k] = v
 		}
-	}
-	fr := inFlight(o)
-	tr := newTracker(o.Events, len(distrIDs), fr)
-	e.recv.expect(ids, tr)
-	starts := app.NewStarter(e.c, workflows.TaskQueue, e.st)
-	return runPhase(ctx, e.c, o, phase{name: "ordered", unitsPerEvent: len(distrIDs), completion: true,
-		prefix: workflows.WorkflowID(fmt.Sprintf("evt_bench_%s_o", batch)),
-		closed: fmt.Sprintf("ExecutionStatus = 'Completed' AND %s = '%s'", workflows.StatusKey.GetName(), workflows.StatusDelivered),
-		start: func(ctx context.Context, i int) error {
-			d := make(map[string]json.RawMessage, len(data))
-			for k, v := range data {
-				d[k] = v
-			}
-			d["customer"] = json.RawMessage(fmt.Sprintf(`{"id":"cust_%d","email":"ann@example.com"}`, i%OrderedKeys))
-			_, err := starts.Start(ctx, payloads.Event{ID: eventID(i), Type: orderedEventType,
-				CreatedAt: time.Now().UTC(), Source: json.RawMessage(`{"channel":"API"}`), Data: d})
-			return err
-		}}, tr, fr)
+		d["customer"] = json.RawMessage(fmt.Sprintf(`{"id":"cust_%d","email":"ann@example.com"}`, i%OrderedKeys))
+		return payloads.Event{ID: id, Type: orderedEventType, CreatedAt: time.Now().UTC(),
+			Source: json.RawMessage(`{"channel":"API"}`), Data: d}
+	})
 }
 
 // orderedResult is the medians of the ordered rounds beside the plain ones.
